@@ -1,0 +1,64 @@
+"""Who is acting: a manager (a Django user) or a bot (a bot key).
+
+Every service function takes an :class:`Actor`; the adapters (REST,
+WebSocket, admin) build one from their credential and never decide
+permissions themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from support.models import BotKey, Sender
+
+MANAGE_PERMISSION = "support.manage_tickets"
+
+
+def is_manager(user: Any) -> bool:
+    """An active, authenticated user holding ``support.manage_tickets``."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and getattr(user, "is_active", False)
+        and user.has_perm(MANAGE_PERMISSION)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller of a service function. Exactly one of the two is set."""
+
+    manager: Any = None
+    bot: BotKey | None = None
+
+    @classmethod
+    def for_manager(cls, user: Any) -> Actor:
+        return cls(manager=user)
+
+    @classmethod
+    def for_bot(cls, key: BotKey) -> Actor:
+        return cls(bot=key)
+
+    @property
+    def is_bot(self) -> bool:
+        return self.bot is not None
+
+    @property
+    def side(self) -> str:
+        """The message sender this actor writes as: bots speak for the user."""
+        return Sender.USER if self.is_bot else Sender.SUPPORT
+
+    @property
+    def other_side(self) -> str:
+        return Sender.SUPPORT if self.is_bot else Sender.USER
+
+    @property
+    def manager_id(self) -> int | None:
+        return None if self.manager is None else int(self.manager.pk)
+
+    def is_allowed(self) -> bool:
+        """Whether the credential may act at all (active key, or a manager)."""
+        if self.bot is not None:
+            return self.bot.is_active
+        return is_manager(self.manager)

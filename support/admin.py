@@ -1,0 +1,162 @@
+"""Admin for tickets, messages and bot keys.
+
+State changes made here go through :mod:`support.services` like every other
+adapter, so they append events and obey the same rules; the forms only
+edit the title, and everything else is an action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from support import services
+from support.actors import Actor
+from support.botkeys import create_bot_key, revoke_bot_key
+from support.exceptions import SupportError
+from support.models import BotKey, Message, Ticket
+
+
+class MessageInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Message
+    fields = ("created_at", "sender", "author", "text", "viewed")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("created_at", "id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _run_for_each(
+    modeladmin: TicketAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Ticket],
+    service: Callable[[Actor, int], Any],
+) -> None:
+    actor = Actor.for_manager(request.user)
+    done = 0
+    for ticket_id in queryset.values_list("pk", flat=True):
+        try:
+            service(actor, ticket_id)
+            done += 1
+        except SupportError as error:
+            modeladmin.message_user(request, f"#{ticket_id}: {error.detail}", messages.ERROR)
+    if done:
+        modeladmin.message_user(
+            request, _("%(count)d ticket(s) updated.") % {"count": done}, messages.SUCCESS
+        )
+
+
+@admin.action(description=_("Resolve selected tickets"))
+def resolve(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    _run_for_each(modeladmin, request, queryset, services.resolve)
+
+
+@admin.action(description=_("Reopen selected tickets"))
+def reopen(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    _run_for_each(modeladmin, request, queryset, services.reopen)
+
+
+@admin.action(description=_("Assign selected tickets to me"))
+def assign_to_me(
+    modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]
+) -> None:
+    _run_for_each(modeladmin, request, queryset, services.assign)
+
+
+@admin.action(description=_("Put selected tickets back in the queue"))
+def unassign(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    _run_for_each(modeladmin, request, queryset, services.unassign)
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "title", "user", "support_manager", "resolved", "created_at")
+    list_filter = ("resolved", ("support_manager", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("=id", "title", "messages__text")
+    list_select_related = ("user", "support_manager")
+    readonly_fields = ("user", "support_manager", "resolved", "created_at")
+    fields = ("title", "user", "support_manager", "resolved", "created_at")
+    inlines = (MessageInline,)
+    actions = (assign_to_me, unassign, resolve, reopen)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets are opened by bots, through the API
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deleting would rewrite history the event log has already told
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: ModelForm[Ticket], change: bool) -> None:
+        try:
+            services.update_ticket(Actor.for_manager(request.user), obj.pk, title=obj.title)
+        except SupportError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # messages are read-only here
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("id", "ticket", "sender", "author", "short_text", "viewed", "created_at")
+    list_filter = ("sender", "viewed", "created_at")
+    search_fields = ("text", "=ticket__id")
+    list_select_related = ("ticket", "author")
+    readonly_fields = ("ticket", "created_at", "sender", "author", "text", "viewed")
+    show_full_result_count = False
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: Message) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description=_("Revoke selected keys"))
+def revoke_keys(modeladmin: BotKeyAdmin, request: HttpRequest, queryset: QuerySet[BotKey]) -> None:
+    for key in queryset:
+        revoke_bot_key(key)
+    modeladmin.message_user(request, _("Keys revoked; they stop working at once."))
+
+
+@admin.register(BotKey)
+class BotKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "prefix", "created_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix")
+    fields = ("name", "prefix", "created_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "revoked_at")
+    actions = (revoke_keys,)
+
+    def save_model(self, request: HttpRequest, obj: BotKey, form: ModelForm[BotKey], change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        key, raw_key = create_bot_key(obj.name)
+        obj.pk, obj.prefix, obj.created_at = key.pk, key.prefix, key.created_at
+        self.message_user(
+            request,
+            _("The key for %(name)s is %(key)s — copy it now, it will not be shown again.")
+            % {"name": key.name, "key": raw_key},
+            messages.WARNING,
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: the row records that the key existed

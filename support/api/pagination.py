@@ -1,0 +1,56 @@
+"""``?limit=&offset=`` that keeps the seed's plain-list body.
+
+The seed's clients read a JSON array; wrapping it in ``{"results": ...}``
+when a limit is given would make them branch on the query string. The page
+stays a plain array; the total and the neighbouring pages go in headers
+(``X-Total-Count`` and an RFC 8288 ``Link``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+
+class PlainListPagination(LimitOffsetPagination):
+    default_limit = None  # no limit given: the whole list, as in the seed
+    max_limit = 500
+
+    def get_limit(self, request: Request) -> int | None:
+        limit = _non_negative(request, self.limit_query_param)
+        if limit is None:
+            return None
+        if limit == 0:
+            raise ValidationError({self.limit_query_param: [_("Must be at least 1.")]})
+        return min(limit, self.max_limit or limit)
+
+    def get_offset(self, request: Request) -> int:
+        return _non_negative(request, self.offset_query_param) or 0
+
+    def get_paginated_response(self, data: Any) -> Response:
+        links = []
+        if (next_url := self.get_next_link()) is not None:
+            links.append(f'<{next_url}>; rel="next"')
+        if (previous_url := self.get_previous_link()) is not None:
+            links.append(f'<{previous_url}>; rel="prev"')
+        headers = {"X-Total-Count": str(self.count)}
+        if links:
+            headers["Link"] = ", ".join(links)
+        return Response(data, headers=headers)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return schema
+
+
+def _non_negative(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise ValidationError({name: [_("Must be a non-negative integer.")]})
+    return int(raw)

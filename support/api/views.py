@@ -1,0 +1,188 @@
+"""REST endpoints: thin adapters from HTTP to :mod:`support.services`.
+
+Each view parses and type-checks its body, builds the actor from the
+credential, calls one service function and renders the result. The views
+carry their own DRF configuration, so a host project's ``REST_FRAMEWORK``
+defaults (other authentication, pagination, renderers) cannot change the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+
+from support import services
+from support.actors import Actor
+from support.api.authentication import authentication_classes
+from support.api.errors import exception_handler
+from support.api.filters import TicketFilter
+from support.api.inputs import (
+    EmptyInput,
+    MarkViewedInput,
+    MessageCreateInput,
+    TicketCreateInput,
+    TicketUpdateInput,
+)
+from support.api.pagination import PlainListPagination
+from support.api.permissions import IsManagerOrBot, actor_for
+from support.models import Message, Ticket
+from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+
+
+class ErrorSerializer(Serializer[Any]):
+    """Documents the error body in the schema."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+ERRORS = {
+    code: OpenApiResponse(ErrorSerializer)
+    for code in (400, 401, 403, 404, 409, 429)
+}
+
+
+class SupportView(generics.GenericAPIView[Any]):
+    renderer_classes = (JSONRenderer,)
+    parser_classes = (JSONParser,)
+    permission_classes = (IsManagerOrBot,)
+    throttle_classes = ()
+    schema = AutoSchema()
+
+    def get_authenticators(self) -> Sequence[BaseAuthentication]:
+        return [cls() for cls in authentication_classes()]
+
+    def get_exception_handler(self) -> Callable[..., Response | None]:
+        return exception_handler
+
+    @property
+    def actor(self) -> Actor:
+        return actor_for(self.request)
+
+    def parse(self, serializer_class: type[Serializer[Any]]) -> dict[str, Any]:
+        data = self.request.data if self.request.data is not None else {}
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def reader_side(self) -> str:
+        return str(self.actor.side)
+
+    def ticket_response(self, ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = tickets_for_representation(Ticket.objects.filter(pk=ticket.pk), self.reader_side())
+        data = TicketSerializer(fresh.get(), context={"side": self.reader_side()}).data
+        return Response(data, status=status_code)
+
+
+class TicketListView(SupportView):
+    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots)."""
+
+    serializer_class = TicketSerializer
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = TicketFilter
+    pagination_class = PlainListPagination
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        return tickets_for_representation(Ticket.objects.order_by("id"), self.reader_side())
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "side": self.reader_side()}
+
+    def get(self, request: Request) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(queryset, many=True).data)
+
+    @extend_schema(request=TicketCreateInput, responses={201: TicketSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        body = self.parse(TicketCreateInput)
+        ticket = services.open_ticket(self.actor, **body)
+        return self.ticket_response(ticket, status.HTTP_201_CREATED)
+
+
+class TicketDetailView(SupportView):
+    """``GET tickets/{id}/`` and ``PATCH tickets/{id}/`` (``title``, ``resolved``)."""
+
+    serializer_class = TicketSerializer
+    http_method_names = ("get", "patch", "options", "head")
+
+    def get(self, request: Request, pk: int) -> Response:
+        ticket = get_object_or_404(Ticket, pk=pk)
+        return self.ticket_response(ticket)
+
+    @extend_schema(request=TicketUpdateInput, responses={200: TicketSerializer, **ERRORS})
+    def patch(self, request: Request, pk: int) -> Response:
+        body = self.parse(TicketUpdateInput)
+        return self.ticket_response(services.update_ticket(self.actor, pk, **body))
+
+
+class TicketActionView(SupportView):
+    """``POST tickets/{id}/<action>/``: assign, unassign, resolve, reopen."""
+
+    serializer_class = TicketSerializer
+    #: The service function; each URL passes its own through ``as_view(service=...)``.
+    service: Callable[[Actor, Any], Ticket] = staticmethod(services.assign)
+
+    @extend_schema(request=None, responses={200: TicketSerializer, **ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        self.parse(EmptyInput)
+        return self.ticket_response(self.service(self.actor, pk))
+
+
+class MessageListView(SupportView):
+    """``GET tickets/{id}/messages/`` (oldest first) and ``POST`` (a new message)."""
+
+    serializer_class = MessageSerializer
+    pagination_class = PlainListPagination
+
+    def get_queryset(self) -> QuerySet[Message]:
+        ticket = get_object_or_404(Ticket, pk=self.kwargs["pk"])
+        return ticket.messages.order_by("created_at", "id")
+
+    def get(self, request: Request, pk: int) -> Response:
+        queryset = self.get_queryset()
+        page = self.paginate_queryset(queryset)
+        if page is not None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(queryset, many=True).data)
+
+    @extend_schema(
+        request=MessageCreateInput,
+        responses={201: MessageSerializer, 200: MessageSerializer, **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = self.parse(MessageCreateInput)
+        posted = services.post_message(self.actor, pk, **body)
+        code = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK
+        return Response(MessageSerializer(posted.message).data, status=code)
+
+
+class MarkViewedView(SupportView):
+    """``POST tickets/{id}/messages/viewed/``: the other side's messages, up to ``up_to``."""
+
+    serializer_class = MessageSerializer
+
+    @extend_schema(request=MarkViewedInput, responses={200: MessageSerializer(many=True), **ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        body = self.parse(MarkViewedInput)
+        ids = services.mark_viewed(self.actor, pk, **body)
+        messages = Message.objects.filter(id__in=ids).order_by("created_at", "id")
+        return Response(MessageSerializer(messages, many=True).data)

@@ -1,0 +1,28 @@
+"""The project's ASGI application: Django for HTTP, and the app's WebSocket routes.
+
+WebSocket routing is added in one place, :func:`websocket_application`, so a
+host project's ``asgi.py`` stays the seed's three lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.routing import ProtocolTypeRouter
+from django.core.asgi import get_asgi_application as get_django_asgi_application
+
+
+def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
+    """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""
+    http = get_django_asgi_application()  # sets Django up before any model import
+    protocols: dict[str, Any] = {"http": http}
+    websocket = websocket_application()
+    if websocket is not None:
+        protocols["websocket"] = websocket
+    protocols.update(extra_protocols)
+    return ProtocolTypeRouter(protocols)
+
+
+def websocket_application() -> Any | None:
+    """The WebSocket side; the realtime transport plugs its consumer in here."""
+    return None

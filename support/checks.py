@@ -1,0 +1,87 @@
+"""System checks: a misconfigured Telegram user model is reported, not crashed on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.exceptions import FieldDoesNotExist
+
+from support.conf import TELEGRAM_USER_MODEL_SETTING, support_settings
+
+
+@register()
+def check_telegram_user_model(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``support.E001``-``E004``: the Telegram user model is set, exists, has ``telegram_id``."""
+    raw = getattr(settings, TELEGRAM_USER_MODEL_SETTING, None)
+    hint = (
+        f"Set {TELEGRAM_USER_MODEL_SETTING} = 'my_users.MyTelegramUser' in settings.py, "
+        "naming a model with a `telegram_id = models.BigIntegerField(primary_key=True)`."
+    )
+    if raw is None:
+        return [Error(f"{TELEGRAM_USER_MODEL_SETTING} is not set.", hint=hint, id="support.E001")]
+    label = support_settings.TELEGRAM_USER_MODEL
+    if label is None or label.count(".") != 1:
+        return [
+            Error(
+                f"{TELEGRAM_USER_MODEL_SETTING} must be a string 'app_label.ModelName', "
+                f"not {raw!r}.",
+                hint=hint,
+                id="support.E002",
+            )
+        ]
+    try:
+        model = apps.get_model(label, require_ready=False)
+    except LookupError:
+        return [
+            Error(
+                f"{TELEGRAM_USER_MODEL_SETTING} refers to model {label!r}, "
+                "which is not installed.",
+                hint="Add its app to INSTALLED_APPS, or fix the label.",
+                id="support.E003",
+            )
+        ]
+    try:
+        field = model._meta.get_field("telegram_id")
+    except FieldDoesNotExist:
+        return [
+            Error(
+                f"The Telegram user model {label!r} has no field 'telegram_id'.",
+                hint=hint,
+                obj=model,
+                id="support.E004",
+            )
+        ]
+    if not getattr(field, "primary_key", False):
+        return [
+            Warning(
+                f"{label}.telegram_id is not the primary key; tickets refer to the "
+                "primary key, which the API exposes as `telegram_id`.",
+                hint=hint,
+                obj=model,
+                id="support.W001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_token_authentication(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``support.W002``: manager tokens need ``rest_framework.authtoken`` installed."""
+    if apps.is_installed("rest_framework.authtoken"):
+        return []
+    return [
+        Warning(
+            "'rest_framework.authtoken' is not in INSTALLED_APPS: managers can sign in "
+            "with a session only, not with `Authorization: Token <key>`.",
+            hint="Add 'rest_framework.authtoken' to INSTALLED_APPS and run migrate.",
+            id="support.W002",
+        )
+    ]

@@ -1,0 +1,81 @@
+"""The app's settings, each with a default, read lazily.
+
+Every value is looked up on ``django.conf.settings`` when it is used, never at
+import time, so ``override_settings`` in tests and late configuration in host
+projects both work.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+
+#: The setting that names the Telegram user model (``"app_label.ModelName"``).
+TELEGRAM_USER_MODEL_SETTING = "SUPPORT_TELEGRAM_USER_MODEL"
+
+
+class SupportSettings:
+    """Typed, lazy access to the ``SUPPORT_*`` settings."""
+
+    def _get(self, name: str, default: object) -> object:
+        return getattr(django_settings, f"SUPPORT_{name}", default)
+
+    @property
+    def TELEGRAM_USER_MODEL(self) -> str | None:  # noqa: N802 - mirrors the setting
+        """The Telegram user model label; required, checked by ``support.E001``."""
+        value = self._get("TELEGRAM_USER_MODEL", None)
+        return value if isinstance(value, str) else None
+
+    @property
+    def EVENT_RETENTION(self) -> timedelta:  # noqa: N802
+        """How long the event log keeps events (a cursor older than this expires)."""
+        value = self._get("EVENT_RETENTION", timedelta(days=7))
+        if isinstance(value, int | float):
+            return timedelta(seconds=value)
+        assert isinstance(value, timedelta)
+        return value
+
+    @property
+    def LONGPOLL_MAX_TIMEOUT(self) -> int:  # noqa: N802
+        """Upper bound, in seconds, for ``events/?timeout=``."""
+        return int(self._get("LONGPOLL_MAX_TIMEOUT", 30))  # type: ignore[call-overload]
+
+    @property
+    def LONGPOLL_DEFAULT_TIMEOUT(self) -> int:  # noqa: N802
+        """Seconds a long-poll holds when the client gives no ``timeout``."""
+        return int(self._get("LONGPOLL_DEFAULT_TIMEOUT", 25))  # type: ignore[call-overload]
+
+    @property
+    def MAX_TEXT_LENGTH(self) -> int:  # noqa: N802
+        """Longest message text accepted; 4096 is Telegram's own limit."""
+        return int(self._get("MAX_TEXT_LENGTH", 4096))  # type: ignore[call-overload]
+
+    @property
+    def MAX_TITLE_LENGTH(self) -> int:  # noqa: N802
+        """Longest ticket title accepted (the column holds 256)."""
+        return min(int(self._get("MAX_TITLE_LENGTH", 256)), 256)  # type: ignore[call-overload]
+
+    @property
+    def WEBSOCKET_PATHS(self) -> tuple[str, ...]:  # noqa: N802
+        """Paths the WebSocket consumer is routed at (no leading slash)."""
+        value = self._get("WEBSOCKET_PATHS", ("ws/support/", "ws/support/manager/"))
+        return tuple(value)  # type: ignore[call-overload]
+
+    @property
+    def CHANNEL_GROUP(self) -> str:  # noqa: N802
+        """Channel-layer group every process's hub listens on for new events."""
+        return str(self._get("CHANNEL_GROUP", "support.events"))
+
+
+support_settings = SupportSettings()
+
+
+def telegram_user_model_label() -> str:
+    """The label the ``Ticket.user`` foreign key points at.
+
+    A missing setting must not crash the import of ``support.models`` (that
+    would hide the clear ``support.E001`` message behind a traceback), so a
+    placeholder label is used; Django's own relation check then fails too.
+    """
+    return support_settings.TELEGRAM_USER_MODEL or "support.TelegramUserModelNotConfigured"

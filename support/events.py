@@ -1,0 +1,141 @@
+"""The durable event log: append inside the change's transaction, publish on commit.
+
+One log serves every transport (WebSocket replay, SSE through
+django-eventstream's storage interface, long-poll), so a cursor issued by one
+is good on all of them.
+
+Ordering. An auto-increment id is handed out when a row is inserted, not when
+its transaction commits, so with concurrent writers id 8 can become visible
+before id 7 and a reader that saw 8 would skip 7 forever. :func:`append`
+therefore takes a row lock on :class:`~support.models.EventLogState` before
+inserting: writers of events go one at a time from that point to their
+commit, so ids are handed out in commit order. The lock is taken as the last
+step of a service function, so it is held only for the insert and the
+commit. (SQLite already lets one writer at a time; ``SELECT ... FOR UPDATE``
+is a no-op there.)
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from support.conf import support_settings
+from support.exceptions import CursorExpired, Invalid
+from support.models import Event, EventLogState
+
+logger = logging.getLogger(__name__)
+
+#: Channel-layer message type the per-process hubs receive.
+CHANNEL_MESSAGE_TYPE = "support.event"
+
+TICKET_CREATED = "ticket.created"
+TICKET_UPDATED = "ticket.updated"
+TICKET_ASSIGNED = "ticket.assigned"
+TICKET_UNASSIGNED = "ticket.unassigned"
+TICKET_RESOLVED = "ticket.resolved"
+TICKET_REOPENED = "ticket.reopened"
+MESSAGE_NEW = "ticket.message.new"
+MESSAGES_VIEWED = "ticket.messages.viewed"
+
+EVENT_TYPES = (
+    TICKET_CREATED,
+    TICKET_UPDATED,
+    TICKET_ASSIGNED,
+    TICKET_UNASSIGNED,
+    TICKET_RESOLVED,
+    TICKET_REOPENED,
+    MESSAGE_NEW,
+    MESSAGES_VIEWED,
+)
+
+
+def append(event_type: str, payload: dict[str, Any]) -> Event:
+    """Append an event to the log in the current transaction; publish it on commit.
+
+    Must run inside ``transaction.atomic()``: the event exists if and only if
+    the change it describes commits.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("support.events.append() must run inside transaction.atomic().")
+    # Serialise event writers until commit; see the module docstring.
+    EventLogState.objects.select_for_update().get_or_create(pk=1)
+    event = Event.objects.create(type=event_type, payload=payload)
+    envelope = event.envelope()
+    transaction.on_commit(lambda: publish(envelope))
+    return event
+
+
+def publish(envelope: dict[str, Any]) -> None:
+    """Hand a committed event to every process through the channel layer.
+
+    Live delivery is best effort: the event is already durable, and a client
+    that misses it here gets it on its next read of the log. So a layer that
+    is down is logged, never raised into the request that made the change.
+    """
+    from channels.layers import get_channel_layer
+
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        async_to_sync(layer.group_send)(
+            support_settings.CHANNEL_GROUP, {"type": CHANNEL_MESSAGE_TYPE, "event": envelope}
+        )
+    except Exception:
+        logger.exception("Could not publish event %s; readers will get it from the log.",
+                         envelope.get("event_id"))
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """Turn a client's cursor into a log position; ``None`` means "from now"."""
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
+        raise Invalid.field("after", _("Not a cursor issued by this server."))
+    return int(cursor)
+
+
+def current_position() -> int:
+    """The id of the newest committed event (0 for an empty log)."""
+    newest = Event.objects.aggregate(newest=Max("id"))["newest"]
+    if newest is not None:
+        return int(newest)
+    return trimmed_through()
+
+
+def trimmed_through() -> int:
+    state = EventLogState.objects.filter(pk=1).values_list("trimmed_through", flat=True).first()
+    return int(state or 0)
+
+
+def read_after(position: int, limit: int = 100) -> list[Event]:
+    """Events after *position*, oldest first; :class:`CursorExpired` if some were trimmed."""
+    if position < trimmed_through():
+        raise CursorExpired()
+    return list(Event.objects.filter(id__gt=position).order_by("id")[:limit])
+
+
+def trim(now: datetime | None = None) -> int:
+    """Delete events older than the retention window; return how many went.
+
+    ``trimmed_through`` moves first, in the same transaction, so a reader can
+    never mistake a gap left by trimming for "no events".
+    """
+    cutoff = (now or timezone.now()) - support_settings.EVENT_RETENTION
+    with transaction.atomic():
+        state, _created = EventLogState.objects.select_for_update().get_or_create(pk=1)
+        newest_old = Event.objects.filter(created_at__lt=cutoff).aggregate(m=Max("id"))["m"]
+        if newest_old is None:
+            return 0
+        state.trimmed_through = max(state.trimmed_through, int(newest_old))
+        state.save(update_fields=["trimmed_through"])
+        deleted, _per_model = Event.objects.filter(id__lte=newest_old).delete()
+    return deleted

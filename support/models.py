@@ -1,0 +1,169 @@
+"""Tickets, messages, the durable event log and bot keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from support.conf import telegram_user_model_label
+
+
+class Sender(models.TextChoices):
+    """Which side of the conversation wrote a message (the seed's values)."""
+
+    USER = "user", _("user")
+    SUPPORT = "supp", _("support")
+
+
+class Ticket(models.Model):
+    """A conversation a Telegram user opened through the bot."""
+
+    user = models.ForeignKey(
+        telegram_user_model_label(),
+        on_delete=models.CASCADE,
+        related_name="support_tickets",
+        verbose_name=_("user"),
+    )
+    support_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="support_tickets",
+        verbose_name=_("support manager"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    title = models.CharField(_("title"), max_length=256)
+    resolved = models.BooleanField(_("resolved"), default=False)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        # Oldest first: a queue, and offset pagination stays stable as tickets arrive.
+        ordering = ("id",)
+        permissions = (("manage_tickets", _("Can answer and manage support tickets")),)
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+
+class Message(models.Model):
+    """One message of a ticket, from the user (through the bot) or a manager."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sender = models.CharField(_("sender"), max_length=4, choices=Sender.choices)
+    text = models.TextField(_("text"))
+    viewed = models.BooleanField(_("viewed"), default=False)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+        help_text=_("The manager who wrote it; empty for user messages."),
+    )
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=128, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ("created_at", "id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("ticket", "idempotency_key"), name="support_message_idempotency_key"
+            ),
+        )
+        indexes = (models.Index(fields=("ticket", "sender", "viewed"), name="support_msg_unread"),)
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:50]}"
+
+
+class Event(models.Model):
+    """One entry of the durable, ordered event log that every transport reads.
+
+    The primary key is the cursor. ``support.events.append`` writes entries
+    inside the transaction of the change they describe and serialises
+    writers, so ids grow in commit order and a reader resuming after an id
+    never skips an entry that commits later.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(_("type"), max_length=64)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.type}"
+
+    @property
+    def cursor(self) -> str:
+        return str(self.pk)
+
+    def envelope(self) -> dict[str, Any]:
+        """The event as every transport sends it: type, payload fields, event_id."""
+        return {"type": self.type, **self.payload, "event_id": self.cursor}
+
+
+class EventLogState(models.Model):
+    """One row that records how far the log has been trimmed.
+
+    A cursor at or below ``trimmed_through`` may have lost events to
+    retention, so readers answer it with ``cursor_expired``.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    trimmed_through = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("event log state")
+        verbose_name_plural = _("event log state")
+
+
+class BotKeyQuerySet(models.QuerySet["BotKey"]):
+    def active(self) -> BotKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class BotKey(models.Model):
+    """A bot's service key, stored as a SHA-256 digest and shown once.
+
+    Keys carry 256 bits of randomness, so a fast digest is as safe as a slow
+    password hash here and keeps authentication cheap on every request. The
+    public ``prefix`` finds the row; the digest is compared in constant time.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    objects = BotKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bot key")
+        verbose_name_plural = _("bot keys")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

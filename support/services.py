@@ -1,0 +1,310 @@
+"""Every change to tickets and messages, one function each.
+
+REST views, WebSocket commands, the admin and management commands call
+these and nothing else writes the models. Each function checks the actor's
+permission, validates values, writes in one transaction, appends its event
+to the log in that same transaction, and leaves live delivery to the commit
+(:mod:`support.events`). A function that raises has written nothing.
+
+Rules (SPEC §4):
+
+* bots open tickets and write as the user; managers write as support;
+* a manager's write on a ticket assigned to someone else is
+  ``assigned_to_other`` (assigning it is ``already_assigned``);
+* a manager replying to an unassigned ticket takes it first;
+* nobody writes messages on a resolved ticket (``ticket_resolved``);
+* resolve, reopen, unassign and assign-to-self are idempotent: no change, no event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+
+from support import events
+from support.actors import Actor
+from support.conf import support_settings, telegram_user_model_label
+from support.exceptions import (
+    AlreadyAssigned,
+    AssignedToOther,
+    IdempotencyConflict,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TicketResolved,
+    UnknownUser,
+)
+from support.models import Message, Sender, Ticket
+from support.serializers import message_data, ticket_data
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """What :func:`post_message` did: the message, and whether it is new."""
+
+    message: Message
+    created: bool
+
+
+# -- checks ------------------------------------------------------------------
+
+
+def _require(actor: Actor, *, managers: bool = True, bots: bool = True) -> None:
+    if actor.manager is None and actor.bot is None:
+        raise NotAuthenticated()
+    if not actor.is_allowed():
+        raise PermissionDenied()
+    if actor.is_bot and not bots:
+        raise PermissionDenied(_("Bots cannot do this; it is a manager's action."))
+    if not actor.is_bot and not managers:
+        raise PermissionDenied(_("Managers cannot do this; it is a bot's action."))
+
+
+def _locked_ticket(ticket_id: Any) -> Ticket:
+    """The ticket, row-locked until the transaction ends, so checks hold at commit."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        raise Invalid.field("ticket_id", _("A ticket id is an integer."))
+    try:
+        return Ticket.objects.select_for_update().select_related("user").get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id}) from None
+
+
+def _check_not_others(actor: Actor, ticket: Ticket) -> None:
+    """A manager may not act on a ticket another manager holds."""
+    if (
+        actor.manager is not None
+        and ticket.support_manager_id is not None
+        and ticket.support_manager_id != actor.manager_id
+    ):
+        raise AssignedToOther()
+
+
+def _clean_text(text: Any, *, field: str = "text") -> str:
+    if not isinstance(text, str):
+        raise Invalid.field(field, _("Must be a string."))
+    if not text.strip():
+        raise Invalid.field(field, _("May not be blank."))
+    limit = support_settings.MAX_TEXT_LENGTH
+    if len(text) > limit:
+        raise Invalid.field(
+            field, _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
+        )
+    return text
+
+
+def _clean_title(title: Any) -> str:
+    if not isinstance(title, str):
+        raise Invalid.field("title", _("Must be a string."))
+    title = title.strip()
+    if not title:
+        raise Invalid.field("title", _("May not be blank."))
+    limit = support_settings.MAX_TITLE_LENGTH
+    if len(title) > limit:
+        raise Invalid.field(
+            "title", _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
+        )
+    return title
+
+
+# -- tickets -----------------------------------------------------------------
+
+
+def _telegram_user(user_id: Any) -> models.Model:
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise Invalid.field("user_id", _("A Telegram user id is an integer."))
+    if not -(2**63) <= user_id < 2**63:
+        raise Invalid.field("user_id", _("Out of range for a Telegram user id."))
+    model = apps.get_model(telegram_user_model_label())
+    try:
+        return model._default_manager.get(pk=user_id)
+    except model.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return model._default_manager.create(pk=user_id)
+    except IntegrityError:
+        # Either another request created it a moment ago, or the model has
+        # required fields we cannot invent.
+        try:
+            return model._default_manager.get(pk=user_id)
+        except model.DoesNotExist:
+            raise UnknownUser() from None
+    except (TypeError, ValueError):
+        raise UnknownUser() from None
+
+
+def open_ticket(actor: Actor, *, user_id: Any, title: Any, text: Any = None) -> Ticket:
+    """Open a ticket for a Telegram user, with an optional first message."""
+    _require(actor, managers=False)
+    clean_title = _clean_title(title)
+    clean_text = None if text is None else _clean_text(text)
+    with transaction.atomic():
+        user = _telegram_user(user_id)
+        ticket = Ticket.objects.create(user=user, title=clean_title)
+        first = None
+        if clean_text is not None:
+            first = Message.objects.create(ticket=ticket, sender=Sender.USER, text=clean_text)
+        # Built after the first message exists, so `unread` and `last_message` count it.
+        events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
+        if first is not None:
+            events.append(events.MESSAGE_NEW, {"message": message_data(first)})
+    return ticket
+
+
+def update_ticket(
+    actor: Actor, ticket_id: Any, *, title: Any = None, resolved: Any = None
+) -> Ticket:
+    """Change the title and/or the resolved flag (the seed's PATCH)."""
+    _require(actor)
+    if resolved is not None and not isinstance(resolved, bool):
+        raise Invalid.field("resolved", _("Must be a boolean."))
+    clean_title = None if title is None else _clean_title(title)
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        _check_not_others(actor, ticket)
+        if clean_title is not None and clean_title != ticket.title:
+            ticket.title = clean_title
+            ticket.save(update_fields=["title"])
+            events.append(events.TICKET_UPDATED, {"ticket": ticket_data(ticket)})
+        if resolved is not None:
+            _set_resolved(ticket, resolved)
+    return ticket
+
+
+def _set_resolved(ticket: Ticket, resolved: bool) -> None:
+    if ticket.resolved == resolved:
+        return
+    ticket.resolved = resolved
+    ticket.save(update_fields=["resolved"])
+    kind = events.TICKET_RESOLVED if resolved else events.TICKET_REOPENED
+    events.append(kind, {"id": ticket.pk})
+
+
+def resolve(actor: Actor, ticket_id: Any) -> Ticket:
+    return update_ticket(actor, ticket_id, resolved=True)
+
+
+def reopen(actor: Actor, ticket_id: Any) -> Ticket:
+    return update_ticket(actor, ticket_id, resolved=False)
+
+
+def assign(actor: Actor, ticket_id: Any) -> Ticket:
+    """A manager takes the ticket. Another manager's ticket is ``already_assigned``."""
+    _require(actor, bots=False)
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        _assign_locked(actor, ticket)
+    return ticket
+
+
+def _assign_locked(actor: Actor, ticket: Ticket) -> None:
+    if ticket.support_manager_id == actor.manager_id:
+        return
+    if ticket.support_manager_id is not None:
+        raise AlreadyAssigned()
+    if ticket.resolved:
+        raise TicketResolved(_("This ticket is resolved; reopen it before taking it."))
+    ticket.support_manager = actor.manager
+    ticket.save(update_fields=["support_manager"])
+    events.append(events.TICKET_ASSIGNED, {"id": ticket.pk, "support_manager": actor.manager_id})
+
+
+def unassign(actor: Actor, ticket_id: Any) -> Ticket:
+    """The assignee puts the ticket back in the queue."""
+    _require(actor, bots=False)
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        _check_not_others(actor, ticket)
+        if ticket.support_manager_id is not None:
+            ticket.support_manager = None
+            ticket.save(update_fields=["support_manager"])
+            events.append(events.TICKET_UNASSIGNED, {"id": ticket.pk})
+    return ticket
+
+
+# -- messages ----------------------------------------------------------------
+
+
+def post_message(
+    actor: Actor,
+    ticket_id: Any,
+    *,
+    text: Any,
+    idempotency_key: Any = None,
+    sender: Any = None,
+) -> PostedMessage:
+    """Add a message from the actor's side.
+
+    A repeated ``idempotency_key`` returns the message it first created and
+    emits nothing, so a bot may retry a send after a timeout safely. A
+    ``sender`` naming the other side is refused: the credential decides who
+    speaks, and a bot posing as support is exactly what it must not do.
+    """
+    _require(actor)
+    if sender is not None and sender != actor.side:
+        raise PermissionDenied(
+            _("This credential writes as %(side)r, not %(sender)r.")
+            % {"side": str(actor.side), "sender": sender}
+        )
+    clean_text = _clean_text(text)
+    if idempotency_key is not None and (
+        not isinstance(idempotency_key, str)
+        or not idempotency_key
+        or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH
+    ):
+        raise Invalid.field(
+            "idempotency_key",
+            _("A non-empty string of at most %(n)d characters.") % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
+        )
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        if idempotency_key is not None:
+            first = ticket.messages.filter(idempotency_key=idempotency_key).first()
+            if first is not None:
+                if first.sender != actor.side:
+                    raise IdempotencyConflict()
+                return PostedMessage(first, created=False)
+        if ticket.resolved:
+            raise TicketResolved()
+        if actor.manager is not None:
+            _check_not_others(actor, ticket)
+            # Replying to a queued ticket takes it; its event comes first.
+            _assign_locked(actor, ticket)
+        message = Message.objects.create(
+            ticket=ticket,
+            sender=actor.side,
+            text=clean_text,
+            author=actor.manager,
+            idempotency_key=idempotency_key,
+        )
+        events.append(events.MESSAGE_NEW, {"message": message_data(message)})
+    return PostedMessage(message, created=True)
+
+
+def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]:
+    """Mark the other side's messages viewed (all, or those with id <= ``up_to``).
+
+    Returns the ids that changed; nothing changed means no event.
+    """
+    _require(actor)
+    if up_to is not None and (isinstance(up_to, bool) or not isinstance(up_to, int)):
+        raise Invalid.field("up_to", _("A message id is an integer."))
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        _check_not_others(actor, ticket)
+        unseen = ticket.messages.filter(sender=actor.other_side, viewed=False)
+        if up_to is not None:
+            unseen = unseen.filter(id__lte=up_to)
+        ids = sorted(unseen.values_list("id", flat=True))
+        if ids:
+            Message.objects.filter(id__in=ids).update(viewed=True)
+            events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
+    return ids

@@ -1,0 +1,7 @@
+import os
+
+from support import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from support.actors import Actor
+from support.botkeys import create_bot_key
+from support.models import BotKey
+from tests.zz_users.models import MyTelegramUser
+
+SEED_EXAMPLES = json.loads((Path(__file__).parent / "seed_examples.json").read_text())
+
+
+@pytest.fixture
+def seed_examples() -> dict[str, Any]:
+    return SEED_EXAMPLES
+
+
+def make_manager(username: str = "alice", **extra: Any) -> User:
+    user = User.objects.create_user(username, password="pw", **extra)
+    user.user_permissions.add(Permission.objects.get(codename="manage_tickets"))
+    return User.objects.get(pk=user.pk)  # fresh, so the permission cache is empty
+
+
+@pytest.fixture
+def manager(db: None) -> User:
+    return make_manager("alice", first_name="Alice", last_name="Smith")
+
+
+@pytest.fixture
+def other_manager(db: None) -> User:
+    return make_manager("bob")
+
+
+@pytest.fixture
+def plain_user(db: None) -> User:
+    return User.objects.create_user("eve", password="pw")
+
+
+@pytest.fixture
+def bot_key(db: None) -> tuple[BotKey, str]:
+    return create_bot_key("telegram-bot")
+
+
+@pytest.fixture
+def tg_user(db: None) -> MyTelegramUser:
+    return MyTelegramUser.objects.create(telegram_id=123)
+
+
+@pytest.fixture
+def manager_actor(manager: User) -> Actor:
+    return Actor.for_manager(manager)
+
+
+@pytest.fixture
+def other_actor(other_manager: User) -> Actor:
+    return Actor.for_manager(other_manager)
+
+
+@pytest.fixture
+def bot_actor(bot_key: tuple[BotKey, str]) -> Actor:
+    return Actor.for_bot(bot_key[0])
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def bot_client(bot_key: tuple[BotKey, str]) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
+    return client
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def manager_client(manager: User) -> APIClient:
+    return token_client(manager)
+
+
+@pytest.fixture
+def other_client(other_manager: User) -> APIClient:
+    return token_client(other_manager)
+
+
+@pytest.fixture
+def plain_client(plain_user: User) -> APIClient:
+    return token_client(plain_user)
+
+
+@pytest.fixture
+def make_ticket(bot_actor: Actor, tg_user: MyTelegramUser) -> Callable[..., Any]:
+    from support import services
+
+    def make(title: str = "I've founded some bug", text: str | None = "help", **kw: Any) -> Any:
+        return services.open_ticket(
+            bot_actor, user_id=kw.pop("user_id", tg_user.pk), title=title, text=text
+        )
+
+    return make
