@@ -12,3 +12,4 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from support import checks  # noqa: F401  (registers the system checks)
+        from support.api import schema  # noqa: F401  (registers OpenAPI extensions)

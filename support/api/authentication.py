@@ -66,14 +66,11 @@ def parse_authorization(header: str, keyword: str) -> str | None:
     return credential
 
 
-class CsrfSessionAuthentication(authentication.SessionAuthentication):
-    """The browser's session, with CSRF enforced on unsafe methods (DRF's own rule)."""
-
-
 def authentication_classes() -> list[type[authentication.BaseAuthentication]]:
     """Bot keys, DRF tokens when ``rest_framework.authtoken`` is installed, sessions."""
     classes: list[type[authentication.BaseAuthentication]] = [BotKeyAuthentication]
     if apps.is_installed("rest_framework.authtoken"):
         classes.append(authentication.TokenAuthentication)
-    classes.append(CsrfSessionAuthentication)
+    # The browser's session; DRF enforces CSRF on unsafe methods for it.
+    classes.append(authentication.SessionAuthentication)
     return classes

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
 
 from support import services
 from support.api import views
@@ -35,9 +34,5 @@ urlpatterns = [
         views.MarkViewedView.as_view(),
         name="messages-viewed",
     ),
-    path(
-        "schema/",
-        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
-        name="schema",
-    ),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
 ]
