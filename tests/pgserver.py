@@ -123,9 +123,10 @@ def _wait_for_tcp(port: int, deadline: float) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise PostgresError(f"PostgreSQL did not accept connections on port {port}")
+                msg = f"PostgreSQL did not accept connections on port {port}"
+                raise PostgresError(msg) from exc
             time.sleep(0.1)
 
 

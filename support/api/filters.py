@@ -1,4 +1,8 @@
-"""The seed's ticket filters: ``user_id``, ``resolved``, ``manager``, ``manager__isnull``."""
+"""The seed's ticket filters: ``user_id``, ``resolved``, ``manager``, ``manager__isnull``.
+
+django-filter's ``BooleanFilter`` quietly ignores a value it cannot read
+(``?resolved=maybe`` would list every ticket); these refuse it with a 400.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,26 @@ import django_filters
 
 from support.models import Ticket
 
+_TRUE = ("true", "True", "1")
+_FALSE = ("false", "False", "0")
+BOOLEAN_CHOICES = [(value, value) for value in (*_TRUE, *_FALSE)]
+
+
+def _to_bool(value: str) -> bool:
+    return value in _TRUE
+
+
+def strict_boolean_filter(field_name: str, lookup_expr: str = "exact") -> django_filters.Filter:
+    return django_filters.TypedChoiceFilter(
+        field_name=field_name, lookup_expr=lookup_expr, choices=BOOLEAN_CHOICES, coerce=_to_bool
+    )
+
 
 class TicketFilter(django_filters.FilterSet):
     user_id = django_filters.NumberFilter(field_name="user_id")
-    resolved = django_filters.BooleanFilter(field_name="resolved")
+    resolved = strict_boolean_filter("resolved")
     manager = django_filters.NumberFilter(field_name="support_manager_id")
-    manager__isnull = django_filters.BooleanFilter(
-        field_name="support_manager", lookup_expr="isnull"
-    )
+    manager__isnull = strict_boolean_filter("support_manager", "isnull")
 
     class Meta:
         model = Ticket

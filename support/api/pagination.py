@@ -22,9 +22,12 @@ class PlainListPagination(LimitOffsetPagination):
     max_limit = 500
 
     def get_limit(self, request: Request) -> int | None:
+        # DRF reads the offset only once a limit is known; check it first so a
+        # bad ``?offset=`` is a 400 even without a limit.
+        offset = _non_negative(request, self.offset_query_param)
         limit = _non_negative(request, self.limit_query_param)
         if limit is None:
-            return None
+            return None if offset is None else self.max_limit
         if limit == 0:
             raise ValidationError({self.limit_query_param: [_("Must be at least 1.")]})
         return min(limit, self.max_limit or limit)

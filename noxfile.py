@@ -1,0 +1,165 @@
+"""Test, lint, type-check and package checks for chatlabs-django-support.
+
+``make test`` runs every session below; ``nox -l`` lists them, ``nox -s lint``
+runs one, and ``nox -s tests -- -x -k botkeys`` hands arguments to pytest.
+
+On CI (``CI=true``) a missing Python interpreter or PostgreSQL is an error;
+locally those sessions are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nox
+
+CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+ROOT = Path(__file__).resolve().parent
+
+nox.needs_version = ">=2024.10.9"
+nox.options.error_on_missing_interpreters = CI
+nox.options.reuse_existing_virtualenvs = not CI
+nox.options.download_python = "never"  # offline machines; use the interpreters present
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_postgres", "build"]
+
+PYTHONS = ["3.11", "3.12", "3.13"]
+DJANGOS = ["5.2", "6.0", "6.1"]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def supported(python: str, django: str) -> bool:
+    """Django 6.x needs Python 3.12 or newer."""
+    return not (_version(django) >= (6,) and _version(python) < (3, 12))
+
+
+MATRIX = [
+    nox.param(python, django, id=f"{python}-django{django}")
+    for python in PYTHONS
+    for django in DJANGOS
+    if supported(python, django)
+]
+NEWEST_PYTHON, NEWEST_DJANGO = PYTHONS[-1], DJANGOS[-1]
+
+
+@contextmanager
+def timed(session: nox.Session) -> Iterator[None]:
+    """Log how long the session's body took (venv creation excluded)."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        session.log(f"{session.name} took {time.monotonic() - start:.0f}s")
+
+
+def install_project(session: nox.Session, django: str | None = None) -> None:
+    # `django~=6.1.0` means >=6.1.0,<6.2: the newest patch release of that series.
+    pins = [f"django~={django}.0"] if django else []
+    session.install("-e", ".[dev]", *pins)
+    session.run("python", "-m", "django", "--version")
+
+
+def pytest_args(session: nox.Session) -> list[str]:
+    # pytest exits 5 when it collects nothing; nox fails the session on it.
+    return ["pytest", *session.posargs]
+
+
+@nox.session
+@nox.parametrize(("python", "django"), MATRIX)
+def tests(session: nox.Session, django: str) -> None:
+    """The test suite on SQLite, for each supported Python x Django pair."""
+    with timed(session):
+        install_project(session, django)
+        session.run(*pytest_args(session), env={"DATABASE_URL": None})
+
+
+@nox.session(python=NEWEST_PYTHON)
+def tests_postgres(session: nox.Session) -> None:
+    """The whole test suite on a throwaway PostgreSQL cluster (tests/pgserver.py)."""
+    with timed(session):
+        install_project(session, NEWEST_DJANGO)
+        # Without PostgreSQL binaries pgserver skips (exit 0), or fails under CI=true.
+        session.run("python", "-m", "tests.pgserver", "--", *pytest_args(session))
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    with timed(session):
+        session.install("ruff>=0.6")
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", "--diff", ".")
+
+
+@nox.session(python=NEWEST_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict (settings in pyproject.toml) over the app and the tests."""
+    with timed(session):
+        install_project(session)
+        session.run("mypy", "support", "tests", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def build(session: nox.Session) -> None:
+    """Build sdist + wheel, check them, install the wheel alone and run the example on it."""
+    with timed(session):
+        session.install("build", "twine")
+        tmp = Path(session.create_tmp()).resolve()
+        dist = tmp / "dist"
+        shutil.rmtree(dist, ignore_errors=True)
+        session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+        artifacts = sorted(dist.iterdir())
+        session.run("twine", "check", "--strict", *map(str, artifacts))
+
+        wheels = [p for p in artifacts if p.suffix == ".whl"]
+        if len(wheels) != 1:
+            session.error(f"expected one wheel in {dist}, found {[p.name for p in artifacts]}")
+        wheel = wheels[0]
+        with zipfile.ZipFile(wheel) as zf:
+            names = set(zf.namelist())
+        for needed in ("support/py.typed", "support/migrations/__init__.py"):
+            if needed not in names:
+                session.error(f"{wheel.name} lacks {needed}")
+        tops = {name.split("/")[0] for name in names}
+        leaked = sorted(top for top in tops if top != "support" and not top.endswith(".dist-info"))
+        if leaked:
+            session.error(f"{wheel.name} ships more than the support package: {leaked}")
+
+        # A fresh venv with only the wheel: no editable install, no source tree on sys.path.
+        venv = tmp / "wheel-venv"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run("python", "-m", "venv", str(venv))
+        bindir = venv / ("Scripts" if sys.platform == "win32" else "bin")
+        python = str(bindir / "python")
+        session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
+
+        example = tmp / "example"
+        shutil.rmtree(example, ignore_errors=True)
+        shutil.copytree(
+            ROOT / "example",
+            example,
+            ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"),
+        )
+        sqlite = tmp / "example.sqlite3"
+        sqlite.unlink(missing_ok=True)
+        env: dict[str, str | None] = {
+            "PYTHONPATH": None,  # nothing from the checkout
+            "DATABASE_URL": None,  # SQLite, at SQLITE_PATH
+            "REDIS_URL": None,
+            "SQLITE_PATH": str(sqlite),
+            "DJANGO_SETTINGS_MODULE": "example.settings",
+        }
+        with session.chdir(example):
+            where = f"import support as s; print(s.__file__); assert {str(venv)!r} in s.__file__"
+            session.run(python, "-c", where, external=True, env=env)
+            session.run(python, "manage.py", "check", external=True, env=env)
+            session.run(python, "manage.py", "migrate", "--noinput", external=True, env=env)

@@ -1,0 +1,195 @@
+"""Reading tickets and messages: filters, pagination, auth, constant query counts."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from support import services
+
+
+@pytest.fixture
+def three_tickets(make_ticket, manager_actor, bot_actor):
+    from tests.zz_users.models import MyTelegramUser
+
+    MyTelegramUser.objects.create(telegram_id=777)
+    queued = make_ticket("queued")
+    mine = make_ticket("mine")
+    services.assign(manager_actor, mine.pk)
+    done = make_ticket("done", user_id=777)
+    services.resolve(bot_actor, done.pk)
+    return queued, mine, done
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        ("", ["queued", "mine", "done"]),
+        ("?resolved=false", ["queued", "mine"]),
+        ("?resolved=true", ["done"]),
+        ("?user_id=777", ["done"]),
+        ("?user_id=123", ["queued", "mine"]),
+        ("?manager__isnull=true", ["queued", "done"]),
+        ("?manager__isnull=false", ["mine"]),
+        ("?manager__isnull=false&resolved=false", ["mine"]),
+    ],
+)
+def test_ticket_filters(query, titles, manager_client, three_tickets):
+    response = manager_client.get(f"/support/tickets/{query}")
+    assert response.status_code == 200
+    assert [t["title"] for t in response.json()] == titles
+
+
+def test_filter_by_manager_id(manager_client, manager, three_tickets):
+    body = manager_client.get(f"/support/tickets/?manager={manager.pk}").json()
+    assert [t["title"] for t in body] == ["mine"]
+
+
+@pytest.mark.parametrize(
+    "query", ["?resolved=maybe", "?user_id=abc", "?manager=x", "?manager__isnull=2",
+              "?limit=abc", "?limit=0", "?offset=-1", "?limit=-5"]
+)
+def test_bad_query_parameters_are_400(query, manager_client, three_tickets):
+    response = manager_client.get(f"/support/tickets/{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert response.json()["errors"]
+
+
+def test_limit_offset_paginates_as_a_plain_list(manager_client, three_tickets):
+    response = manager_client.get("/support/tickets/?limit=2&offset=1")
+    assert response.status_code == 200
+    assert [t["title"] for t in response.json()] == ["mine", "done"]
+    assert response["X-Total-Count"] == "3"
+    assert 'rel="prev"' in response["Link"]
+    assert 'rel="next"' not in response["Link"]
+
+
+def test_messages_oldest_first_and_paginated(manager_client, bot_actor, make_ticket):
+    ticket = make_ticket(text="first")
+    for text in ["second", "third"]:
+        services.post_message(bot_actor, ticket.pk, text=text)
+    url = f"/support/tickets/{ticket.pk}/messages/"
+    assert [m["text"] for m in manager_client.get(url).json()] == ["first", "second", "third"]
+    page = manager_client.get(url + "?limit=1&offset=1")
+    assert [m["text"] for m in page.json()] == ["second"]
+    assert page["X-Total-Count"] == "3"
+
+
+def test_unread_is_counted_for_the_callers_side(
+    manager_client, bot_client, manager_actor, make_ticket
+):
+    ticket = make_ticket(text="one")
+    services.post_message(manager_actor, ticket.pk, text="reply 1")
+    services.post_message(manager_actor, ticket.pk, text="reply 2")
+    url = f"/support/tickets/{ticket.pk}/"
+    assert manager_client.get(url).json()["unread"] == 1  # the user's message
+    assert bot_client.get(url).json()["unread"] == 2  # the manager's replies
+    listed = bot_client.get("/support/tickets/").json()[0]
+    assert listed["unread"] == 2
+    assert listed["last_message"]["text"] == "reply 2"
+
+
+@pytest.mark.parametrize("path", ["/support/tickets/999/", "/support/tickets/999/messages/"])
+def test_unknown_ticket_is_404(path, manager_client):
+    response = manager_client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "path", ["/support/tickets/", "/support/tickets/1/", "/support/tickets/1/messages/"]
+)
+def test_anonymous_is_401_and_non_manager_403(path, anon_client, plain_client, make_ticket):
+    make_ticket()
+    anonymous = anon_client.get(path)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "not_authenticated"
+    assert anonymous["WWW-Authenticate"] == "Api-Key"
+    refused = plain_client.get(path)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Api-Key nope", "Api-Key abc.def", "Token 0000", "Api-Key", "Api-Key a b", "Token"],
+)
+def test_bad_credentials_are_401(header, anon_client, make_ticket):
+    anon_client.credentials(HTTP_AUTHORIZATION=header)
+    response = anon_client.get("/support/tickets/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_session_manager_can_read(client, manager, make_ticket):
+    make_ticket()
+    client.force_login(manager)
+    assert client.get("/support/tickets/").status_code == 200
+
+
+def test_inactive_manager_is_refused(manager, manager_client):
+    manager.is_active = False
+    manager.save()
+    assert manager_client.get("/support/tickets/").status_code in (401, 403)
+
+
+def test_superuser_is_a_manager(db):
+    from django.contrib.auth.models import User
+
+    from tests.conftest import token_client
+
+    root = User.objects.create_superuser("root", password="pw")
+    assert token_client(root).get("/support/tickets/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/support/tickets/", "/support/tickets/?limit=100"])
+def test_ticket_list_runs_a_constant_number_of_queries(
+    path, manager_client, manager_actor, bot_actor, tg_user
+):
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = manager_client.get(path)
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    def add_tickets(n: int) -> None:
+        for i in range(n):
+            ticket = services.open_ticket(bot_actor, user_id=tg_user.pk, title=f"t{i}", text="x")
+            if i % 2:
+                services.post_message(manager_actor, ticket.pk, text="reply")
+
+    add_tickets(1)
+    one = count_queries()
+    add_tickets(49)
+    fifty = count_queries()
+    assert one == fifty
+    # token lookup + two permission queries, then the list (2) and, paginated, a count
+    assert fifty <= 6
+
+
+def test_message_list_runs_a_constant_number_of_queries(manager_client, bot_actor, make_ticket):
+    ticket = make_ticket()
+    url = f"/support/tickets/{ticket.pk}/messages/"
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            manager_client.get(url)
+        return len(ctx.captured_queries)
+
+    before = count()
+    for i in range(49):
+        services.post_message(bot_actor, ticket.pk, text=f"m{i}")
+    assert count() == before
+
+
+def test_schema_is_public_openapi(anon_client):
+    response = anon_client.get("/support/schema/?format=json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert "/tickets/{id}/messages/viewed/" in document["paths"]
+    assert document["servers"] == [{"url": "http://testserver/support/"}]
+    schemes = document["components"]["securitySchemes"]
+    assert {"botKey", "tokenAuth", "cookieAuth"} <= set(schemes)
