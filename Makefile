@@ -1,0 +1,50 @@
+# Developer entry points. `make demo` runs the example project, `make test`
+# runs every nox session (tests on each Python x Django pair, PostgreSQL,
+# lint, typecheck, package build); `make test NOX_ARGS="-s lint"` runs one.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOX_ARGS ?=
+
+# With pyenv, make the newest installed 3.11/3.12/3.13 visible as python3.11,
+# python3.12, python3.13 (e.g. PYENV_VERSION=3.11.7:3.12.1:3.13.0), unless
+# PYENV_VERSION is set already. Machines without pyenv are left alone.
+ifeq ($(origin PYENV_VERSION),undefined)
+PYENV_PICKED := $(shell command -v pyenv >/dev/null 2>&1 && \
+	for minor in 3.11 3.12 3.13; do \
+		pyenv versions --bare 2>/dev/null | grep -E "^$$minor\.[0-9]+$$" | sort -t. -k3,3n | tail -n1; \
+	done | paste -sd: -)
+ifneq ($(PYENV_PICKED),)
+export PYENV_VERSION := $(PYENV_PICKED)
+endif
+endif
+
+.PHONY: venv test demo lint typecheck clean
+
+venv: $(STAMP)
+
+# Rebuilt when the venv is missing or pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $@
+
+test: venv
+	@echo "PYENV_VERSION=$${PYENV_VERSION:-<unset>} CI=$${CI:-<unset>}"
+	$(BIN)/nox $(NOX_ARGS)
+
+demo: venv
+	$(BIN)/python example/manage.py demo
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy support tests
+
+clean:
+	rm -rf .nox build dist .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
