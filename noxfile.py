@@ -28,6 +28,9 @@ nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = not CI
 nox.options.download_python = "never"  # offline machines; use the interpreters present
 nox.options.sessions = ["lint", "typecheck", "tests", "tests_postgres", "build"]
+# Per-session result and duration; .ci/run fails unless every session succeeded.
+(ROOT / ".nox").mkdir(exist_ok=True)
+nox.options.report = str(ROOT / ".nox" / "report.json")
 
 PYTHONS = ["3.11", "3.12", "3.13"]
 DJANGOS = ["5.2", "6.0", "6.1"]

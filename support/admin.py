@@ -102,9 +102,6 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         except SupportError as error:
             self.message_user(request, error.detail, messages.ERROR)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        pass  # messages are read-only here
-
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

@@ -1,0 +1,1 @@
+"""Realtime delivery of the event log (WebSocket, SSE, long-poll)."""

@@ -1,0 +1,59 @@
+"""django-eventstream reads the same log through its storage interface."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_eventstream.storage import EventDoesNotExist
+
+from support import events, services
+from support.models import Event
+from support.realtime.storage import CHANNEL, EventLogStorage
+
+
+@pytest.fixture
+def storage() -> EventLogStorage:
+    return EventLogStorage()
+
+
+def test_storage_serves_the_log_with_the_same_cursor(storage, make_ticket, bot_actor):
+    start = storage.get_current_id(CHANNEL)
+    ticket = make_ticket()
+    services.resolve(bot_actor, ticket.pk)
+    served = storage.get_events(CHANNEL, start)
+    logged = list(Event.objects.filter(id__gt=start).order_by("id"))
+    assert [(e.id, e.type) for e in served] == [(row.pk, row.type) for row in logged]
+    assert [e.data for e in served] == [row.envelope() for row in logged]
+    assert all(str(e.id) == e.data["event_id"] for e in served)
+    assert storage.get_current_id(CHANNEL) == logged[-1].pk == events.current_position()
+    assert storage.get_events(CHANNEL, logged[-1].pk) == []
+
+
+def test_limit_is_honoured(storage, make_ticket):
+    make_ticket()
+    assert len(storage.get_events(CHANNEL, 0, limit=1)) == 1
+
+
+def test_expired_cursor_raises_event_does_not_exist(storage, make_ticket, bot_actor):
+    ticket = make_ticket()
+    Event.objects.update(created_at=timezone.now() - timedelta(days=30))
+    services.resolve(bot_actor, ticket.pk)
+    events.trim()
+    with pytest.raises(EventDoesNotExist) as raised:
+        storage.get_events(CHANNEL, 0)
+    assert raised.value.current_id == events.current_position()
+
+
+def test_appending_to_the_log_through_eventstream_is_refused(storage, db):
+    with pytest.raises(RuntimeError, match=r"support\.services"):
+        storage.append_event(CHANNEL, "ticket.created", {})
+    assert Event.objects.count() == 0
+
+
+def test_other_channels_are_not_backed_by_the_log(storage, make_ticket):
+    make_ticket()
+    assert storage.get_events("other", 0) == []
+    assert storage.get_current_id("other") == 0
+    assert storage.append_event("other", "x", {"a": 1}).id is None
