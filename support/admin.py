@@ -66,9 +66,7 @@ def reopen(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Tic
 
 
 @admin.action(description=_("Assign selected tickets to me"))
-def assign_to_me(
-    modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]
-) -> None:
+def assign_to_me(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
     _run_for_each(modeladmin, request, queryset, services.assign)
 
 
@@ -96,7 +94,9 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deleting would rewrite history the event log has already told
 
-    def save_model(self, request: HttpRequest, obj: Ticket, form: ModelForm[Ticket], change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Ticket, form: ModelForm[Ticket], change: bool
+    ) -> None:
         try:
             services.update_ticket(Actor.for_manager(request.user), obj.pk, title=obj.title)
         except SupportError as error:
@@ -142,7 +142,9 @@ class BotKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("prefix", "created_at", "revoked_at")
     actions = (revoke_keys,)
 
-    def save_model(self, request: HttpRequest, obj: BotKey, form: ModelForm[BotKey], change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: BotKey, form: ModelForm[BotKey], change: bool
+    ) -> None:
         if change:
             obj.save(update_fields=["name"])
             return

@@ -40,8 +40,7 @@ def check_telegram_user_model(
     except LookupError:
         return [
             Error(
-                f"{TELEGRAM_USER_MODEL_SETTING} refers to model {label!r}, "
-                "which is not installed.",
+                f"{TELEGRAM_USER_MODEL_SETTING} refers to model {label!r}, which is not installed.",
                 hint="Add its app to INSTALLED_APPS, or fix the label.",
                 id="support.E003",
             )

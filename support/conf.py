@@ -22,13 +22,13 @@ class SupportSettings:
         return getattr(django_settings, f"SUPPORT_{name}", default)
 
     @property
-    def TELEGRAM_USER_MODEL(self) -> str | None:  # noqa: N802 - mirrors the setting
+    def TELEGRAM_USER_MODEL(self) -> str | None:
         """The Telegram user model label; required, checked by ``support.E001``."""
         value = self._get("TELEGRAM_USER_MODEL", None)
         return value if isinstance(value, str) else None
 
     @property
-    def EVENT_RETENTION(self) -> timedelta:  # noqa: N802
+    def EVENT_RETENTION(self) -> timedelta:
         """How long the event log keeps events (a cursor older than this expires)."""
         value = self._get("EVENT_RETENTION", timedelta(days=7))
         if isinstance(value, int | float):
@@ -37,33 +37,33 @@ class SupportSettings:
         return value
 
     @property
-    def LONGPOLL_MAX_TIMEOUT(self) -> int:  # noqa: N802
+    def LONGPOLL_MAX_TIMEOUT(self) -> int:
         """Upper bound, in seconds, for ``events/?timeout=``."""
         return int(self._get("LONGPOLL_MAX_TIMEOUT", 30))  # type: ignore[call-overload]
 
     @property
-    def LONGPOLL_DEFAULT_TIMEOUT(self) -> int:  # noqa: N802
+    def LONGPOLL_DEFAULT_TIMEOUT(self) -> int:
         """Seconds a long-poll holds when the client gives no ``timeout``."""
         return int(self._get("LONGPOLL_DEFAULT_TIMEOUT", 25))  # type: ignore[call-overload]
 
     @property
-    def MAX_TEXT_LENGTH(self) -> int:  # noqa: N802
+    def MAX_TEXT_LENGTH(self) -> int:
         """Longest message text accepted; 4096 is Telegram's own limit."""
         return int(self._get("MAX_TEXT_LENGTH", 4096))  # type: ignore[call-overload]
 
     @property
-    def MAX_TITLE_LENGTH(self) -> int:  # noqa: N802
+    def MAX_TITLE_LENGTH(self) -> int:
         """Longest ticket title accepted (the column holds 256)."""
         return min(int(self._get("MAX_TITLE_LENGTH", 256)), 256)  # type: ignore[call-overload]
 
     @property
-    def WEBSOCKET_PATHS(self) -> tuple[str, ...]:  # noqa: N802
+    def WEBSOCKET_PATHS(self) -> tuple[str, ...]:
         """Paths the WebSocket consumer is routed at (no leading slash)."""
         value = self._get("WEBSOCKET_PATHS", ("ws/support/", "ws/support/manager/"))
         return tuple(value)  # type: ignore[call-overload]
 
     @property
-    def CHANNEL_GROUP(self) -> str:  # noqa: N802
+    def CHANNEL_GROUP(self) -> str:
         """Channel-layer group every process's hub listens on for new events."""
         return str(self._get("CHANNEL_GROUP", "support.events"))
 

@@ -90,8 +90,10 @@ def publish(envelope: dict[str, Any]) -> None:
             support_settings.CHANNEL_GROUP, {"type": CHANNEL_MESSAGE_TYPE, "event": envelope}
         )
     except Exception:
-        logger.exception("Could not publish event %s; readers will get it from the log.",
-                         envelope.get("event_id"))
+        logger.exception(
+            "Could not publish event %s; readers will get it from the log.",
+            envelope.get("event_id"),
+        )
 
 
 def parse_cursor(cursor: str | None) -> int | None:

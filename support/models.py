@@ -70,7 +70,8 @@ class Message(models.Model):
         verbose_name=_("author"),
         help_text=_("The manager who wrote it; empty for user messages."),
     )
-    idempotency_key = models.CharField(
+    # NULL, not "": the unique constraint must ignore messages without a key.
+    idempotency_key = models.CharField(  # noqa: DJ001
         _("idempotency key"), max_length=128, null=True, blank=True, editable=False
     )
 
@@ -133,6 +134,9 @@ class EventLogState(models.Model):
     class Meta:
         verbose_name = _("event log state")
         verbose_name_plural = _("event log state")
+
+    def __str__(self) -> str:
+        return f"trimmed through {self.trimmed_through}"
 
 
 class BotKeyQuerySet(models.QuerySet["BotKey"]):

@@ -97,14 +97,18 @@ def unread_sender(reader_side: str) -> str:
 def tickets_for_representation(queryset: QuerySet[Ticket], reader_side: str) -> QuerySet[Ticket]:
     """Add what :class:`TicketSerializer` needs, in two queries for any number of tickets."""
     newest_first = Message.objects.order_by("-created_at", "-id")
-    return queryset.select_related("user", "support_manager").annotate(
-        unread_count=Count(
-            "messages",
-            filter=Q(messages__sender=unread_sender(reader_side), messages__viewed=False),
+    return (
+        queryset.select_related("user", "support_manager")
+        .annotate(
+            unread_count=Count(
+                "messages",
+                filter=Q(messages__sender=unread_sender(reader_side), messages__viewed=False),
+            )
         )
-    ).prefetch_related(
-        # Django turns a sliced prefetch into one windowed query.
-        Prefetch("messages", queryset=newest_first[:1], to_attr=LAST_MESSAGES_ATTR)
+        .prefetch_related(
+            # Django turns a sliced prefetch into one windowed query.
+            Prefetch("messages", queryset=newest_first[:1], to_attr=LAST_MESSAGES_ATTR)
+        )
     )
 
 

@@ -109,7 +109,8 @@ def _clean_title(title: Any) -> str:
     limit = support_settings.MAX_TITLE_LENGTH
     if len(title) > limit:
         raise Invalid.field(
-            "title", _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
+            "title",
+            _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
         )
     return title
 
@@ -262,7 +263,8 @@ def post_message(
     ):
         raise Invalid.field(
             "idempotency_key",
-            _("A non-empty string of at most %(n)d characters.") % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
+            _("A non-empty string of at most %(n)d characters.")
+            % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
         )
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)

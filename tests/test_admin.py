@@ -53,8 +53,13 @@ def test_title_edit_appends_an_update_event(admin_client, make_ticket):
     ticket = make_ticket()
     response = admin_client.post(
         f"/admin/support/ticket/{ticket.pk}/change/",
-        {"title": "New title", "messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "1",
-         "messages-MIN_NUM_FORMS": "0", "messages-MAX_NUM_FORMS": "1000"},
+        {
+            "title": "New title",
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "1",
+            "messages-MIN_NUM_FORMS": "0",
+            "messages-MAX_NUM_FORMS": "1000",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Ticket.objects.get(pk=ticket.pk).title == "New title"
@@ -63,8 +68,13 @@ def test_title_edit_appends_an_update_event(admin_client, make_ticket):
 
 @pytest.mark.parametrize(
     "url",
-    ["/admin/support/ticket/", "/admin/support/message/", "/admin/support/botkey/",
-     "/admin/support/ticket/?q=help", "/admin/support/ticket/?resolved__exact=1"],
+    [
+        "/admin/support/ticket/",
+        "/admin/support/message/",
+        "/admin/support/botkey/",
+        "/admin/support/ticket/?q=help",
+        "/admin/support/ticket/?resolved__exact=1",
+    ],
 )
 def test_admin_pages_render(url, admin_client, make_ticket):
     ticket = make_ticket()

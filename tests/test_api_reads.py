@@ -47,8 +47,17 @@ def test_filter_by_manager_id(manager_client, manager, three_tickets):
 
 
 @pytest.mark.parametrize(
-    "query", ["?resolved=maybe", "?user_id=abc", "?manager=x", "?manager__isnull=2",
-              "?limit=abc", "?limit=0", "?offset=-1", "?limit=-5"]
+    "query",
+    [
+        "?resolved=maybe",
+        "?user_id=abc",
+        "?manager=x",
+        "?manager__isnull=2",
+        "?limit=abc",
+        "?limit=0",
+        "?offset=-1",
+        "?limit=-5",
+    ],
 )
 def test_bad_query_parameters_are_400(query, manager_client, three_tickets):
     response = manager_client.get(f"/support/tickets/{query}")

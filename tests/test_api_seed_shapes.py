@@ -51,8 +51,11 @@ def test_ticket_detail_matches_seed(
     seed = seed_examples["rest"][f"GET tickets/{{id}}/ ({variant})"]
     assert_seed_shape(body, seed, ADDED_TICKET_FIELDS)
     if variant == "assigned":
-        assert body["support_manager"] == {"id": manager_actor.manager_id,
-                                           "first_name": "Alice", "last_name": "Smith"}
+        assert body["support_manager"] == {
+            "id": manager_actor.manager_id,
+            "first_name": "Alice",
+            "last_name": "Smith",
+        }
     else:
         assert body["support_manager"] is None
 

@@ -12,7 +12,8 @@ def event_types() -> list[str]:
 
 def test_bot_opens_a_ticket_creating_the_user(bot_client, db):
     response = bot_client.post(
-        "/support/tickets/", {"user_id": 4, "title": "have a prob", "text": "It fails"},
+        "/support/tickets/",
+        {"user_id": 4, "title": "have a prob", "text": "It fails"},
         format="json",
     )
     assert response.status_code == 201
@@ -55,7 +56,8 @@ def test_bot_message_on_an_assigned_ticket_leaves_the_assignment(
     ticket = make_ticket()
     services.assign(manager_actor, ticket.pk)
     response = bot_client.post(
-        f"/support/tickets/{ticket.pk}/messages/", {"text": "more", "sender": "user"},
+        f"/support/tickets/{ticket.pk}/messages/",
+        {"text": "more", "sender": "user"},
         format="json",
     )
     assert response.status_code == 201
@@ -111,8 +113,9 @@ def test_mark_viewed_sides(manager_client, bot_client, manager_actor, bot_actor,
     ticket = make_ticket(text="u1")
     services.post_message(bot_actor, ticket.pk, text="u2")
     reply = services.post_message(manager_actor, ticket.pk, text="s1").message
-    user_ids = list(Message.objects.filter(sender="user").order_by("id").values_list("id",
-                                                                                     flat=True))
+    user_ids = list(
+        Message.objects.filter(sender="user").order_by("id").values_list("id", flat=True)
+    )
     url = f"/support/tickets/{ticket.pk}/messages/viewed/"
 
     partial = manager_client.post(url, {"up_to": user_ids[0]}, format="json")

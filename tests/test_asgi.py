@@ -36,6 +36,8 @@ async def test_asgi_application_serves_the_api():
 def test_support_imports_without_django_configured():
     # The seed's asgi.py imports get_asgi_application before it sets
     # DJANGO_SETTINGS_MODULE.
-    code = "import support, sys; assert callable(support.get_asgi_application); " \
-           "assert 'django.db' not in sys.modules"
+    code = (
+        "import support, sys; assert callable(support.get_asgi_application); "
+        "assert 'django.db' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": ""})

@@ -37,8 +37,16 @@ def test_only_the_hash_is_stored(db):
     assert stored["hashed_key"] == hash_key(raw)
 
 
-@pytest.mark.parametrize("mangle", [lambda k: k + "x", lambda k: k[:-1], lambda k: "nope." + k,
-                                    lambda k: k.split(".")[0], lambda k: ""])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda k: k + "x",
+        lambda k: k[:-1],
+        lambda k: "nope." + k,
+        lambda k: k.split(".")[0],
+        lambda k: "",
+    ],
+)
 def test_wrong_keys_do_not_authenticate(db, mangle):
     _key, raw = create_bot_key("bot")
     assert authenticate_bot_key(mangle(raw)) is None

@@ -23,7 +23,7 @@ def test_support_depends_on_the_configured_user_app_even_when_it_sorts_later():
     # original package's migration broke in exactly this order.
     assert "zz_users" > "support"
     loader = MigrationLoader(connection)
-    plan = [key for key in loader.graph.forwards_plan(("support", "0001_initial"))]
+    plan = list(loader.graph.forwards_plan(("support", "0001_initial")))
     assert ("zz_users", "0001_initial") in plan
     assert plan.index(("zz_users", "0001_initial")) < plan.index(("support", "0001_initial"))
 

@@ -16,7 +16,7 @@ from support.models import Sender
 
 
 class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": _("Must be a string.")}  # noqa: RUF012
+    default_error_messages = {"invalid": _("Must be a string.")}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -25,7 +25,7 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    default_error_messages = {"invalid": _("Must be an integer.")}  # noqa: RUF012
+    default_error_messages = {"invalid": _("Must be an integer.")}
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -34,7 +34,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": _("Must be true or false.")}  # noqa: RUF012
+    default_error_messages = {"invalid": _("Must be true or false.")}
 
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):

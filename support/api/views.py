@@ -54,10 +54,7 @@ class ErrorSerializer(Serializer[Any]):
     )
 
 
-ERRORS = {
-    code: OpenApiResponse(ErrorSerializer)
-    for code in (400, 401, 403, 404, 409, 429)
-}
+ERRORS = {code: OpenApiResponse(ErrorSerializer) for code in (400, 401, 403, 404, 409, 429)}
 
 
 class SupportView(generics.GenericAPIView[Any]):

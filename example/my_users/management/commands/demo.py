@@ -20,8 +20,9 @@ from support.botkeys import create_bot_key, revoke_bot_key
 from support.models import BotKey, Ticket
 
 DEMO_USERNAME = "manager"
-DEMO_PASSWORD = "manager"  # noqa: S105 - a demo on loopback, printed on purpose
+DEMO_PASSWORD = "manager"
 DEMO_BOT = "demo-bot"
+NEW_TICKET = '{"user_id": 42, "title": "Hello", "text": "Hi!"}'
 
 CONVERSATIONS = [
     (1001, "Payment did not go through", ["I paid twice and the order is still pending."]),
@@ -61,8 +62,9 @@ class Command(BaseCommand):
                     "",
                     "Try:",
                     f"  curl -H 'Authorization: Token {token.key}' {base}/support/tickets/",
-                    f"  curl -H 'Authorization: Api-Key {raw_key}' -H 'Content-Type: application/json' \\",
-                    f"       -d '{{\"user_id\": 42, \"title\": \"Hello\", \"text\": \"Hi!\"}}' {base}/support/tickets/",
+                    f"  curl -H 'Authorization: Api-Key {raw_key}' \\",
+                    "       -H 'Content-Type: application/json' \\",
+                    f"       -d '{NEW_TICKET}' {base}/support/tickets/",
                     "",
                 ]
             )
