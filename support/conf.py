@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 
 #: The setting that names the Telegram user model (``"app_label.ModelName"``).
 TELEGRAM_USER_MODEL_SETTING = "SUPPORT_TELEGRAM_USER_MODEL"
@@ -21,6 +22,12 @@ class SupportSettings:
     def _get(self, name: str, default: object) -> object:
         return getattr(django_settings, f"SUPPORT_{name}", default)
 
+    def _int(self, name: str, default: int) -> int:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ImproperlyConfigured(f"SUPPORT_{name} must be a non-negative integer.")
+        return value
+
     @property
     def TELEGRAM_USER_MODEL(self) -> str | None:
         """The Telegram user model label; required, checked by ``support.E001``."""
@@ -31,36 +38,39 @@ class SupportSettings:
     def EVENT_RETENTION(self) -> timedelta:
         """How long the event log keeps events (a cursor older than this expires)."""
         value = self._get("EVENT_RETENTION", timedelta(days=7))
-        if isinstance(value, int | float):
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return timedelta(seconds=value)
-        assert isinstance(value, timedelta)
+        if not isinstance(value, timedelta):
+            raise ImproperlyConfigured("SUPPORT_EVENT_RETENTION must be a timedelta or seconds.")
         return value
 
     @property
     def LONGPOLL_MAX_TIMEOUT(self) -> int:
         """Upper bound, in seconds, for ``events/?timeout=``."""
-        return int(self._get("LONGPOLL_MAX_TIMEOUT", 30))  # type: ignore[call-overload]
+        return self._int("LONGPOLL_MAX_TIMEOUT", 30)
 
     @property
     def LONGPOLL_DEFAULT_TIMEOUT(self) -> int:
         """Seconds a long-poll holds when the client gives no ``timeout``."""
-        return int(self._get("LONGPOLL_DEFAULT_TIMEOUT", 25))  # type: ignore[call-overload]
+        return self._int("LONGPOLL_DEFAULT_TIMEOUT", 25)
 
     @property
     def MAX_TEXT_LENGTH(self) -> int:
         """Longest message text accepted; 4096 is Telegram's own limit."""
-        return int(self._get("MAX_TEXT_LENGTH", 4096))  # type: ignore[call-overload]
+        return self._int("MAX_TEXT_LENGTH", 4096)
 
     @property
     def MAX_TITLE_LENGTH(self) -> int:
         """Longest ticket title accepted (the column holds 256)."""
-        return min(int(self._get("MAX_TITLE_LENGTH", 256)), 256)  # type: ignore[call-overload]
+        return min(self._int("MAX_TITLE_LENGTH", 256), 256)
 
     @property
     def WEBSOCKET_PATHS(self) -> tuple[str, ...]:
         """Paths the WebSocket consumer is routed at (no leading slash)."""
         value = self._get("WEBSOCKET_PATHS", ("ws/support/", "ws/support/manager/"))
-        return tuple(value)  # type: ignore[call-overload]
+        if not isinstance(value, list | tuple):
+            raise ImproperlyConfigured("SUPPORT_WEBSOCKET_PATHS must be a list of paths.")
+        return tuple(str(path) for path in value)
 
     @property
     def CHANNEL_GROUP(self) -> str:

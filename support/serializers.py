@@ -36,8 +36,12 @@ class ManagerSerializer(serializers.Serializer[Any]):
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
-    ticket = serializers.PrimaryKeyRelatedField(read_only=True)
-    author = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    ticket: serializers.PrimaryKeyRelatedField[Ticket] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    author: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Message

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from support import events
@@ -112,13 +112,14 @@ def _clean_title(title: Any) -> str:
             "title",
             _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
         )
-    return title
+    return str(title)
 
 
 # -- tickets -----------------------------------------------------------------
 
 
-def _telegram_user(user_id: Any) -> models.Model:
+def _telegram_user(user_id: Any) -> Any:
+    """The Telegram user row, created when missing and the model allows it."""
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise Invalid.field("user_id", _("A Telegram user id is an integer."))
     if not -(2**63) <= user_id < 2**63:

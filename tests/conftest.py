@@ -15,7 +15,9 @@ from support.botkeys import create_bot_key
 from support.models import BotKey
 from tests.zz_users.models import MyTelegramUser
 
-SEED_EXAMPLES = json.loads((Path(__file__).parent / "seed_examples.json").read_text())
+SEED_EXAMPLES: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "seed_examples.json").read_text()
+)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import override_settings
 from support.checks import check_telegram_user_model, check_token_authentication
 
 
-def ids() -> list[str]:
+def ids() -> list[str | None]:
     return [message.id for message in check_telegram_user_model()]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -67,7 +68,7 @@ def test_append_outside_a_transaction_is_refused():
 
 @pytest.mark.django_db(transaction=True)
 def test_publish_happens_only_after_commit(bot_actor, tg_user, monkeypatch):
-    published: list[dict] = []
+    published: list[dict[str, Any]] = []
     monkeypatch.setattr(events, "publish", published.append)
     with transaction.atomic():
         ticket = services.open_ticket(bot_actor, user_id=tg_user.pk, title="t", text="x")

@@ -25,7 +25,7 @@ def strict_boolean_filter(field_name: str, lookup_expr: str = "exact") -> django
     )
 
 
-class TicketFilter(django_filters.FilterSet):
+class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
     user_id = django_filters.NumberFilter(field_name="user_id")
     resolved = strict_boolean_filter("resolved")
     manager = django_filters.NumberFilter(field_name="support_manager_id")

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class BotKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class BotKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "support.api.authentication.BotKeyAuthentication"
     name = "botKey"
 
