@@ -202,3 +202,16 @@ def test_schema_is_public_openapi(anon_client):
     assert document["servers"] == [{"url": "http://testserver/support/"}]
     schemes = document["components"]["securitySchemes"]
     assert {"botKey", "tokenAuth", "cookieAuth"} <= set(schemes)
+
+
+def test_errors_speak_russian_when_asked(manager_client, other_actor, make_ticket):
+    from support import services
+
+    ticket = make_ticket()
+    services.assign(other_actor, ticket.pk)
+    response = manager_client.post(
+        f"/support/tickets/{ticket.pk}/assign/", HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "already_assigned"
+    assert "менеджер" in response.json()["detail"]

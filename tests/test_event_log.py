@@ -213,3 +213,16 @@ def test_cursors_follow_commit_order_under_concurrent_writers(bot_actor, tg_user
     committed = list(Event.objects.filter(id__gt=start).order_by("id").values_list("id", flat=True))
     assert len(committed) == writers * per_writer
     assert seen == committed
+
+
+def test_trim_command(make_ticket):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_ticket()
+    Event.objects.update(created_at=timezone.now() - timedelta(days=8))
+    out = StringIO()
+    call_command("support_trim_events", stdout=out)
+    assert out.getvalue().startswith("Deleted 2 event(s)")
+    assert not Event.objects.exists()
