@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from support.conf import support_settings
+from support.cursors import parse_position
 from support.exceptions import CursorExpired, Invalid
 from support.models import Event, EventLogState
 
@@ -96,13 +97,14 @@ def publish(envelope: dict[str, Any]) -> None:
         )
 
 
-def parse_cursor(cursor: str | None) -> int | None:
+def parse_cursor(cursor: str | None, field: str = "after") -> int | None:
     """Turn a client's cursor into a log position; ``None`` means "from now"."""
     if cursor is None or cursor == "":
         return None
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise Invalid.field("after", _("Not a cursor issued by this server."))
-    return int(cursor)
+    position = parse_position(cursor)
+    if position is None:
+        raise Invalid.field(field, _("Not a cursor issued by this server."))
+    return position
 
 
 def current_position() -> int:

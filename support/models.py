@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from support.conf import telegram_user_model_label
+from support.cursors import format_cursor
 
 
 class Sender(models.TextChoices):
@@ -114,11 +116,15 @@ class Event(models.Model):
 
     @property
     def cursor(self) -> str:
-        return str(self.pk)
+        return format_cursor(self.pk)
 
     def envelope(self) -> dict[str, Any]:
         """The event as every transport sends it: type, payload fields, event_id."""
         return {"type": self.type, **self.payload, "event_id": self.cursor}
+
+    def envelope_json(self) -> str:
+        """The envelope as JSON text: built once per event, sent as is to every listener."""
+        return json.dumps(self.envelope(), ensure_ascii=False, separators=(",", ":"))
 
 
 class EventLogState(models.Model):

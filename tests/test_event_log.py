@@ -125,7 +125,9 @@ def test_read_after_and_current_position(make_ticket, bot_actor):
     assert [e.type for e in events.read_after(start, limit=1)] == ["ticket.resolved"]
 
 
-@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "\uff11\uff12", "9" * 30, " 1"])
+@pytest.mark.parametrize(
+    "bad", ["abc", "-1", "1.5", "\uff11\uff12", "9" * 30, " 1", "other:1", "support:", "support:x"]
+)
 def test_bad_cursor_is_invalid(bad):
     with pytest.raises(Invalid):
         events.parse_cursor(bad)
@@ -134,6 +136,7 @@ def test_bad_cursor_is_invalid(bad):
 def test_cursor_round_trip():
     assert events.parse_cursor(None) is None
     assert events.parse_cursor("") is None
+    assert events.parse_cursor("support:42") == 42
     assert events.parse_cursor("42") == 42
 
 

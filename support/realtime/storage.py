@@ -20,10 +20,8 @@ from django_eventstream.event import Event as StreamEvent
 from django_eventstream.storage import EventDoesNotExist, StorageBase
 
 from support import events
+from support.cursors import CHANNEL
 from support.exceptions import CursorExpired
-
-#: The django-eventstream channel that carries the support event log.
-CHANNEL = "support"
 
 
 class EventLogStorage(StorageBase):  # type: ignore[misc]
@@ -44,7 +42,8 @@ class EventLogStorage(StorageBase):  # type: ignore[misc]
             raise EventDoesNotExist(
                 f"Event {last_id} is older than the retention window", self.get_current_id(channel)
             ) from None
-        return [StreamEvent(CHANNEL, row.type, row.envelope(), id=row.pk) for row in rows]
+        # `data` is JSON text already: django-eventstream writes it out as is.
+        return [StreamEvent(CHANNEL, row.type, row.envelope_json(), id=row.pk) for row in rows]
 
     def get_current_id(self, channel: str) -> int:
         return events.current_position() if channel == CHANNEL else 0
