@@ -24,5 +24,7 @@ def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
 
 
 def websocket_application() -> Any | None:
-    """The WebSocket side; the realtime transport plugs its consumer in here."""
-    return None
+    """The WebSocket side: ``ws/support/`` and ``ws/support/manager/``."""
+    from support.realtime.routing import websocket_application as build
+
+    return build()

@@ -77,9 +77,11 @@ def append(event_type: str, payload: dict[str, Any]) -> Event:
 def publish(envelope: dict[str, Any]) -> None:
     """Hand a committed event to every process through the channel layer.
 
-    Live delivery is best effort: the event is already durable, and a client
-    that misses it here gets it on its next read of the log. So a layer that
-    is down is logged, never raised into the request that made the change.
+    The message is only a wake-up for each process's hub, which then reads
+    the log (:mod:`support.realtime.hub`), so it carries just the cursor.
+    Live delivery is best effort: the event is already durable, and the hubs
+    also read the log on a timer. So a layer that is down is logged, never
+    raised into the request that made the change.
     """
     from channels.layers import get_channel_layer
 
@@ -88,7 +90,8 @@ def publish(envelope: dict[str, Any]) -> None:
         if layer is None:
             return
         async_to_sync(layer.group_send)(
-            support_settings.CHANNEL_GROUP, {"type": CHANNEL_MESSAGE_TYPE, "event": envelope}
+            support_settings.CHANNEL_GROUP,
+            {"type": CHANNEL_MESSAGE_TYPE, "event_id": envelope["event_id"]},
         )
     except Exception:
         logger.exception(

@@ -4,6 +4,7 @@ from django.urls import path
 
 from support import services
 from support.api import views
+from support.realtime import longpoll, sse
 
 urlpatterns = [
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
@@ -34,5 +35,7 @@ urlpatterns = [
         views.MarkViewedView.as_view(),
         name="messages-viewed",
     ),
+    path("events/", longpoll.longpoll, name="events"),
+    path("events/stream/", sse.stream, name="events-stream"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
 ]

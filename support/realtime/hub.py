@@ -1,0 +1,251 @@
+"""The per-process fan-out of the event log to this process's listeners.
+
+One :class:`Hub` per event loop (one per ASGI worker process) follows the
+log and hands every new event to each local listener: WebSocket consumers,
+long-poll requests and django-eventstream's SSE streams.
+
+Why read the log instead of relaying channel-layer messages? Events from
+different workers can reach the layer out of commit order, and a message can
+be lost while Redis restarts. The layer's message is only a wake-up; the hub
+then reads ``id > last`` from the database, where ids are in commit order
+(:mod:`support.events`). So every listener sees every event, in order, with
+one database query per wake-up per process, never one per listener, and each
+event is serialised to JSON once. A timer reads the log too, so live delivery
+carries on, a little later, while the channel layer is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections import deque
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from support import events
+from support.conf import support_settings
+from support.cursors import CHANNEL
+from support.exceptions import CursorExpired
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between reads of the log when no wake-up arrives (the safety net).
+POLL_INTERVAL = 2.0
+#: Seconds between reads while the channel layer is failing.
+DEGRADED_POLL_INTERVAL = 0.5
+#: Seconds between re-joins of the layer group (Redis groups expire).
+GROUP_REFRESH = 600.0
+#: Events read from the log per query.
+BATCH = 500
+#: Events a listener may have pending before it must catch up from the log.
+SUBSCRIBER_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """A committed event, ready to send: its log position, type and JSON text."""
+
+    position: int
+    type: str
+    json: str
+
+
+def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
+    """Events after *after*, serialised; :class:`CursorExpired` if some were trimmed."""
+    return [
+        LiveEvent(row.pk, row.type, row.envelope_json())
+        for row in events.read_after(after, limit=limit)
+    ]
+
+
+read_log_async = database_sync_to_async(read_log)
+current_position_async = database_sync_to_async(events.current_position)
+
+
+class Subscriber:
+    """One listener's queue of live events.
+
+    ``floor`` is the hub's position when the listener subscribed: every event
+    after it will be pushed here. The queue is bounded; a listener that falls
+    that far behind is marked ``overflowed`` and re-reads the log instead.
+    """
+
+    def __init__(self, hub: Hub, floor: int) -> None:
+        self.floor = floor
+        self.overflowed = False
+        self._hub = hub
+        self._queue: deque[LiveEvent] = deque()
+        self._ready = asyncio.Event()
+
+    def push(self, event: LiveEvent) -> None:
+        if len(self._queue) >= SUBSCRIBER_LIMIT:
+            self.overflowed = True
+            self._queue.clear()
+        else:
+            self._queue.append(event)
+        self._ready.set()
+
+    async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
+        """The pending events, waiting up to *timeout* seconds for one (``[]`` on timeout)."""
+        if not self._queue and not self.overflowed:
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            except TimeoutError:
+                return []
+        self._ready.clear()
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
+    def take_overflow(self) -> bool:
+        """Whether events were dropped since the last call (then re-read the log)."""
+        overflowed, self.overflowed = self.overflowed, False
+        return overflowed
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self)
+
+    async def __aenter__(self) -> Subscriber:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.position = 0
+        self._subscribers: set[Subscriber] = set()
+        self._wake = asyncio.Event()
+        self._started = asyncio.Event()
+        self._layer_ok = True
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start following the log (once); return when the position is known."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="support-hub")
+        await self._started.wait()
+
+    async def subscribe(self) -> Subscriber:
+        await self.start()
+        subscriber = Subscriber(self, floor=self.position)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._subscribers)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.position = await current_position_async()
+                break
+            except Exception:
+                logger.exception("The support hub cannot read the event log; retrying.")
+                await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+        self._started.set()
+        listener = asyncio.create_task(self._listen(), name="support-hub-layer")
+        try:
+            while True:
+                interval = POLL_INTERVAL if self._layer_ok else DEGRADED_POLL_INTERVAL
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), interval)
+                self._wake.clear()
+                try:
+                    await self._dispatch_new()
+                except Exception:
+                    logger.exception("The support hub could not read the event log.")
+                    await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+        finally:
+            listener.cancel()
+
+    async def _dispatch_new(self) -> None:
+        while True:
+            try:
+                batch = await read_log_async(self.position)
+            except CursorExpired:
+                # This process slept past the retention window; nobody can be
+                # waiting for what was trimmed, so carry on from the present.
+                self.position = await current_position_async()
+                continue
+            for event in batch:
+                self._dispatch(event)
+            if len(batch) < BATCH:
+                return
+
+    def _dispatch(self, event: LiveEvent) -> None:
+        self.position = event.position
+        for subscriber in list(self._subscribers):
+            subscriber.push(event)
+        _notify_eventstream(event)
+
+    async def _listen(self) -> None:
+        """Wake the hub on every publication to the channel-layer group."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        group = support_settings.CHANNEL_GROUP
+        while True:
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(group, channel)
+                self._layer_ok = True
+                self.wake()  # anything published while we were away
+                joined = asyncio.get_running_loop().time()
+                while True:
+                    await layer.receive(channel)
+                    self.wake()
+                    if asyncio.get_running_loop().time() - joined > GROUP_REFRESH:
+                        await layer.group_add(group, channel)
+                        joined = asyncio.get_running_loop().time()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if self._layer_ok:
+                    logger.warning(
+                        "Channel layer unavailable (%s); reading the event log every %.1fs.",
+                        error,
+                        DEGRADED_POLL_INTERVAL,
+                    )
+                self._layer_ok = False
+                await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+
+
+def _notify_eventstream(event: LiveEvent) -> None:
+    """Hand the event to django-eventstream's SSE listeners in this process."""
+    from django_eventstream.event import Event as StreamEvent
+    from django_eventstream.views import get_listener_manager
+
+    get_listener_manager().add_to_queues(
+        CHANNEL, StreamEvent(CHANNEL, event.type, event.json, id=event.position)
+    )
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """This event loop's hub (ASGI servers run one loop per process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

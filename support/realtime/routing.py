@@ -1,0 +1,93 @@
+"""WebSocket routing: origin check, then credentials, then the consumer."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import validate_host
+from django.urls import path
+
+from support.conf import support_settings
+from support.exceptions import SupportError
+from support.realtime.auth import actor_for_authorization, actor_for_user
+from support.realtime.consumer import SupportConsumer
+
+Scope = dict[str, Any]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin1")
+    return None
+
+
+class OriginCheck:
+    """Refuse handshakes whose ``Origin`` is not one of ``ALLOWED_HOSTS``.
+
+    A browser always sends ``Origin`` on a WebSocket handshake, so a page on
+    another site can never ride on the manager's cookie. A handshake without
+    it comes from a non-browser client (a bot, the SDK), which proves who it
+    is with its ``Authorization`` header instead.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        origin = _header(scope, b"origin")
+        if origin is not None and not self.allowed(origin):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)
+
+    @staticmethod
+    def allowed(origin: str) -> bool:
+        host = urlparse(origin).hostname
+        if not host:
+            return False
+        allowed_hosts = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed_hosts:
+            allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+        return validate_host(host, allowed_hosts)
+
+
+class ActorMiddleware:
+    """Put the caller's :class:`~support.actors.Actor` (or ``None``) in ``scope``.
+
+    The ``Authorization`` header wins; otherwise the session's user, which
+    ``AuthMiddlewareStack`` (around this middleware) has loaded.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        scope = dict(scope)
+        scope["support_actor"] = await self.resolve(scope)
+        return await self.application(scope, receive, send)
+
+    @staticmethod
+    @database_sync_to_async
+    def resolve(scope: Scope) -> Any:
+        header = _header(scope, b"authorization")
+        try:
+            if header:
+                return actor_for_authorization(header)
+            return actor_for_user(scope.get("user"))
+        except SupportError:
+            return None
+
+
+def websocket_urlpatterns() -> list[Any]:
+    return [path(route, SupportConsumer.as_asgi()) for route in support_settings.WEBSOCKET_PATHS]
+
+
+def websocket_application() -> Any:
+    """The app's WebSocket side, ready for ``ProtocolTypeRouter``."""
+    return OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))

@@ -1,0 +1,57 @@
+"""``GET events/stream/``: Server-Sent Events, served by django-eventstream.
+
+This view checks the credential (a real 401/403, not a 200 stream carrying
+an error), accepts ``?after=<cursor>`` as well as ``Last-Event-ID``, and
+hands the request to django-eventstream on the ``support`` channel. That
+reads the event log through :class:`~support.realtime.storage.EventLogStorage`
+and receives live events from this process's hub; each event goes out as
+``event: <type>``, ``id: <cursor>``, ``data: <the WebSocket JSON>``, with
+keep-alives every 20 seconds and headers that tell proxies not to buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django_eventstream.views import events as eventstream_events
+
+from support import events
+from support.actors import Actor
+from support.cursors import CHANNEL, format_cursor
+from support.realtime.http import dumps, support_view
+from support.realtime.hub import current_position_async, get_hub
+
+_trimmed_through_async = sync_to_async(events.trimmed_through)
+
+
+@support_view
+async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
+    header = request.headers.get("Last-Event-ID")
+    field = "Last-Event-ID" if header else "after"
+    after = events.parse_cursor(header or request.GET.get("after"), field=field)
+    # The hub feeds django-eventstream's listeners in this process; start it
+    # before the stream reads the log, so no commit falls between the two.
+    await get_hub().start()
+    reset: str | None = None
+    if after is not None and after < await _trimmed_through_async():
+        reset = format_cursor(await current_position_async())
+        after = None
+    query = request.GET.copy()
+    query.pop("after", None)
+    query["lastEventId"] = format_cursor(after) if after is not None else (reset or "")
+    request.GET = query
+    request.META.pop("HTTP_LAST_EVENT_ID", None)
+    response = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
+    if reset is not None and isinstance(response, StreamingHttpResponse):
+        response.streaming_content = _prepend_reset(reset, response.streaming_content)
+    return response
+
+
+async def _prepend_reset(cursor: str, content: Any) -> AsyncIterator[bytes]:
+    body = dumps({"type": "stream.reset", "event_id": cursor})
+    yield f"event: stream.reset\nid: {cursor}\ndata: {body}\n\n".encode()
+    async for chunk in content:
+        yield chunk
