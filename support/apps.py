@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
+
 
 class SupportConfig(AppConfig):
     name = "support"
@@ -11,5 +13,12 @@ class SupportConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.conf import settings
+
+        # django-eventstream serves SSE from the support event log. Like
+        # django-appconf, fill in the setting only when the project left it unset.
+        if not hasattr(settings, "EVENTSTREAM_STORAGE_CLASS"):
+            settings.EVENTSTREAM_STORAGE_CLASS = EVENTSTREAM_STORAGE
+
         from support import checks  # noqa: F401  (registers the system checks)
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)

@@ -84,3 +84,24 @@ def check_token_authentication(
             id="support.W002",
         )
     ]
+
+
+@register()
+def check_eventstream_storage(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``support.E005``: SSE must read the support event log."""
+    from support.apps import EVENTSTREAM_STORAGE
+
+    configured = getattr(settings, "EVENTSTREAM_STORAGE_CLASS", EVENTSTREAM_STORAGE)
+    if configured == EVENTSTREAM_STORAGE:
+        return []
+    return [
+        Error(
+            f"EVENTSTREAM_STORAGE_CLASS is {configured!r}: Server-Sent Events at "
+            "support/events/stream/ would not read the support event log, so their ids "
+            "would not be cursors and resuming would lose events.",
+            hint=f"Remove the setting, or set it to {EVENTSTREAM_STORAGE!r}.",
+            id="support.E005",
+        )
+    ]

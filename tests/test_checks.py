@@ -56,3 +56,16 @@ def test_manage_py_check_is_clean():
     from django.core.management import call_command
 
     call_command("check", fail_level="WARNING")
+
+
+def test_eventstream_storage_defaults_to_the_event_log():
+    from django.conf import settings
+
+    from support.checks import check_eventstream_storage
+
+    assert settings.EVENTSTREAM_STORAGE_CLASS == "support.realtime.storage.EventLogStorage"
+    assert check_eventstream_storage() == []
+    with override_settings(
+        EVENTSTREAM_STORAGE_CLASS="django_eventstream.storage.DjangoModelStorage"
+    ):
+        assert [m.id for m in check_eventstream_storage()] == ["support.E005"]
