@@ -31,6 +31,10 @@ class BadFrame(SupportError):
     code = "bad_json"
 
 
+class FrameTooLarge(SupportError):
+    code = "frame_too_large"
+
+
 class UnknownType(SupportError):
     code = "unknown_type"
 
@@ -72,7 +76,7 @@ COMMON_FIELDS = {"type", "request_id", "ticket_id"}
 def parse_frame(text: str) -> dict[str, Any]:
     """The frame as a JSON object, or :class:`BadFrame`."""
     if len(text) > MAX_FRAME:
-        raise BadFrame(_("Frame larger than %(n)d characters.") % {"n": MAX_FRAME})
+        raise FrameTooLarge(_("Frame larger than %(n)d characters.") % {"n": MAX_FRAME})
     try:
         frame = json.loads(text)
     except ValueError:
