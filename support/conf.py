@@ -73,6 +73,18 @@ class SupportSettings:
         return tuple(str(path) for path in value)
 
     @property
+    def HUB_POLL_INTERVAL(self) -> float:
+        """Seconds between the hub's reads of the log when no wake-up arrives.
+
+        The channel layer wakes the hub at once; this timer is the safety net
+        for publications lost while the layer was down.
+        """
+        value = self._get("HUB_POLL_INTERVAL", 2.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ImproperlyConfigured("SUPPORT_HUB_POLL_INTERVAL must be a positive number.")
+        return float(value)
+
+    @property
     def CHANNEL_GROUP(self) -> str:
         """Channel-layer group every process's hub listens on for new events."""
         return str(self._get("CHANNEL_GROUP", "support.events"))

@@ -89,6 +89,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SUPPORT_TELEGRAM_USER_MODEL = "my_users.MyTelegramUser"
+if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
+    SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -33,8 +33,6 @@ from support.exceptions import CursorExpired
 
 logger = logging.getLogger(__name__)
 
-#: Seconds between reads of the log when no wake-up arrives (the safety net).
-POLL_INTERVAL = 2.0
 #: Seconds between reads while the channel layer is failing.
 DEGRADED_POLL_INTERVAL = 0.5
 #: Seconds between re-joins of the layer group (Redis groups expire).
@@ -165,7 +163,11 @@ class Hub:
         listener = asyncio.create_task(self._listen(), name="support-hub-layer")
         try:
             while True:
-                interval = POLL_INTERVAL if self._layer_ok else DEGRADED_POLL_INTERVAL
+                interval = (
+                    support_settings.HUB_POLL_INTERVAL
+                    if self._layer_ok
+                    else min(DEGRADED_POLL_INTERVAL, support_settings.HUB_POLL_INTERVAL)
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), interval)
                 self._wake.clear()
