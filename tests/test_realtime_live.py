@@ -90,7 +90,7 @@ async def watch_scenario(
             TRANSPORTS[name](
                 watcher, credentials.managers[i], start, len(SCENARIO_TYPES), timeout=timeout
             )
-        )  # fmt: skip
+        )
         for i, name in enumerate(TRANSPORTS)
     }
     await asyncio.sleep(0.5)  # let the three connect before the first event
