@@ -17,6 +17,7 @@ is a no-op there.)
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -68,7 +69,8 @@ def append(event_type: str, payload: dict[str, Any]) -> Event:
         raise RuntimeError("support.events.append() must run inside transaction.atomic().")
     # Serialise event writers until commit; see the module docstring.
     EventLogState.objects.select_for_update().get_or_create(pk=1)
-    event = Event.objects.create(type=event_type, payload=payload)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    event = Event.objects.create(type=event_type, payload=text)
     envelope = event.envelope()
     transaction.on_commit(lambda: publish(envelope))
     return event

@@ -103,7 +103,9 @@ class Event(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(_("type"), max_length=64)
-    payload = models.JSONField(_("payload"))
+    # JSON text, kept exactly as written: PostgreSQL's jsonb would reorder the
+    # keys, and the envelope is sent as this text without being parsed again.
+    payload = models.TextField(_("payload"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -118,13 +120,26 @@ class Event(models.Model):
     def cursor(self) -> str:
         return format_cursor(self.pk)
 
-    def envelope(self) -> dict[str, Any]:
-        """The event as every transport sends it: type, payload fields, event_id."""
-        return {"type": self.type, **self.payload, "event_id": self.cursor}
-
     def envelope_json(self) -> str:
-        """The envelope as JSON text: built once per event, sent as is to every listener."""
-        return json.dumps(self.envelope(), ensure_ascii=False, separators=(",", ":"))
+        """The event as every transport sends it: ``type``, the payload's fields, ``event_id``.
+
+        Built by joining JSON text, once per event, and sent as is to every listener.
+        """
+        fields = self.payload.strip()[1:-1]
+        return (
+            f'{{"type":{json.dumps(self.type)},{fields}{"," if fields else ""}'
+            f'"event_id":{json.dumps(self.cursor)}}}'
+        )
+
+    def envelope(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.envelope_json())
+        return parsed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The payload, parsed."""
+        parsed: dict[str, Any] = json.loads(self.payload)
+        return parsed
 
 
 class EventLogState(models.Model):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +115,20 @@ def make_ticket(bot_actor: Actor, tg_user: MyTelegramUser) -> Callable[..., Any]
         )
 
     return make
+
+
+@pytest.fixture
+async def stop_hub() -> AsyncIterator[None]:
+    """Stop this test's hub and close the connections its DB thread opened.
+
+    Async tests run their ORM calls in asgiref's thread; a connection left
+    open there would keep PostgreSQL from dropping the test database.
+    """
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from support.realtime.hub import get_hub
+
+    await get_hub().stop()
+    await sync_to_async(connections.close_all)()

@@ -128,7 +128,7 @@ def test_mark_viewed_sides(manager_client, bot_client, manager_actor, bot_actor,
     bot_view = bot_client.post(url)
     assert [m["id"] for m in bot_view.json()] == [reply.pk]
     viewed = Event.objects.filter(type="ticket.messages.viewed").order_by("id")
-    assert [e.payload for e in viewed] == [
+    assert [e.data for e in viewed] == [
         {"ticket": ticket.pk, "ids": user_ids[:1]},
         {"ticket": ticket.pk, "ids": user_ids[1:]},
         {"ticket": ticket.pk, "ids": [reply.pk]},

@@ -13,7 +13,7 @@ from support.models import BotKey
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_asgi_application_serves_the_api():
+async def test_asgi_application_serves_the_api(stop_hub):
     from asgiref.sync import sync_to_async
 
     from support import get_asgi_application

@@ -52,6 +52,7 @@ def test_missing_authtoken_app_is_a_warning():
         assert [m.id for m in check_token_authentication()] == ["support.W002"]
 
 
+@pytest.mark.django_db
 def test_manage_py_check_is_clean():
     from django.core.management import call_command
 

@@ -97,7 +97,7 @@ def test_publish_reaches_the_channel_layer(bot_actor, tg_user):
     ticket = services.open_ticket(bot_actor, user_id=tg_user.pk, title="t")
     message = async_to_sync(layer.receive)(channel)
     assert message == {"type": "support.event", "event_id": Event.objects.get().cursor}
-    assert Event.objects.get().payload["ticket"]["id"] == ticket.pk
+    assert Event.objects.get().data["ticket"]["id"] == ticket.pk
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,17 +13,14 @@ from django.test import AsyncClient
 from support import events, services
 from support.actors import Actor
 from support.models import BotKey
-from support.realtime.hub import get_hub
 from tests.test_realtime_websocket import setup_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-async def world() -> Any:
-    data = await setup_world()
-    yield data
-    await get_hub().stop()
+async def world(stop_hub: None) -> Any:
+    return await setup_world()
 
 
 class Client(AsyncClient):

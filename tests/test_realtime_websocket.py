@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from support import events, services
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.models import BotKey, Event, Message, Ticket
-from support.realtime.hub import get_hub
 from tests.conftest import make_manager
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,12 +24,6 @@ def application() -> Any:
     from support import get_asgi_application
 
     return get_asgi_application()
-
-
-@pytest.fixture
-async def stop_hub() -> AsyncIterator[None]:
-    yield
-    await get_hub().stop()
 
 
 @sync_to_async

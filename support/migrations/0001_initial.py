@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
                 ('type', models.CharField(max_length=64, verbose_name='type')),
-                ('payload', models.JSONField(verbose_name='payload')),
+                ('payload', models.TextField(verbose_name='payload')),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
             ],
             options={
