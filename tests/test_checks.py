@@ -64,7 +64,8 @@ def test_eventstream_storage_defaults_to_the_event_log():
 
     from support.checks import check_eventstream_storage
 
-    assert settings.EVENTSTREAM_STORAGE_CLASS == "support.realtime.storage.EventLogStorage"
+    configured = getattr(settings, "EVENTSTREAM_STORAGE_CLASS", None)
+    assert configured == "support.realtime.storage.EventLogStorage"
     assert check_eventstream_storage() == []
     with override_settings(
         EVENTSTREAM_STORAGE_CLASS="django_eventstream.storage.DjangoModelStorage"

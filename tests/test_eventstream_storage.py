@@ -11,8 +11,9 @@ from django_eventstream.storage import EventDoesNotExist
 from django_eventstream.utils import make_id
 
 from support import events, services
+from support.cursors import CHANNEL
 from support.models import Event
-from support.realtime.storage import CHANNEL, EventLogStorage
+from support.realtime.storage import EventLogStorage
 
 
 @pytest.fixture

@@ -72,7 +72,8 @@ def snapshot() -> tuple[Any, ...]:
 
 
 async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
-    return json.loads(await communicator.receive_from(timeout=5))
+    frame: dict[str, Any] = json.loads(await communicator.receive_from(timeout=5))
+    return frame
 
 
 async def test_seed_commands_and_events(application, stop_hub, seed_examples):

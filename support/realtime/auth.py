@@ -7,6 +7,7 @@ a browser). Only managers and bots get an :class:`~support.actors.Actor`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -56,7 +57,9 @@ def actor_for_request(request: HttpRequest) -> Actor:
     return actor_for_user(getattr(request, "user", None))
 
 
-actor_for_request_async = database_sync_to_async(actor_for_request)
+actor_for_request_async: Callable[[HttpRequest], Awaitable[Actor]] = database_sync_to_async(
+    actor_for_request
+)
 
 
 def still_allowed(actor: Actor) -> bool:
@@ -72,4 +75,4 @@ def still_allowed(actor: Actor) -> bool:
     return False
 
 
-still_allowed_async = database_sync_to_async(still_allowed)
+still_allowed_async: Callable[[Actor], Awaitable[bool]] = database_sync_to_async(still_allowed)

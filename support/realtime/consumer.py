@@ -33,7 +33,7 @@ CLOSE_BAD_CURSOR = 4400
 CLOSE_REVOKED = 4401
 
 
-class SupportConsumer(AsyncWebsocketConsumer):
+class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     actor: Actor
     subscriber: Subscriber | None = None
     pump: asyncio.Task[None] | None = None

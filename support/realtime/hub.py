@@ -21,6 +21,7 @@ import contextlib
 import logging
 import weakref
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
@@ -60,8 +61,10 @@ def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
     ]
 
 
-read_log_async = database_sync_to_async(read_log)
-current_position_async = database_sync_to_async(events.current_position)
+read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = database_sync_to_async(read_log)
+current_position_async: Callable[[], Awaitable[int]] = database_sync_to_async(
+    events.current_position
+)
 
 
 class Subscriber:
@@ -182,7 +185,7 @@ class Hub:
     async def _dispatch_new(self) -> None:
         while True:
             try:
-                batch = await read_log_async(self.position)
+                batch = await read_log_async(self.position, BATCH)
             except CursorExpired:
                 # This process slept past the retention window; nobody can be
                 # waiting for what was trimmed, so carry on from the present.

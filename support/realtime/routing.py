@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.http.request import validate_host
 from django.urls import path
 
+from support.actors import Actor
 from support.conf import support_settings
 from support.exceptions import SupportError
 from support.realtime.auth import actor_for_authorization, actor_for_user
@@ -69,19 +71,21 @@ class ActorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
         scope = dict(scope)
-        scope["support_actor"] = await self.resolve(scope)
+        scope["support_actor"] = await _resolve_actor(scope)
         return await self.application(scope, receive, send)
 
-    @staticmethod
-    @database_sync_to_async
-    def resolve(scope: Scope) -> Any:
-        header = _header(scope, b"authorization")
-        try:
-            if header:
-                return actor_for_authorization(header)
-            return actor_for_user(scope.get("user"))
-        except SupportError:
-            return None
+
+def resolve_actor(scope: Scope) -> Actor | None:
+    header = _header(scope, b"authorization")
+    try:
+        if header:
+            return actor_for_authorization(header)
+        return actor_for_user(scope.get("user"))
+    except SupportError:
+        return None
+
+
+_resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = database_sync_to_async(resolve_actor)
 
 
 def websocket_urlpatterns() -> list[Any]:

@@ -42,9 +42,9 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     query = request.GET.copy()
     query.pop("after", None)
     query["lastEventId"] = format_cursor(after) if after is not None else (reset or "")
-    request.GET = query
+    request.GET = query  # type: ignore[assignment]  # a QueryDict either way
     request.META.pop("HTTP_LAST_EVENT_ID", None)
-    response = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
+    response: HttpResponse = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
     if reset is not None and isinstance(response, StreamingHttpResponse):
         response.streaming_content = _prepend_reset(reset, response.streaming_content)
     return response
