@@ -199,3 +199,36 @@ async def test_sse_stream_headers_and_keepalive_setup(server):
         assert response.headers["cache-control"] == "no-cache"
         first = await response.aiter_text().__anext__()
         assert "event: stream-open" in first
+
+
+EXPIRE_ALL = """
+from datetime import timedelta
+from django.utils import timezone
+from support import events
+from support.models import Event
+Event.objects.update(created_at=timezone.now() - timedelta(days=30))
+events.trim()
+print(events.current_position())
+"""
+
+
+async def test_expired_cursor_resets_every_transport(tmp_path):
+    live = LiveServer(tmp_path, server_env(tmp_path))
+    credentials = live.prepare()
+    live.start()
+    try:
+        await run_scenario(live, credentials)
+        current = f"support:{live.manage('shell', '-c', EXPIRE_ALL).split()[-1]}"
+        token = credentials.managers[0]
+        reset = {"type": "stream.reset", "event_id": current}
+        for transport in ("websocket", "sse"):
+            ((event_id, text),) = await TRANSPORTS[transport](live, token, "support:1", 1)
+            assert (event_id, json.loads(text)) == (current, reset), transport
+        async with httpx.AsyncClient(base_url=live.api, timeout=10) as http:
+            response = await http.get(
+                "events/", params={"after": "support:1", "timeout": 0}, headers=auth(token)
+            )
+        assert response.status_code == 410
+        assert response.json()["code"] == "cursor_expired"
+    finally:
+        live.stop()
