@@ -166,3 +166,37 @@ def build(session: nox.Session) -> None:
             session.run(python, "-c", where, external=True, env=env)
             session.run(python, "manage.py", "check", external=True, env=env)
             session.run(python, "manage.py", "migrate", "--noinput", external=True, env=env)
+            session.run(python, "manage.py", "demo", "--no-serve", external=True, env=env)
+            serve_and_fetch(session, python, env, "/support/schema/?format=json")
+
+
+def serve_and_fetch(
+    session: nox.Session, python: str, env: dict[str, str | None], path: str
+) -> None:
+    """Serve the example with daphne from the wheel's venv and GET *path* from it."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    server = subprocess.Popen(
+        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "example.asgi:application"],
+        env=full_env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+                    session.log(f"GET {path}: {reply.status}, {len(reply.read())} bytes")
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    session.error(f"the example did not answer GET {path} under daphne")
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(10)
