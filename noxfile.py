@@ -108,7 +108,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict (settings in pyproject.toml) over the app and the tests."""
     with timed(session):
         install_project(session)
-        session.run("mypy", "support", "tests", *session.posargs)
+        session.run("mypy", "support", "support_client", "tests", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
@@ -129,11 +129,16 @@ def build(session: nox.Session) -> None:
         wheel = wheels[0]
         with zipfile.ZipFile(wheel) as zf:
             names = set(zf.namelist())
-        for needed in ("support/py.typed", "support/migrations/__init__.py"):
+        for needed in (
+            "support/py.typed",
+            "support/migrations/__init__.py",
+            "support_client/py.typed",
+        ):
             if needed not in names:
                 session.error(f"{wheel.name} lacks {needed}")
         tops = {name.split("/")[0] for name in names}
-        leaked = sorted(top for top in tops if top != "support" and not top.endswith(".dist-info"))
+        ours = {"support", "support_client"}
+        leaked = sorted(top for top in tops if top not in ours and not top.endswith(".dist-info"))
         if leaked:
             session.error(f"{wheel.name} ships more than the support package: {leaked}")
 

@@ -1,0 +1,87 @@
+"""support_client: the typed SDK for chatlabs-django-support.
+
+It imports neither Django nor ``support``: bots and dashboards install it
+with ``pip install "chatlabs-django-support[client]"`` and talk HTTP and
+WebSocket only.
+"""
+
+from support_client._client import AsyncSupportClient, SupportClient
+from support_client._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    CursorExpiredError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamError,
+    SupportError,
+    UnprocessableEntityError,
+)
+from support_client._realtime import RealtimeConnection
+from support_client._streaming import AsyncEventStream, EventStream
+from support_client.types import (
+    Event,
+    EventPage,
+    Manager,
+    Message,
+    MessageNew,
+    MessagesViewed,
+    StreamReset,
+    TelegramUser,
+    Ticket,
+    TicketAssigned,
+    TicketCreated,
+    TicketReopened,
+    TicketResolved,
+    TicketUnassigned,
+    TicketUpdated,
+    UnknownEvent,
+)
+
+__version__ = "2.0.0.dev0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncEventStream",
+    "AsyncSupportClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "CursorExpiredError",
+    "Event",
+    "EventPage",
+    "EventStream",
+    "InternalServerError",
+    "Manager",
+    "Message",
+    "MessageNew",
+    "MessagesViewed",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RealtimeConnection",
+    "StreamError",
+    "StreamReset",
+    "SupportClient",
+    "SupportError",
+    "TelegramUser",
+    "Ticket",
+    "TicketAssigned",
+    "TicketCreated",
+    "TicketReopened",
+    "TicketResolved",
+    "TicketUnassigned",
+    "TicketUpdated",
+    "UnknownEvent",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,313 @@
+"""Configuration, requests, retries and error mapping, shared by both clients."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+
+from support_client import _constants as C
+from support_client._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    SupportError,
+    make_status_error,
+)
+
+Params = Mapping[str, Any]
+NOT_GIVEN: Any = object()
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Everything a request needs besides its own arguments."""
+
+    base_url: str
+    api_key: str | None = None
+    token: str | None = None
+    timeout: httpx.Timeout = C.DEFAULT_TIMEOUT
+    max_retries: int = C.DEFAULT_MAX_RETRIES
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(
+        cls,
+        base_url: str | None,
+        api_key: str | None,
+        token: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        headers: Mapping[str, str] | None,
+    ) -> ClientOptions:
+        """Arguments first, then ``SUPPORT_*`` environment variables."""
+        base_url = base_url or os.environ.get(C.ENV_BASE_URL)
+        if not base_url:
+            raise SupportError(
+                f"No base URL: pass base_url= or set {C.ENV_BASE_URL} "
+                "(e.g. https://example.org/support/)."
+            )
+        if api_key is None and token is None:
+            api_key = os.environ.get(C.ENV_API_KEY) or None
+            token = None if api_key else os.environ.get(C.ENV_TOKEN) or None
+        if api_key and token:
+            raise SupportError("Pass api_key= (a bot) or token= (a manager), not both.")
+        if not api_key and not token:
+            raise SupportError(
+                f"No credential: pass api_key= or token=, or set {C.ENV_API_KEY} or {C.ENV_TOKEN}."
+            )
+        return cls(
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            api_key=api_key,
+            token=token,
+            timeout=as_timeout(timeout),
+            max_retries=C.DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+            headers=dict(headers or {}),
+        )
+
+    @property
+    def auth_header(self) -> str:
+        return f"Api-Key {self.api_key}" if self.api_key else f"Token {self.token}"
+
+    def request_headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "User-Agent": C.USER_AGENT,
+            **self.headers,
+            "Authorization": self.auth_header,
+        }
+
+    def url(self, path: str) -> str:
+        return self.base_url + path.lstrip("/")
+
+    @property
+    def websocket_url(self) -> str:
+        """``ws(s)://host/ws/support/`` for a base URL of ``http(s)://host/<mount>/``."""
+        url = httpx.URL(self.base_url)
+        scheme = "wss" if url.scheme == "https" else "ws"
+        return str(url.copy_with(scheme=scheme, path="/ws/support/", query=None))
+
+    def with_changes(
+        self, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> ClientOptions:
+        changed = self
+        if timeout is not None:
+            changed = replace(changed, timeout=as_timeout(timeout))
+        if max_retries is not None:
+            changed = replace(changed, max_retries=max_retries)
+        return changed
+
+
+def as_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if value is None:
+        return C.DEFAULT_TIMEOUT
+    if isinstance(value, httpx.Timeout):
+        return value
+    return httpx.Timeout(value)
+
+
+def extend_read(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """*timeout* with *seconds* more to read: a long-poll is held that long on purpose."""
+    return httpx.Timeout(
+        connect=timeout.connect,
+        read=(timeout.read or 30.0) + seconds,
+        write=timeout.write,
+        pool=timeout.pool,
+    )
+
+
+def retry_delay(attempt: int, response: httpx.Response | None) -> float | None:
+    """Seconds to wait before retry *attempt* (1-based); ``None``: don't retry.
+
+    A ``Retry-After`` (seconds or an HTTP date) wins; otherwise full-jitter
+    exponential backoff, which keeps many clients from retrying in step.
+    """
+    if response is not None:
+        header = response.headers.get("Retry-After")
+        if header:
+            wait = parse_retry_after(header)
+            if wait is not None:
+                return wait if wait <= C.MAX_RETRY_AFTER else None
+    ceiling = min(C.MAX_RETRY_DELAY, C.INITIAL_RETRY_DELAY * 2 ** (attempt - 1))
+    return random.uniform(0, ceiling)
+
+
+def parse_retry_after(header: str) -> float | None:
+    header = header.strip()
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def should_retry_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def is_safe_to_resend(error: httpx.TransportError, idempotent: bool) -> bool:
+    """Resend after a transport error? Always when idempotent; else only if nothing was sent."""
+    return idempotent or isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+def connection_error(error: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    if isinstance(error, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out: {error}", request=request)
+    return APIConnectionError(f"Connection error: {error}", request=request)
+
+
+def parse_json(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise make_status_error(response)
+    if not response.content:
+        return None
+    return response.json()
+
+
+class SyncTransport:
+    """Sends requests with retries over one ``httpx.Client``."""
+
+    def __init__(self, options: ClientOptions, http: httpx.Client) -> None:
+        self.options = options
+        self.http = http
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        timeout: httpx.Timeout | None = None,
+    ) -> Any:
+        return parse_json(
+            self.send(
+                method, path, params=params, json=json, idempotent=idempotent, timeout=timeout
+            )
+        )
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        request = self.http.build_request(
+            method,
+            self.options.url(path),
+            params=_clean(params),
+            json=json,
+            headers=self.options.request_headers(),
+            timeout=timeout or self.options.timeout,
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.http.send(request)
+            except httpx.TransportError as error:
+                if attempt > self.options.max_retries or not is_safe_to_resend(error, idempotent):
+                    raise connection_error(error, request) from error
+                delay = retry_delay(attempt, None)
+            else:
+                if (
+                    not should_retry_status(response.status_code)
+                    or attempt > self.options.max_retries
+                ):
+                    return response
+                delay = retry_delay(attempt, response)
+                if delay is None:
+                    return response
+                response.close()
+            assert delay is not None
+            time.sleep(delay)
+
+
+class AsyncTransport:
+    """Sends requests with retries over one ``httpx.AsyncClient``."""
+
+    def __init__(self, options: ClientOptions, http: httpx.AsyncClient) -> None:
+        self.options = options
+        self.http = http
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        timeout: httpx.Timeout | None = None,
+    ) -> Any:
+        response = await self.send(
+            method, path, params=params, json=json, idempotent=idempotent, timeout=timeout
+        )
+        return parse_json(response)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        request = self.http.build_request(
+            method,
+            self.options.url(path),
+            params=_clean(params),
+            json=json,
+            headers=self.options.request_headers(),
+            timeout=timeout or self.options.timeout,
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self.http.send(request)
+            except httpx.TransportError as error:
+                if attempt > self.options.max_retries or not is_safe_to_resend(error, idempotent):
+                    raise connection_error(error, request) from error
+                delay = retry_delay(attempt, None)
+            else:
+                if (
+                    not should_retry_status(response.status_code)
+                    or attempt > self.options.max_retries
+                ):
+                    return response
+                delay = retry_delay(attempt, response)
+                if delay is None:
+                    return response
+                await response.aclose()
+            assert delay is not None
+            await asyncio.sleep(delay)
+
+
+def _clean(params: Params | None) -> dict[str, Any] | None:
+    """Drop ``None`` values; JSON-style booleans for the API's filters."""
+    if params is None:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out

@@ -1,0 +1,173 @@
+"""The SDK's errors: one hierarchy, one class per HTTP status.
+
+``SupportError`` > ``APIError`` > ``APIStatusError`` > one class per status
+(with ``code`` and ``detail`` from the error body); ``APIConnectionError`` >
+``APITimeoutError`` for requests that got no answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import httpx
+
+
+class SupportError(Exception):
+    """Base of every error this SDK raises."""
+
+
+class APIError(SupportError):
+    """A request to the API failed."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """No answer: the connection failed or broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer in time."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status."""
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, request=response.request if response is not None else None)
+        self.response = response
+        if status_code is not None:
+            self.status_code = status_code
+        elif response is not None:
+            self.status_code = response.status_code
+        self.code = code
+        self.detail = detail
+        self.errors = errors or {}
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    status_code: Literal[400] = 400
+
+
+class AuthenticationError(APIStatusError):
+    status_code: Literal[401] = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code: Literal[403] = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code: Literal[404] = 404
+
+
+class ConflictError(APIStatusError):
+    """409: ``already_assigned``, ``assigned_to_other``, ``ticket_resolved``, …"""
+
+    status_code: Literal[409] = 409
+
+
+class CursorExpiredError(APIStatusError):
+    """410: the cursor is older than the server's event retention; re-read over REST."""
+
+    status_code: Literal[410] = 410
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code: Literal[422] = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code: Literal[429] = 429
+
+
+class InternalServerError(APIStatusError):
+    """Any status of 500 or more."""
+
+
+class StreamError(SupportError):
+    """An event stream could not go on (every transport failed, or a fatal refusal)."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: CursorExpiredError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int) -> type[APIStatusError]:
+    if status >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status, APIStatusError)
+
+
+def from_error_body(
+    status: int, body: Any, response: httpx.Response | None = None
+) -> APIStatusError:
+    """The error for an error body ``{"code", "detail", "errors"?}`` (HTTP or WebSocket)."""
+    code = detail = None
+    errors = None
+    if isinstance(body, dict):
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        detail = body.get("detail") if isinstance(body.get("detail"), str) else None
+        errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
+    message = f"{status} {code or 'error'}: {detail or body!r}"
+    return error_class(status)(
+        message,
+        response=response,
+        status_code=status,
+        code=code,
+        detail=detail,
+        errors=errors,
+        body=body,
+    )
+
+
+def make_status_error(response: httpx.Response) -> APIStatusError:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return from_error_body(response.status_code, body, response)
+
+
+#: WebSocket ``error`` codes and the status their REST twin answers with.
+WS_CODE_STATUS = {
+    "bad_json": 400,
+    "frame_too_large": 400,
+    "unknown_type": 400,
+    "invalid": 400,
+    "unknown_user": 400,
+    "not_authenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "already_assigned": 409,
+    "assigned_to_other": 409,
+    "ticket_resolved": 409,
+    "idempotency_conflict": 409,
+    "cursor_expired": 410,
+    "rate_limited": 429,
+    "server_error": 500,
+}

@@ -1,0 +1,1 @@
+"""The API's resources, each with a sync and an async twin."""

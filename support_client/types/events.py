@@ -1,0 +1,124 @@
+"""Events, one model per type, in a union discriminated on ``type``.
+
+An event type this SDK does not know becomes :class:`UnknownEvent` instead
+of an error, so a newer server never breaks an older client.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Tag, TypeAdapter
+
+from support_client._models import BaseModel
+from support_client.types.tickets import Message, Ticket
+
+
+class BaseEvent(BaseModel):
+    type: str
+    #: The cursor of this event: save it, and resume the stream after it.
+    event_id: str
+
+
+class TicketCreated(BaseEvent):
+    type: Literal["ticket.created"] = "ticket.created"
+    ticket: Ticket
+
+
+class TicketUpdated(BaseEvent):
+    type: Literal["ticket.updated"] = "ticket.updated"
+    ticket: Ticket
+
+
+class TicketAssigned(BaseEvent):
+    type: Literal["ticket.assigned"] = "ticket.assigned"
+    id: int
+    support_manager: int
+
+
+class TicketUnassigned(BaseEvent):
+    type: Literal["ticket.unassigned"] = "ticket.unassigned"
+    id: int
+
+
+class TicketResolved(BaseEvent):
+    type: Literal["ticket.resolved"] = "ticket.resolved"
+    id: int
+
+
+class TicketReopened(BaseEvent):
+    type: Literal["ticket.reopened"] = "ticket.reopened"
+    id: int
+
+
+class MessageNew(BaseEvent):
+    type: Literal["ticket.message.new"] = "ticket.message.new"
+    message: Message
+
+
+class MessagesViewed(BaseEvent):
+    type: Literal["ticket.messages.viewed"] = "ticket.messages.viewed"
+    ticket: int
+    ids: list[int]
+
+
+class StreamReset(BaseEvent):
+    """The cursor was older than the server keeps events: re-read the state over REST."""
+
+    type: Literal["stream.reset"] = "stream.reset"
+
+
+class UnknownEvent(BaseEvent):
+    """An event of a type this SDK does not know; its fields are in ``model_extra``."""
+
+
+_KNOWN: dict[str, type[BaseEvent]] = {
+    model.model_fields["type"].default: model
+    for model in (
+        TicketCreated,
+        TicketUpdated,
+        TicketAssigned,
+        TicketUnassigned,
+        TicketResolved,
+        TicketReopened,
+        MessageNew,
+        MessagesViewed,
+        StreamReset,
+    )
+}
+
+
+def _event_tag(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return kind if kind in _KNOWN else "unknown"
+
+
+Event = Annotated[
+    Annotated[TicketCreated, Tag("ticket.created")]
+    | Annotated[TicketUpdated, Tag("ticket.updated")]
+    | Annotated[TicketAssigned, Tag("ticket.assigned")]
+    | Annotated[TicketUnassigned, Tag("ticket.unassigned")]
+    | Annotated[TicketResolved, Tag("ticket.resolved")]
+    | Annotated[TicketReopened, Tag("ticket.reopened")]
+    | Annotated[MessageNew, Tag("ticket.message.new")]
+    | Annotated[MessagesViewed, Tag("ticket.messages.viewed")]
+    | Annotated[StreamReset, Tag("stream.reset")]
+    | Annotated[UnknownEvent, Tag("unknown")],
+    Discriminator(_event_tag),
+]
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(data: Any) -> Event:
+    """An event from its JSON object (a ``dict``) or JSON text."""
+    if isinstance(data, str | bytes):
+        return _EVENT_ADAPTER.validate_json(data)
+    return _EVENT_ADAPTER.validate_python(data)
+
+
+class EventPage(BaseModel):
+    """One long-poll answer: the events after the cursor given, and the cursor to ask next."""
+
+    events: list[Event]
+    cursor: str
