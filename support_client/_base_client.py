@@ -32,7 +32,7 @@ class ClientOptions:
     base_url: str
     api_key: str | None = None
     token: str | None = None
-    timeout: httpx.Timeout = C.DEFAULT_TIMEOUT
+    timeout: httpx.Timeout = field(default_factory=lambda: C.DEFAULT_TIMEOUT)
     max_retries: int = C.DEFAULT_MAX_RETRIES
     headers: Mapping[str, str] = field(default_factory=dict)
 
