@@ -1,0 +1,247 @@
+"""The SDK against real servers: every call, every model, and streams that survive.
+
+Contract tests run each SDK call against the example project under daphne
+and validate the real responses with the SDK's models. Stream tests kill the
+server (SIGKILL) mid-stream, write while it is down, restart it, and expect
+the iterator to resume with nothing lost and nothing repeated; and put a
+misbehaving proxy in front to see ``transport="auto"`` step down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support_client import (
+    AsyncSupportClient,
+    AuthenticationError,
+    ConflictError,
+    MessageNew,
+    MessagesViewed,
+    NotFoundError,
+    PermissionDeniedError,
+    SupportClient,
+    Ticket,
+    TicketAssigned,
+    TicketCreated,
+    TicketResolved,
+)
+from tests.live import Credentials, LiveServer, server_env
+from tests.proxy import Proxy
+
+pytestmark = pytest.mark.live
+
+WRITE_WHILE_DOWN = """
+from support import services
+from support.actors import Actor
+from support.models import BotKey
+bot = Actor.for_bot(BotKey.objects.active().get(name="live-bot"))
+for i in range(3):
+    services.post_message(bot, {ticket}, text=f"while down {{i}}")
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
+    tmp = tmp_path_factory.mktemp("sdk")
+    live = LiveServer(tmp, server_env(tmp))
+    credentials = live.prepare()
+    live.start()
+    try:
+        yield live, credentials
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[tuple[LiveServer, Credentials]]:
+    live = LiveServer(tmp_path, server_env(tmp_path))
+    credentials = live.prepare()
+    live.start()
+    try:
+        yield live, credentials
+    finally:
+        live.stop()
+
+
+def test_every_sync_call_against_the_server(server):
+    live, credentials = server
+    with (
+        SupportClient(live.api, api_key=credentials.bot_key) as bot,
+        SupportClient(live.api, token=credentials.managers[0]) as desk,
+        SupportClient(live.api, token=credentials.managers[1]) as other,
+    ):
+        start = desk.events.poll().cursor
+        ticket = bot.tickets.create(user_id=555, title="Bug", text="It fails")
+        assert isinstance(ticket, Ticket)
+        assert ticket.user.telegram_id == 555
+        assert ticket.last_message is not None
+        assert ticket.last_message.text == "It fails"
+        sent = bot.messages.send(ticket.id, "more details", idempotency_key="tg-5501")
+        assert bot.messages.send(ticket.id, "retried", idempotency_key="tg-5501") == sent
+        assert [t.id for t in bot.tickets.list(user_id=555, resolved=False)] == [ticket.id]
+        assert ticket.id in [t.id for t in desk.tickets.list(manager_isnull=True)]
+        assert desk.tickets.get(ticket.id).unread == 2
+        assigned = desk.tickets.assign(ticket.id)
+        assert assigned.support_manager is not None
+        assert assigned.support_manager.id == credentials.manager_ids[0]
+        with pytest.raises(ConflictError) as conflict:
+            other.tickets.assign(ticket.id)
+        assert conflict.value.code == "already_assigned"
+        reply = desk.messages.send(ticket.id, "On it")
+        assert reply.sender == "supp"
+        assert reply.author == credentials.manager_ids[0]
+        assert [m.text for m in desk.messages.mark_viewed(ticket.id)] == [
+            "It fails",
+            "more details",
+        ]
+        assert [m.text for m in bot.messages.list(ticket.id, limit=2, offset=1)] == [
+            "more details",
+            "On it",
+        ]
+        assert desk.tickets.update(ticket.id, title="Renamed").title == "Renamed"
+        assert desk.tickets.unassign(ticket.id).support_manager is None
+        assert bot.tickets.resolve(ticket.id).resolved is True
+        assert bot.tickets.reopen(ticket.id).resolved is False
+        page = desk.events.poll(after=start, timeout=0)
+        kinds = [type(e) for e in page.events]
+        assert kinds[:4] == [TicketCreated, MessageNew, MessageNew, TicketAssigned]
+        assert MessagesViewed in kinds
+        assert TicketResolved in kinds
+        assert page.cursor == page.events[-1].event_id
+        with pytest.raises(NotFoundError):
+            desk.tickets.get(10**9)
+        with pytest.raises(PermissionDeniedError):
+            desk.tickets.create(user_id=1, title="managers can't")
+    with (
+        SupportClient(live.api, token="nope", max_retries=0) as stranger,
+        pytest.raises(AuthenticationError),
+    ):
+        stranger.tickets.list()
+
+
+async def test_every_async_call_and_the_realtime_connection(server):
+    live, credentials = server
+    async with (
+        AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+        AsyncSupportClient(live.api, token=credentials.managers[2]) as desk,
+    ):
+        ticket = await bot.tickets.create(user_id=556, title="Async", text="hello")
+        await bot.messages.send(ticket.id, "again")
+        assert (await desk.tickets.get(ticket.id)).title == "Async"
+        assert len(await desk.tickets.list(user_id=556)) == 1
+        assert [m.text for m in await desk.messages.list(ticket.id)] == ["hello", "again"]
+        async with desk.realtime() as conn:
+            assert (await conn.assign(ticket.id)).support_manager is not None
+            message = await conn.send_message(ticket.id, "On it")
+            assert message.sender == "supp"
+            assert (await conn.mark_viewed(ticket.id)).unread == 0
+            assert (await conn.resolve(ticket.id)).resolved is True
+            with pytest.raises(ConflictError) as refused:
+                await conn.send_message(ticket.id, "too late")
+            assert refused.value.code == "ticket_resolved"
+            assert (await conn.reopen(ticket.id)).resolved is False
+            assert (await conn.unassign(ticket.id)).support_manager is None
+            with pytest.raises(NotFoundError):
+                await conn.assign(10**9)
+            events = [await conn.__anext__() for _ in range(4)]
+            assert [e.type for e in events] == [
+                "ticket.assigned",
+                "ticket.message.new",
+                "ticket.messages.viewed",
+                "ticket.resolved",
+            ]
+            assert conn.cursor == events[-1].event_id
+        await bot.tickets.resolve(ticket.id)
+        page = await desk.events.poll(after=events[0].event_id, timeout=0)
+        assert page.events[0].event_id == events[1].event_id
+
+
+@pytest.mark.parametrize("transport", ["websocket", "sse", "longpoll"])
+async def test_stream_survives_a_server_kill_without_loss_or_repeat(own_server, transport):
+    live, credentials = own_server
+    async with (
+        AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+        AsyncSupportClient(live.api, token=credentials.managers[0]) as desk,
+    ):
+        start = (await desk.events.poll()).cursor
+        stream = desk.events.stream(after=start, transport=transport)
+        received: list[str] = []
+
+        async def follow(count: int) -> None:
+            async for event in stream:
+                received.append(event.event_id)
+                if len(received) >= count:
+                    return
+
+        ticket = await bot.tickets.create(user_id=777, title="Resilience", text="one")
+        await asyncio.wait_for(follow(2), 30)
+        live.stop(signal.SIGKILL)  # mid-stream, no goodbye
+        live.manage("shell", "-c", WRITE_WHILE_DOWN.format(ticket=ticket.id))
+        live.start()
+        for i in range(3):
+            await bot.messages.send(ticket.id, f"after restart {i}")
+        await asyncio.wait_for(follow(2 + 3 + 3), 60)
+        await stream.aclose()
+        logged = (await desk.events.poll(after=start, timeout=0)).events
+    assert received == [event.event_id for event in logged]
+    assert len(set(received)) == len(received) == 8
+    assert stream.transport == transport
+
+
+def test_sync_stream_survives_a_server_kill(own_server):
+    live, credentials = own_server
+    with (
+        SupportClient(live.api, api_key=credentials.bot_key) as bot,
+        SupportClient(live.api, token=credentials.managers[0]) as desk,
+    ):
+        start = desk.events.poll().cursor
+        ticket = bot.tickets.create(user_id=778, title="Sync", text="one")
+        with desk.events.stream(after=start) as stream:
+            first = [next(stream).event_id for _ in range(2)]
+            live.stop(signal.SIGKILL)
+            live.manage("shell", "-c", WRITE_WHILE_DOWN.format(ticket=ticket.id))
+            live.start()
+            rest = [next(stream).event_id for _ in range(3)]
+            cursor = stream.cursor
+        logged = desk.events.poll(after=start, timeout=0).events
+    assert first + rest == [event.event_id for event in logged]
+    assert cursor == rest[-1]
+
+
+@pytest.mark.parametrize(
+    ("mode", "landed"), [("pass", "websocket"), ("refuse-upgrade", "sse"), ("buffer", "longpoll")]
+)
+async def test_auto_steps_down_behind_restrictive_proxies(own_server, mode, landed):
+    live, credentials = own_server
+    proxy = Proxy(live.port, mode).start()
+    try:
+        api = f"{proxy.url}/support/"
+        async with (
+            AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+            AsyncSupportClient(api, token=credentials.managers[0]) as desk,
+        ):
+            start = (await desk.events.poll()).cursor
+            stream = desk.events.stream(after=start, transport="auto", first_byte_timeout=1.5)
+            ticket = await bot.tickets.create(user_id=779, title="Proxy", text="one")
+            received = []
+            async with asyncio.timeout(60):
+                async for event in stream:
+                    received.append(event.event_id)
+                    if len(received) == 2:
+                        for i in range(3):
+                            await bot.messages.send(ticket.id, f"m{i}")
+                    if len(received) == 5:
+                        break
+            await stream.aclose()
+            logged = (await desk.events.poll(after=start, timeout=0)).events
+        assert stream.transport == landed
+        assert received == [event.event_id for event in logged]
+        if mode != "pass":
+            assert proxy.refused_upgrades >= 1
+    finally:
+        proxy.stop()
