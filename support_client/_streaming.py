@@ -254,11 +254,17 @@ class EventStream:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stream: AsyncEventStream | None = None
-        self._initial_cursor: str | None = kwargs.get("after")
+        self._cursor: str | None = kwargs.get("after")
 
     @property
     def cursor(self) -> str | None:
-        return self._stream.cursor if self._stream is not None else self._initial_cursor
+        """The id of the last event this iterator returned: safe to save and resume after.
+
+        (The thread may have fetched further; those events are not yours yet.)
+        """
+        if self._cursor is None and self._stream is not None:
+            return self._stream.cursor  # the starting point, fetched by the thread
+        return self._cursor
 
     @property
     def transport(self) -> str | None:
@@ -277,6 +283,7 @@ class EventStream:
         if isinstance(item, BaseException):
             raise item
         event: Event = item
+        self._cursor = event.event_id
         return event
 
     def close(self) -> None:
