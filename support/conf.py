@@ -85,6 +85,20 @@ class SupportSettings:
         return float(value)
 
     @property
+    def THROTTLE_RATES(self) -> dict[str, str | None]:
+        """Request rates per side (``"6000/min"``; ``None`` turns a side's limit off)."""
+        defaults: dict[str, str | None] = {"bot": "6000/min", "manager": "600/min"}
+        value = self._get("THROTTLE_RATES", defaults)
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured("SUPPORT_THROTTLE_RATES must be a dict.")
+        return {**defaults, **value}
+
+    @property
+    def THROTTLE_CACHE(self) -> str:
+        """The cache alias that holds the rate counters."""
+        return str(self._get("THROTTLE_CACHE", "default"))
+
+    @property
     def CHANNEL_GROUP(self) -> str:
         """Channel-layer group every process's hub listens on for new events."""
         return str(self._get("CHANNEL_GROUP", "support.events"))

@@ -9,6 +9,7 @@ from support_client._client import AsyncSupportClient, SupportClient
 from support_client._exceptions import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -49,6 +50,7 @@ __version__ = "2.0.0.dev0"
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncEventStream",

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import os
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
 
 from support_client import _constants as C
 from support_client._exceptions import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
     SupportError,
     make_status_error,
 )
 
 Params = Mapping[str, Any]
+M = TypeVar("M", bound=pydantic.BaseModel)
 NOT_GIVEN: Any = object()
 
 
@@ -62,8 +66,10 @@ class ClientOptions:
             raise SupportError(
                 f"No credential: pass api_key= or token=, or set {C.ENV_API_KEY} or {C.ENV_TOKEN}."
             )
+        url = httpx.URL(base_url).copy_with(query=None, fragment=None)
+        path = url.path if url.path.endswith("/") else url.path + "/"
         return cls(
-            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            base_url=str(url.copy_with(path=path)),
             api_key=api_key,
             token=token,
             timeout=as_timeout(timeout),
@@ -75,13 +81,12 @@ class ClientOptions:
     def auth_header(self) -> str:
         return f"Api-Key {self.api_key}" if self.api_key else f"Token {self.token}"
 
-    def request_headers(self) -> dict[str, str]:
-        return {
-            "Accept": "application/json",
-            "User-Agent": C.USER_AGENT,
-            **self.headers,
-            "Authorization": self.auth_header,
-        }
+    def request_headers(self) -> httpx.Headers:
+        """Defaults, then the caller's headers, then the credential (names in any case)."""
+        headers = httpx.Headers({"Accept": "application/json", "User-Agent": C.USER_AGENT})
+        headers.update(self.headers)
+        headers["Authorization"] = self.auth_header
+        return headers
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -148,10 +153,16 @@ def parse_retry_after(header: str) -> float | None:
         when = email.utils.parsedate_to_datetime(header)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # asctime form: HTTP dates are always GMT
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
-def should_retry_status(status: int) -> bool:
+def should_retry_status(status: int, idempotent: bool = True) -> bool:
+    """429 and 5xx; for a request that must not run twice, only the statuses that
+    say it did not run (429, 503): a 500 or a proxy's 502/504 may come after the work."""
+    if not idempotent:
+        return status in (429, 503)
     return status == 429 or status >= 500
 
 
@@ -171,7 +182,27 @@ def parse_json(response: httpx.Response) -> Any:
         raise make_status_error(response)
     if not response.content:
         return None
-    return response.json()
+    try:
+        return response.json()
+    except ValueError as error:
+        raise APIResponseValidationError(
+            f"{response.status_code} response is not JSON: {response.text[:200]!r}",
+            request=response.request,
+        ) from error
+
+
+def validate(model: type[M], data: Any) -> M:
+    """*data* as *model*; a mismatch is the SDK's :class:`APIResponseValidationError`."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as error:
+        raise APIResponseValidationError(f"Unexpected {model.__name__}: {error}") from error
+
+
+def validate_list(model: type[M], data: Any) -> list[M]:
+    if not isinstance(data, list):
+        raise APIResponseValidationError(f"Expected a list of {model.__name__}, got {data!r:.200}")
+    return [validate(model, item) for item in data]
 
 
 class SyncTransport:
@@ -226,7 +257,7 @@ class SyncTransport:
                 delay = retry_delay(attempt, None)
             else:
                 if (
-                    not should_retry_status(response.status_code)
+                    not should_retry_status(response.status_code, idempotent)
                     or attempt > self.options.max_retries
                 ):
                     return response
@@ -289,7 +320,7 @@ class AsyncTransport:
                 delay = retry_delay(attempt, None)
             else:
                 if (
-                    not should_retry_status(response.status_code)
+                    not should_retry_status(response.status_code, idempotent)
                     or attempt > self.options.max_retries
                 ):
                     return response

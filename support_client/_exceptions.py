@@ -25,6 +25,10 @@ class APIError(SupportError):
         self.request = request
 
 
+class APIResponseValidationError(APIError):
+    """The server answered 2xx with something that is not what the API documents."""
+
+
 class APIConnectionError(APIError):
     """No answer: the connection failed or broke."""
 

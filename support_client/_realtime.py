@@ -21,7 +21,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
-from support_client._base_client import ClientOptions
+from support_client._base_client import ClientOptions, validate
 from support_client._exceptions import (
     WS_CODE_STATUS,
     APIConnectionError,
@@ -132,23 +132,23 @@ class RealtimeConnection:
         return data
 
     async def assign(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(
-            await self._command({"type": "ticket.assign", "ticket_id": ticket_id})
+        return validate(
+            Ticket, await self._command({"type": "ticket.assign", "ticket_id": ticket_id})
         )
 
     async def unassign(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(
-            await self._command({"type": "ticket.unassign", "ticket_id": ticket_id})
+        return validate(
+            Ticket, await self._command({"type": "ticket.unassign", "ticket_id": ticket_id})
         )
 
     async def resolve(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(
-            await self._command({"type": "ticket.resolve", "ticket_id": ticket_id})
+        return validate(
+            Ticket, await self._command({"type": "ticket.resolve", "ticket_id": ticket_id})
         )
 
     async def reopen(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(
-            await self._command({"type": "ticket.reopen", "ticket_id": ticket_id})
+        return validate(
+            Ticket, await self._command({"type": "ticket.reopen", "ticket_id": ticket_id})
         )
 
     async def send_message(
@@ -157,10 +157,10 @@ class RealtimeConnection:
         frame: dict[str, Any] = {"type": "ticket.message.new", "ticket_id": ticket_id, "text": text}
         if idempotency_key is not None:
             frame["idempotency_key"] = idempotency_key
-        return Message.model_validate(await self._command(frame))
+        return validate(Message, await self._command(frame))
 
     async def mark_viewed(self, ticket_id: int, *, up_to: int | None = None) -> Ticket:
         frame: dict[str, Any] = {"type": "ticket.messages.viewed", "ticket_id": ticket_id}
         if up_to is not None:
             frame["up_to"] = up_to
-        return Ticket.model_validate(await self._command(frame))
+        return validate(Ticket, await self._command(frame))

@@ -33,6 +33,7 @@ from support_client._base_client import (
     ClientOptions,
     connection_error,
     extend_read,
+    validate,
 )
 from support_client._exceptions import (
     APIConnectionError,
@@ -81,7 +82,7 @@ async def poll_page(transport: AsyncTransport, after: str | None, timeout: int) 
         params["after"] = after
     wait = extend_read(transport.options.timeout, timeout)
     data = await transport.request("GET", "events/", params=params, timeout=wait)
-    return EventPage.model_validate(data)
+    return validate(EventPage, data)
 
 
 class AsyncEventStream:

@@ -215,3 +215,20 @@ def test_errors_speak_russian_when_asked(manager_client, other_actor, make_ticke
     assert response.status_code == 409
     assert response.json()["code"] == "already_assigned"
     assert "менеджер" in response.json()["detail"]
+
+
+def test_requests_over_the_rate_are_429_with_retry_after(bot_client, manager_client, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SUPPORT_THROTTLE_RATES = {"bot": "2/min", "manager": None}
+    assert bot_client.get("/support/tickets/").status_code == 200
+    assert bot_client.get("/support/tickets/").status_code == 200
+    limited = bot_client.get("/support/tickets/")
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited"
+    assert 0 < int(limited["Retry-After"]) <= 60
+    # Each side counts on its own, and None turns a side's limit off.
+    for _ in range(5):
+        assert manager_client.get("/support/tickets/").status_code == 200
+    cache.clear()

@@ -40,6 +40,7 @@ from support.api.inputs import (
 )
 from support.api.pagination import PlainListPagination
 from support.api.permissions import IsManagerOrBot, actor_for
+from support.api.throttling import SupportRateThrottle
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
 
@@ -62,7 +63,7 @@ class SupportView(generics.GenericAPIView[Any]):
     renderer_classes = (JSONRenderer,)
     parser_classes = (JSONParser,)
     permission_classes = (IsManagerOrBot,)
-    throttle_classes = ()
+    throttle_classes = (SupportRateThrottle,)
     schema = AutoSchema()
 
     def get_authenticators(self) -> list[BaseAuthentication]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from support_client import _constants as C
-from support_client._base_client import AsyncTransport, SyncTransport, extend_read
+from support_client._base_client import AsyncTransport, SyncTransport, extend_read, validate
 from support_client._streaming import AsyncEventStream, EventStream, TransportName, poll_page
 from support_client.types.events import EventPage
 
@@ -22,7 +22,7 @@ class Events:
             params["after"] = after
         wait = extend_read(self._t.options.timeout, timeout)
         data = self._t.request("GET", "events/", params=params, timeout=wait)
-        return EventPage.model_validate(data)
+        return validate(EventPage, data)
 
     def stream(
         self,

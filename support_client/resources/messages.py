@@ -6,7 +6,7 @@ import builtins
 import uuid
 from typing import Any
 
-from support_client._base_client import AsyncTransport, SyncTransport
+from support_client._base_client import AsyncTransport, SyncTransport, validate, validate_list
 from support_client.types.tickets import Message
 
 
@@ -21,7 +21,7 @@ def _viewed_body(up_to: int | None) -> dict[str, Any]:
 
 
 def _messages(data: Any) -> list[Message]:
-    return [Message.model_validate(m) for m in data]
+    return validate_list(Message, data)
 
 
 class Messages:
@@ -43,7 +43,7 @@ class Messages:
         """
         body = _send_body(text, idempotency_key)
         data = self._t.request("POST", f"tickets/{ticket_id}/messages/", json=body)
-        return Message.model_validate(data)
+        return validate(Message, data)
 
     def mark_viewed(self, ticket_id: int, *, up_to: int | None = None) -> builtins.list[Message]:
         """Mark the other side's messages viewed (up to a message id); returns those marked."""
@@ -70,7 +70,7 @@ class AsyncMessages:
     ) -> Message:
         body = _send_body(text, idempotency_key)
         data = await self._t.request("POST", f"tickets/{ticket_id}/messages/", json=body)
-        return Message.model_validate(data)
+        return validate(Message, data)
 
     async def mark_viewed(
         self, ticket_id: int, *, up_to: int | None = None

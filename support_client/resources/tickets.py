@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support_client._base_client import AsyncTransport, SyncTransport
+from support_client._base_client import AsyncTransport, SyncTransport, validate, validate_list
 from support_client.types.tickets import Ticket
 
 
@@ -58,10 +58,10 @@ class Tickets:
     ) -> list[Ticket]:
         """Tickets, oldest first, filtered as given."""
         params = _list_params(user_id, resolved, manager, manager_isnull, limit, offset)
-        return [Ticket.model_validate(t) for t in self._t.request("GET", "tickets/", params=params)]
+        return validate_list(Ticket, self._t.request("GET", "tickets/", params=params))
 
     def get(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(self._t.request("GET", f"tickets/{ticket_id}/"))
+        return validate(Ticket, self._t.request("GET", f"tickets/{ticket_id}/"))
 
     def create(self, *, user_id: int, title: str, text: str | None = None) -> Ticket:
         """Open a ticket for a Telegram user (bots only), with an optional first message.
@@ -70,15 +70,13 @@ class Tickets:
         ticket twice is worse than an error.
         """
         body = _create_body(user_id, title, text)
-        return Ticket.model_validate(
-            self._t.request("POST", "tickets/", json=body, idempotent=False)
-        )
+        return validate(Ticket, self._t.request("POST", "tickets/", json=body, idempotent=False))
 
     def update(
         self, ticket_id: int, *, title: str | None = None, resolved: bool | None = None
     ) -> Ticket:
         body = _update_body(title, resolved)
-        return Ticket.model_validate(self._t.request("PATCH", f"tickets/{ticket_id}/", json=body))
+        return validate(Ticket, self._t.request("PATCH", f"tickets/{ticket_id}/", json=body))
 
     def assign(self, ticket_id: int) -> Ticket:
         return self._action(ticket_id, "assign")
@@ -93,7 +91,7 @@ class Tickets:
         return self._action(ticket_id, "reopen")
 
     def _action(self, ticket_id: int, action: str) -> Ticket:
-        return Ticket.model_validate(self._t.request("POST", f"tickets/{ticket_id}/{action}/"))
+        return validate(Ticket, self._t.request("POST", f"tickets/{ticket_id}/{action}/"))
 
 
 class AsyncTickets:
@@ -112,15 +110,15 @@ class AsyncTickets:
     ) -> list[Ticket]:
         params = _list_params(user_id, resolved, manager, manager_isnull, limit, offset)
         data = await self._t.request("GET", "tickets/", params=params)
-        return [Ticket.model_validate(t) for t in data]
+        return validate_list(Ticket, data)
 
     async def get(self, ticket_id: int) -> Ticket:
-        return Ticket.model_validate(await self._t.request("GET", f"tickets/{ticket_id}/"))
+        return validate(Ticket, await self._t.request("GET", f"tickets/{ticket_id}/"))
 
     async def create(self, *, user_id: int, title: str, text: str | None = None) -> Ticket:
         body = _create_body(user_id, title, text)
-        return Ticket.model_validate(
-            await self._t.request("POST", "tickets/", json=body, idempotent=False)
+        return validate(
+            Ticket, await self._t.request("POST", "tickets/", json=body, idempotent=False)
         )
 
     async def update(
@@ -128,7 +126,7 @@ class AsyncTickets:
     ) -> Ticket:
         body = _update_body(title, resolved)
         data = await self._t.request("PATCH", f"tickets/{ticket_id}/", json=body)
-        return Ticket.model_validate(data)
+        return validate(Ticket, data)
 
     async def assign(self, ticket_id: int) -> Ticket:
         return await self._action(ticket_id, "assign")
@@ -144,4 +142,4 @@ class AsyncTickets:
 
     async def _action(self, ticket_id: int, action: str) -> Ticket:
         data = await self._t.request("POST", f"tickets/{ticket_id}/{action}/")
-        return Ticket.model_validate(data)
+        return validate(Ticket, data)
