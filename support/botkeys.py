@@ -10,8 +10,10 @@ import hashlib
 import hmac
 import secrets
 
+from django.db import transaction
 from django.utils import timezone
 
+from support import events
 from support.models import BotKey
 
 PREFIX_BYTES = 6
@@ -51,6 +53,17 @@ def authenticate_bot_key(raw_key: str) -> BotKey | None:
 
 
 def revoke_bot_key(key: BotKey) -> None:
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+    """Revoke *key*: its next request fails, and its open streams close now.
+
+    Every process's hub hears of it through the channel layer and closes the
+    key's WebSocket, SSE and long-poll connections; should that message be
+    lost, connections also re-check their credential every few seconds.
+    """
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    key_id = key.pk
+    transaction.on_commit(
+        lambda: events.broadcast({"type": events.REVOKED_MESSAGE_TYPE, "bot_key": key_id})
+    )

@@ -35,8 +35,9 @@ from support.models import Event, EventLogState
 
 logger = logging.getLogger(__name__)
 
-#: Channel-layer message type the per-process hubs receive.
+#: Channel-layer message types the per-process hubs receive.
 CHANNEL_MESSAGE_TYPE = "support.event"
+REVOKED_MESSAGE_TYPE = "support.revoked"
 
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
@@ -85,21 +86,25 @@ def publish(envelope: dict[str, Any]) -> None:
     also read the log on a timer. So a layer that is down is logged, never
     raised into the request that made the change.
     """
+    if not broadcast({"type": CHANNEL_MESSAGE_TYPE, "event_id": envelope["event_id"]}):
+        logger.warning(
+            "Could not publish event %s; readers will get it from the log.",
+            envelope.get("event_id"),
+        )
+
+
+def broadcast(message: dict[str, Any]) -> bool:
+    """Send *message* to every process's hub; ``False`` if the channel layer failed."""
     from channels.layers import get_channel_layer
 
     try:
         layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(
-            support_settings.CHANNEL_GROUP,
-            {"type": CHANNEL_MESSAGE_TYPE, "event_id": envelope["event_id"]},
-        )
+        if layer is not None:
+            async_to_sync(layer.group_send)(support_settings.CHANNEL_GROUP, message)
     except Exception:
-        logger.exception(
-            "Could not publish event %s; readers will get it from the log.",
-            envelope.get("event_id"),
-        )
+        logger.exception("Channel layer unavailable")
+        return False
+    return True
 
 
 def parse_cursor(cursor: str | None, field: str = "after") -> int | None:

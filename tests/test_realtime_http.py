@@ -147,3 +147,16 @@ async def test_only_get(world, path):
     response = await client.post(path)
     assert response.status_code == 405
     assert json.loads(response.content)["code"] == "method_not_allowed"
+
+
+async def test_revoking_a_key_ends_its_waiting_long_poll_at_once(world):
+    from support.botkeys import revoke_bot_key
+
+    client = Client(f"Api-Key {world['bot_key']}")
+    after = f"support:{world['cursor']}"
+    poll = asyncio.ensure_future(client.get(f"/support/events/?after={after}&timeout=20"))
+    await asyncio.sleep(0.3)
+    await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
+    response = await asyncio.wait_for(poll, 5)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"

@@ -398,3 +398,17 @@ async def test_session_cookie_authenticates_a_browser(application, stop_hub, set
     kinds = {(await receive(ws))["type"], (await receive(ws))["type"]}
     assert kinds == {"ack", "ticket.assigned"}
     await ws.disconnect()
+
+
+async def test_revoking_a_key_closes_its_open_websocket_at_once(application, stop_hub):
+    world = await setup_world()
+    ws = connect(application, authorization=f"Api-Key {world['bot_key']}")
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "ticket.resolve", "ticket_id": world["queued"], "request_id": 1})
+    assert {(await receive(ws))["type"], (await receive(ws))["type"]} == {"ack", "ticket.resolved"}
+
+    from support.botkeys import revoke_bot_key
+
+    await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
+    closed = await ws.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}

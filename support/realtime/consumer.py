@@ -23,6 +23,7 @@ from support.actors import Actor
 from support.cursors import format_cursor
 from support.exceptions import CursorExpired, SupportError
 from support.realtime import commands
+from support.realtime.auth import still_allowed_async
 from support.realtime.hub import BATCH, Subscriber, current_position_async, get_hub, read_log_async
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_CURSOR = 4400
 #: Close code when the credential was revoked while connected.
 CLOSE_REVOKED = 4401
+#: Seconds of silence after which a connection re-checks its credential.
+CREDENTIAL_RECHECK = 10.0
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -52,7 +55,8 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.send_error(error, None)
             await self.close(CLOSE_BAD_CURSOR)
             return
-        self.subscriber = await get_hub().subscribe()
+        bot_key = self.actor.bot.pk if self.actor.bot is not None else None
+        self.subscriber = await get_hub().subscribe(bot_key=bot_key)
         self.pump = asyncio.create_task(self._pump(after))
 
     async def disconnect(self, code: int) -> None:
@@ -74,7 +78,10 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if after is not None:
                 last = await self._catch_up(last)
             while True:
-                batch = await self.subscriber.wait()
+                batch = await self.subscriber.wait(CREDENTIAL_RECHECK)
+                if self.subscriber.revoked or (not batch and not await self._still_allowed()):
+                    await self.close(CLOSE_REVOKED)
+                    return
                 if self.subscriber.take_overflow():
                     last = await self._catch_up(last)
                     continue
@@ -87,6 +94,10 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
+
+    async def _still_allowed(self) -> bool:
+        """The safety net for a revocation message lost with the channel layer."""
+        return await still_allowed_async(self.actor)
 
     async def _catch_up(self, last: int) -> int:
         while True:

@@ -75,9 +75,12 @@ class Subscriber:
     that far behind is marked ``overflowed`` and re-reads the log instead.
     """
 
-    def __init__(self, hub: Hub, floor: int) -> None:
+    def __init__(self, hub: Hub, floor: int, bot_key: int | None = None) -> None:
         self.floor = floor
+        self.bot_key = bot_key
         self.overflowed = False
+        #: Set when the listener's bot key is revoked: close the connection.
+        self.revoked = False
         self._hub = hub
         self._queue: deque[LiveEvent] = deque()
         self._ready = asyncio.Event()
@@ -90,9 +93,13 @@ class Subscriber:
             self._queue.append(event)
         self._ready.set()
 
+    def revoke(self) -> None:
+        self.revoked = True
+        self._ready.set()
+
     async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
         """The pending events, waiting up to *timeout* seconds for one (``[]`` on timeout)."""
-        if not self._queue and not self.overflowed:
+        if not self._queue and not self.overflowed and not self.revoked:
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout)
             except TimeoutError:
@@ -132,9 +139,10 @@ class Hub:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="support-hub")
         await self._started.wait()
 
-    async def subscribe(self) -> Subscriber:
+    async def subscribe(self, bot_key: int | None = None) -> Subscriber:
+        """A queue of every event after now; *bot_key* lets a revocation close it."""
         await self.start()
-        subscriber = Subscriber(self, floor=self.position)
+        subscriber = Subscriber(self, floor=self.position, bot_key=bot_key)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -147,6 +155,23 @@ class Hub:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def revoke(self, bot_key: int) -> None:
+        """Close this process's connections that use *bot_key* (just revoked)."""
+        from django_eventstream.views import get_listener_manager
+
+        for subscriber in list(self._subscribers):
+            if subscriber.bot_key == bot_key:
+                subscriber.revoke()
+        get_listener_manager().kick(stream_user_id(bot_key), CHANNEL)
+
+    def on_message(self, message: dict[str, object]) -> None:
+        if message.get("type") == events.REVOKED_MESSAGE_TYPE:
+            bot_key = message.get("bot_key")
+            if isinstance(bot_key, int):
+                self.revoke(bot_key)
+        else:
+            self.wake()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -216,8 +241,7 @@ class Hub:
                 self.wake()  # anything published while we were away
                 joined = asyncio.get_running_loop().time()
                 while True:
-                    await layer.receive(channel)
-                    self.wake()
+                    self.on_message(await layer.receive(channel))
                     if asyncio.get_running_loop().time() - joined > GROUP_REFRESH:
                         await layer.group_add(group, channel)
                         joined = asyncio.get_running_loop().time()
@@ -232,6 +256,11 @@ class Hub:
                     )
                 self._layer_ok = False
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+
+
+def stream_user_id(bot_key: int) -> str:
+    """The user id django-eventstream's listeners carry for a bot's SSE stream."""
+    return f"bot-{bot_key}"
 
 
 def _notify_eventstream(event: LiveEvent) -> None:

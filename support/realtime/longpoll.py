@@ -16,7 +16,7 @@ from support import events
 from support.actors import Actor
 from support.conf import support_settings
 from support.cursors import format_cursor
-from support.exceptions import Invalid
+from support.exceptions import Invalid, NotAuthenticated
 from support.realtime.http import dumps, json_text_response, support_view
 from support.realtime.hub import BATCH, LiveEvent, current_position_async, get_hub, read_log_async
 
@@ -40,7 +40,8 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     batch: list[LiveEvent] = await read_log_async(after, BATCH)  # CursorExpired -> 410
     if not batch and timeout:
-        async with await get_hub().subscribe() as subscriber:
+        bot_key = actor.bot.pk if actor.bot is not None else None
+        async with await get_hub().subscribe(bot_key=bot_key) as subscriber:
             # Anything committed between the read above and the subscription.
             batch = await read_log_async(after, BATCH)
             deadline = time.monotonic() + timeout
@@ -49,6 +50,8 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
                 if remaining <= 0:
                     break
                 live = await subscriber.wait(remaining)
+                if subscriber.revoked:
+                    raise NotAuthenticated(_("This bot key was revoked."))
                 if subscriber.take_overflow():
                     batch = await read_log_async(after, BATCH)
                 else:

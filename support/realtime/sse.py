@@ -22,7 +22,7 @@ from support import events
 from support.actors import Actor
 from support.cursors import CHANNEL, format_cursor
 from support.realtime.http import dumps, support_view
-from support.realtime.hub import current_position_async, get_hub
+from support.realtime.hub import current_position_async, get_hub, stream_user_id
 
 _trimmed_through_async = sync_to_async(events.trimmed_through)
 
@@ -39,6 +39,10 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     if after is not None and after < await _trimmed_through_async():
         reset = format_cursor(await current_position_async())
         after = None
+    # django-eventstream names each stream's listener by ``request.user.pk``;
+    # a bot's is what a revocation kicks (see Hub.revoke).
+    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(actor.bot.pk))
+    request.user = user  # type: ignore[assignment]  # duck-typed for django-eventstream
     query = request.GET.copy()
     query.pop("after", None)
     query["lastEventId"] = format_cursor(after) if after is not None else (reset or "")
@@ -48,6 +52,15 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     if reset is not None and isinstance(response, StreamingHttpResponse):
         response.streaming_content = _prepend_reset(reset, response.streaming_content)
     return response
+
+
+class _StreamUser:
+    """What django-eventstream needs of ``request.user`` for a bot's stream."""
+
+    is_authenticated = True
+
+    def __init__(self, pk: str) -> None:
+        self.pk = pk
 
 
 async def _prepend_reset(cursor: str, content: Any) -> AsyncIterator[bytes]:
