@@ -44,7 +44,8 @@ http {{
 def render_site(upstream_ports: list[int], port: int, mode: NginxMode) -> str:
     """``deploy/nginx.conf`` for these ports, made hostile as *mode* says."""
     site = SAMPLE.read_text()
-    assert SAMPLE_UPSTREAMS in site and "listen 80;" in site, "deploy/nginx.conf changed shape"
+    if SAMPLE_UPSTREAMS not in site or "listen 80;" not in site:
+        raise RuntimeError("deploy/nginx.conf changed shape; update render_site()")
     upstreams = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"
                         for p in upstream_ports)  # fmt: skip
     site = site.replace(SAMPLE_UPSTREAMS, upstreams).replace(
