@@ -21,6 +21,7 @@ from django_eventstream.views import events as eventstream_events
 from support import events
 from support.actors import Actor
 from support.cursors import CHANNEL, format_cursor
+from support.realtime.auth import still_allowed_async
 from support.realtime.http import dumps, support_view
 from support.realtime.hub import current_position_async, get_hub, stream_user_id
 
@@ -49,8 +50,8 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     request.GET = query  # type: ignore[assignment]  # a QueryDict either way
     request.META.pop("HTTP_LAST_EVENT_ID", None)
     response: HttpResponse = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
-    if reset is not None and isinstance(response, StreamingHttpResponse):
-        response.streaming_content = _prepend_reset(reset, response.streaming_content)
+    if isinstance(response, StreamingHttpResponse):
+        response.streaming_content = _guarded(actor, reset, response.streaming_content)
     return response
 
 
@@ -63,8 +64,28 @@ class _StreamUser:
         self.pk = pk
 
 
-async def _prepend_reset(cursor: str, content: Any) -> AsyncIterator[bytes]:
-    body = dumps({"type": "stream.reset", "event_id": cursor})
-    yield f"event: stream.reset\nid: {cursor}\ndata: {body}\n\n".encode()
+_REVOKED = (
+    'event: stream-error\nid: error\ndata: {"condition": "forbidden", '
+    '"text": "The credential was revoked."}\n\n'
+)
+
+
+async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterator[bytes | str]:
+    """django-eventstream's stream, plus our reset event, and an end on revocation.
+
+    A kick (see ``Hub.revoke``) makes django-eventstream send ``stream-error``
+    but keep streaming; the stream ends here instead. Each keep-alive (every
+    20 s) also re-checks the credential, for a revocation message that was lost.
+    """
+    if reset is not None:
+        body = dumps({"type": "stream.reset", "event_id": reset})
+        yield f"event: stream.reset\nid: {reset}\ndata: {body}\n\n"
     async for chunk in content:
+        text = chunk.decode() if isinstance(chunk, bytes) else chunk
+        if "event: stream-error" in text:
+            yield chunk
+            return
+        if text.startswith("event: keep-alive") and not await still_allowed_async(actor):
+            yield _REVOKED
+            return
         yield chunk
