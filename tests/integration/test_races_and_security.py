@@ -74,7 +74,7 @@ async def test_csrf_is_enforced_on_session_writes(stack: Stack):
             " u.set_password('pw-for-csrf'); u.is_staff = True; u.save()",
         )  # fmt: skip
         token = browser.cookies["csrftoken"]
-        response = await browser.post(
+        await browser.post(
             "/admin/login/?next=/admin/",
             data={"username": "m1", "password": "pw-for-csrf", "csrfmiddlewaretoken": token},
         )
@@ -133,9 +133,13 @@ async def test_a_revoked_key_stops_at_once_open_streams_included(stack: Stack):
             worker.manage("shell", "-c", REVOKE.format(prefix=prefix))
 
             async with asyncio.timeout(15):
-                with pytest.raises(websockets.ConnectionClosed) as closed:
+
+                async def read_until_closed() -> None:
                     while True:
                         await ws.recv()
+
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await read_until_closed()
                 assert closed.value.rcvd is not None
                 assert closed.value.rcvd.code == 4401
                 body = ""
