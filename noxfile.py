@@ -27,7 +27,7 @@ nox.needs_version = ">=2024.10.9"
 nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = not CI
 nox.options.download_python = "never"  # offline machines; use the interpreters present
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_postgres", "build"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_postgres", "integration", "build"]
 # Per-session result and duration; .ci/run fails unless every session succeeded.
 (ROOT / ".nox").mkdir(exist_ok=True)
 nox.options.report = str(ROOT / ".nox" / "report.json")
@@ -82,7 +82,7 @@ def tests(session: nox.Session, django: str) -> None:
     """The test suite on SQLite, for each supported Python x Django pair."""
     with timed(session):
         install_project(session, django)
-        session.run(*pytest_args(session), env={"DATABASE_URL": None})
+        session.run(*pytest_args(session), "-m", "not integration", env={"DATABASE_URL": None})
 
 
 @nox.session(python=NEWEST_PYTHON)
@@ -91,7 +91,18 @@ def tests_postgres(session: nox.Session) -> None:
     with timed(session):
         install_project(session, NEWEST_DJANGO)
         # Without PostgreSQL binaries pgserver skips (exit 0), or fails under CI=true.
-        session.run("python", "-m", "tests.pgserver", "--", *pytest_args(session))
+        session.run(
+            "python", "-m", "tests.pgserver", "--", *pytest_args(session), "-m", "not integration"
+        )
+
+
+@nox.session(python=NEWEST_PYTHON)
+def integration(session: nox.Session) -> None:
+    """The production-like stack (PostgreSQL, Redis, two workers, nginx), load, fuzzing,
+    and the benchmark smoke run: once, on the newest Python and Django."""
+    with timed(session):
+        install_project(session, NEWEST_DJANGO)
+        session.run(*pytest_args(session), "-m", "integration", "-s", env={"DATABASE_URL": None})
 
 
 @nox.session(python=PYTHONS[0])

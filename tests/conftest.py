@@ -20,6 +20,17 @@ SEED_EXAMPLES: dict[str, Any] = json.loads(
 )
 
 
+#: Test files that belong to the integration run (``-m integration``) with the stack's tests.
+INTEGRATION_FILES = ("test_fuzz_", "test_benchmarks_")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path
+        if "integration" in path.parts or path.name.startswith(INTEGRATION_FILES):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture
 def seed_examples() -> dict[str, Any]:
     return SEED_EXAMPLES

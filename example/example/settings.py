@@ -67,7 +67,16 @@ TEMPLATES = [
 if os.environ.get("DATABASE_URL"):
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Under ASGI each request runs in its own thread, so persistent
+    # connections would pile up (Django's own advice): CONN_MAX_AGE = 0, and a
+    # psycopg pool per worker so that "closing" hands the connection back.
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
+            "timeout": 30,
+        }
 else:
     DATABASES = {
         "default": {

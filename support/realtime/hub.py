@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import weakref
 from collections import deque
@@ -136,7 +137,12 @@ class Hub:
     async def start(self) -> None:
         """Start following the log (once); return when the position is known."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="support-hub")
+            # A fresh context: the task must not inherit the first caller's
+            # request context, or its database calls would run (and hold a
+            # connection) in that request's thread for the life of the process.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="support-hub", context=contextvars.Context()
+            )
         await self._started.wait()
 
     async def subscribe(self, bot_key: int | None = None) -> Subscriber:

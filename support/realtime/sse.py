@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django_eventstream.views import events as eventstream_events
 
@@ -25,7 +26,7 @@ from support.realtime.auth import still_allowed_async
 from support.realtime.http import dumps, support_view
 from support.realtime.hub import current_position_async, get_hub, stream_user_id
 
-_trimmed_through_async = sync_to_async(events.trimmed_through)
+_trimmed_through_async = database_sync_to_async(events.trimmed_through)
 
 
 @support_view

@@ -25,6 +25,7 @@ SAMPLE_UPSTREAMS = "    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;\n"
 MAIN = """
 {user}
 worker_processes 1;
+worker_rlimit_nofile 16384;
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
