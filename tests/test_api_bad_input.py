@@ -153,6 +153,7 @@ CASES: list[tuple[str, str, str, str, Any, int, str]] = [
     ),
     ("create: body is a list", "bot", "post", CREATE, [1, 2], 400, "invalid"),
     ("create: malformed JSON", "bot", "post", CREATE, "{oops", 400, "bad_json"),
+    ("create: JSON nested too deeply", "bot", "post", CREATE, "[" * 5000, 400, "bad_json"),
     (
         "create: manager's credential",
         "manager",

@@ -57,6 +57,10 @@ def test_filter_by_manager_id(manager_client, manager, three_tickets):
         "?limit=0",
         "?offset=-1",
         "?limit=-5",
+        "?user_id=9223372036854775808",
+        "?manager=-9223372036854775809",
+        "?user_id=1.5",
+        "?manager=1e300",
     ],
 )
 def test_bad_query_parameters_are_400(query, manager_client, three_tickets):
@@ -232,3 +236,12 @@ def test_requests_over_the_rate_are_429_with_retry_after(bot_client, manager_cli
     for _ in range(5):
         assert manager_client.get("/support/tickets/").status_code == 200
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    "path", ["/support/tickets/abc/", "/support/tickets/0.5/messages/", "/support/nope/"]
+)
+def test_unknown_paths_under_the_api_are_json_404(path, manager_client):
+    response = manager_client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

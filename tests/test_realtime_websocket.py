@@ -148,6 +148,7 @@ BAD_FRAMES: list[tuple[str, Any, str, str]] = [
     ("malformed JSON", "{oops", "bad_json", "manager"),
     ("JSON array", "[1, 2]", "bad_json", "manager"),
     ("JSON string", '"ticket.assign"', "bad_json", "manager"),
+    ("JSON nested too deeply", "[" * 5000 + "]" * 5000, "bad_json", "manager"),
     ("binary frame", b"\x00\x01", "bad_json", "manager"),
     (
         "oversized frame",

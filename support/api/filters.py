@@ -7,6 +7,7 @@ django-filter's ``BooleanFilter`` quietly ignores a value it cannot read
 from __future__ import annotations
 
 import django_filters
+from django import forms
 
 from support.models import Ticket
 
@@ -25,10 +26,19 @@ def strict_boolean_filter(field_name: str, lookup_expr: str = "exact") -> django
     )
 
 
+class IdFilter(django_filters.NumberFilter):  # type: ignore[misc]
+    """A whole number that fits a 64-bit id column (else 400, not a database error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(min_value=-(2**63), max_value=2**63 - 1, **kwargs)
+
+
 class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
-    user_id = django_filters.NumberFilter(field_name="user_id")
+    user_id = IdFilter(field_name="user_id")
     resolved = strict_boolean_filter("resolved")
-    manager = django_filters.NumberFilter(field_name="support_manager_id")
+    manager = IdFilter(field_name="support_manager_id")
     manager__isnull = strict_boolean_filter("support_manager", "isnull")
 
     class Meta:

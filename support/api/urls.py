@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from support import services
 from support.api import views
@@ -39,4 +39,6 @@ urlpatterns = [
     path("events/", longpoll.longpoll, name="events"),  # type: ignore[arg-type]
     path("events/stream/", sse.stream, name="events-stream"),  # type: ignore[arg-type]
     path("schema/", views.SchemaView.as_view(), name="schema"),
+    # Last: any other path under the mount (`tickets/abc/`, say) is a JSON 404.
+    re_path(r"^.*$", views.not_found, name="not-found"),
 ]

@@ -12,14 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,6 +40,7 @@ from support.api.inputs import (
     TicketUpdateInput,
 )
 from support.api.pagination import PlainListPagination
+from support.api.parsers import SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
 from support.models import Message, Ticket
@@ -56,12 +58,12 @@ ERROR_BODY = inline_serializer(
     },
 )
 
-ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 409, 429)}
+ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 405, 409, 415, 429)}
 
 
 class SupportView(generics.GenericAPIView[Any]):
     renderer_classes = (JSONRenderer,)
-    parser_classes = (JSONParser,)
+    parser_classes = (SafeJSONParser,)
     permission_classes = (IsManagerOrBot,)
     throttle_classes = (SupportRateThrottle,)
     schema = AutoSchema()
@@ -240,3 +242,8 @@ class SchemaView(SpectacularAPIView):
         }
         response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]
         return response
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Paths under the API that match nothing: the API's 404, not Django's HTML one."""
+    return JsonResponse({"code": "not_found", "detail": str(_("No such endpoint."))}, status=404)

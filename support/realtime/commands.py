@@ -79,8 +79,8 @@ def parse_frame(text: str) -> dict[str, Any]:
         raise FrameTooLarge(_("Frame larger than %(n)d characters.") % {"n": MAX_FRAME})
     try:
         frame = json.loads(text)
-    except ValueError:
-        raise BadFrame(_("Frames must be JSON.")) from None
+    except (ValueError, RecursionError):
+        raise BadFrame(_("Frames must be JSON (and not nested too deeply).")) from None
     if not isinstance(frame, dict):
         raise BadFrame(_("Frames must be JSON objects."))
     return frame

@@ -11,6 +11,7 @@ keep-alives every 20 seconds and headers that tell proxies not to buffer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -65,6 +66,7 @@ class _StreamUser:
         self.pk = pk
 
 
+_ID_LINE = re.compile(r"^id: support:(\d+)$", re.MULTILINE)
 _REVOKED = (
     'event: stream-error\nid: error\ndata: {"condition": "forbidden", '
     '"text": "The credential was revoked."}\n\n'
@@ -81,12 +83,34 @@ async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterat
     if reset is not None:
         body = dumps({"type": "stream.reset", "event_id": reset})
         yield f"event: stream.reset\nid: {reset}\ndata: {body}\n\n"
+    last = -1
     async for chunk in content:
         text = chunk.decode() if isinstance(chunk, bytes) else chunk
         if "event: stream-error" in text:
-            yield chunk
+            yield text
             return
         if text.startswith("event: keep-alive") and not await still_allowed_async(actor):
             yield _REVOKED
             return
-        yield chunk
+        text, last = _drop_repeats(text, last)
+        if text:
+            yield text
+
+
+def _drop_repeats(text: str, last: int) -> tuple[str, int]:
+    """Drop events at or before *last*; return the rest and the new last position.
+
+    When events commit while django-eventstream reads the log, it reads again
+    from where it started, so a stream can repeat events at that seam. SSE
+    promises each event once, so repeats are dropped here by cursor.
+    """
+    kept = []
+    for block in text.split("\n\n"):
+        match = _ID_LINE.search(block)
+        if match is not None:
+            position = int(match.group(1))
+            if position <= last:
+                continue
+            last = position
+        kept.append(block)
+    return "\n\n".join(kept), last
