@@ -245,3 +245,13 @@ def test_unknown_paths_under_the_api_are_json_404(path, manager_client):
     response = manager_client.get(path)
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_unknown_paths_are_json_404_for_writes_too(manager, settings):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(manager)
+    response = client.post("/support/tickets/null,null/assign/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -85,7 +85,7 @@ async def sse_client(stack: Stack, token: str, after: str, tally: Tally) -> None
 async def longpoll_client(stack: Stack, token: str, after: str, tally: Tally) -> None:
     async with httpx.AsyncClient(base_url=stack.nginx.api, timeout=60) as http:
         while tally.count < TOTAL:
-            params = {"after": after, "timeout": 20}
+            params: dict[str, str | int] = {"after": after, "timeout": 20}
             page = (await http.get("events/", params=params, headers=auth(token))).json()
             for event in page["events"]:
                 tally.see(int(event["event_id"].split(":")[1]))
@@ -131,7 +131,7 @@ async def test_500_clients_receive_2000_messages_in_order(stack: Stack):
         logged: list[int] = []
         after = start
         while len(logged) < TOTAL:
-            params = {"after": after, "timeout": 0}
+            params: dict[str, str | int] = {"after": after, "timeout": 0}
             page = (await http.get("events/", params=params, headers=auth(token))).json()
             logged += [int(e["event_id"].split(":")[1]) for e in page["events"]]
             after = page["cursor"]
