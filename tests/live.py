@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,30 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
         self.process = None
+
+
+@contextmanager
+def running_server(
+    workdir: Path, *, tickets: int = 0, **env: str
+) -> Iterator[tuple[LiveServer, Credentials]]:
+    """A migrated, started server with credentials; with *tickets* opened by the bot
+    (ids 1..N, user ids 9001..), for tests that need objects to exist."""
+    server = LiveServer(workdir, server_env(workdir, **env))
+    credentials = server.prepare()
+    server.start()
+    try:
+        if tickets:
+            import httpx
+
+            with httpx.Client(base_url=server.api, timeout=10) as http:
+                for number in range(1, tickets + 1):
+                    response = http.post(
+                        "tickets/",
+                        json={"user_id": 9000 + number, "title": f"ticket {number}", "text": "hi"},
+                        headers={"Authorization": f"Api-Key {credentials.bot_key}"},
+                    )
+                    if response.status_code != 201 or response.json()["id"] != number:
+                        raise RuntimeError(f"could not open ticket {number}: {response.text}")
+        yield server, credentials
+    finally:
+        server.stop()

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.live import Credentials, LiveServer, server_env
+from tests.live import Credentials, LiveServer, running_server
 from tests.live_clients import auth
 
 pytestmark = pytest.mark.live
@@ -50,23 +50,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    tmp_path = tmp_path_factory.mktemp("fuzz-schema")
-    server = LiveServer(tmp_path, server_env(tmp_path))
-    credentials = server.prepare()
-    server.start()
-    try:
-        with httpx.Client(base_url=server.api, timeout=10) as http:
-            for number in range(1, TICKETS + 1):
-                response = http.post(
-                    "tickets/",
-                    json={"user_id": 9000 + number, "title": f"fuzz {number}", "text": "hello"},
-                    headers=auth(credentials.bot_key),
-                )
-                assert response.status_code == 201, response.text
-                assert response.json()["id"] == number
-        yield server, credentials
-    finally:
-        server.stop()
+    with running_server(tmp_path_factory.mktemp("fuzz-schema"), tickets=TICKETS) as live:
+        yield live
 
 
 def small_ids(

@@ -27,14 +27,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.live import Credentials, LiveServer, server_env
+from tests.live import Credentials, LiveServer, running_server
 from tests.live_clients import auth
 
 pytestmark = pytest.mark.live
@@ -77,23 +76,8 @@ MISSING = object()
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    tmp_path = tmp_path_factory.mktemp("fuzz-websocket")
-    server = LiveServer(tmp_path, server_env(tmp_path))
-    credentials = server.prepare()
-    server.start()
-    try:
-        with httpx.Client(base_url=server.api, timeout=10) as http:
-            for number in range(1, TICKETS + 1):
-                response = http.post(
-                    "tickets/",
-                    json={"user_id": 7000 + number, "title": f"ws fuzz {number}", "text": "hi"},
-                    headers=auth(credentials.bot_key),
-                )
-                assert response.status_code == 201, response.text
-                assert response.json()["id"] == number
-        yield server, credentials
-    finally:
-        server.stop()
+    with running_server(tmp_path_factory.mktemp("fuzz-websocket"), tickets=TICKETS) as live:
+        yield live
 
 
 # -- the oracle ---------------------------------------------------------------

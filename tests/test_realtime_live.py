@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.live import Credentials, LiveServer, RedisServer, server_env
+from tests.live import Credentials, LiveServer, RedisServer, running_server, server_env
 from tests.live_clients import TRANSPORTS, auth, current_cursor, longpoll_events
 
 pytestmark = pytest.mark.live
@@ -37,14 +37,8 @@ SCENARIO_TYPES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
     """One server for the tests that only read its events (each scenario is a new ticket)."""
-    tmp_path = tmp_path_factory.mktemp("live")
-    live = LiveServer(tmp_path, server_env(tmp_path))
-    credentials = live.prepare()
-    live.start()
-    try:
-        yield live, credentials
-    finally:
-        live.stop()
+    with running_server(tmp_path_factory.mktemp("live")) as live:
+        yield live
 
 
 async def run_scenario(server: LiveServer, credentials: Credentials) -> None:

@@ -30,7 +30,7 @@ from support_client import (
     TicketCreated,
     TicketResolved,
 )
-from tests.live import Credentials, LiveServer, server_env
+from tests.live import Credentials, LiveServer, running_server
 from tests.proxy import Proxy
 
 pytestmark = pytest.mark.live
@@ -47,25 +47,14 @@ for i in range(3):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    tmp = tmp_path_factory.mktemp("sdk")
-    live = LiveServer(tmp, server_env(tmp))
-    credentials = live.prepare()
-    live.start()
-    try:
-        yield live, credentials
-    finally:
-        live.stop()
+    with running_server(tmp_path_factory.mktemp("sdk")) as live:
+        yield live
 
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[tuple[LiveServer, Credentials]]:
-    live = LiveServer(tmp_path, server_env(tmp_path))
-    credentials = live.prepare()
-    live.start()
-    try:
-        yield live, credentials
-    finally:
-        live.stop()
+    with running_server(tmp_path) as live:
+        yield live
 
 
 def test_every_sync_call_against_the_server(server):
