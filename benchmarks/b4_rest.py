@@ -1,0 +1,134 @@
+"""B4: ``GET tickets/`` with 10,000 tickets: median latency and query count.
+
+The database is topped up to the size with ``bulk_create`` (tickets with
+two messages each, a third assigned, a fifth resolved), which writes no
+events: this measures reads. Latency is timed over HTTP against the
+running server (keep-alive connection, a warm-up request first); the query
+count is taken in a separate ``manage.py shell`` with Django's test client
+and ``CaptureQueriesContext``, because a server does not report it.
+
+The original package is measured the same way on its own (unpaginated)
+``tickets/``; it has no ``?limit=``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from benchmarks.config import Sizes
+from benchmarks.load import wait_idle
+from benchmarks.servers import Target
+from benchmarks.util import median, percentile
+from benchmarks.wire import HttpConnection
+
+SEED_OURS = """
+from django.contrib.auth.models import User
+from my_users.models import MyTelegramUser
+from support.models import Message, Ticket
+need = %(tickets)d - Ticket.objects.count()
+manager = User.objects.get(username="bench-manager")
+MyTelegramUser.objects.bulk_create(
+    [MyTelegramUser(telegram_id=9_000_000 + i) for i in range(500)], ignore_conflicts=True)
+tickets = Ticket.objects.bulk_create([
+    Ticket(user_id=9_000_000 + i %% 500, title=f"seeded ticket {i}",
+           support_manager=manager if i %% 3 == 0 else None, resolved=i %% 5 == 0)
+    for i in range(max(need, 0))], batch_size=1000)
+Message.objects.bulk_create([
+    Message(ticket=t, sender=sender, text=f"seeded {sender} message", viewed=sender == "supp",
+            author=manager if sender == "supp" else None)
+    for t in tickets for sender in ("user", "supp")], batch_size=1000)
+print(Ticket.objects.count())
+"""
+
+SEED_ORIGINAL = """
+from django.contrib.auth import get_user_model
+from my_users.models import MyTelegramUser
+from support.models import Message, Ticket
+need = %(tickets)d - Ticket.objects.count()
+manager = get_user_model().objects.get(username="bench-manager")
+MyTelegramUser.objects.bulk_create(
+    [MyTelegramUser(telegram_id=9_000_000 + i) for i in range(500)], ignore_conflicts=True)
+tickets = Ticket.objects.bulk_create([
+    Ticket(user_id=9_000_000 + i %% 500, title=f"seeded ticket {i}",
+           support_manager=manager if i %% 3 == 0 else None, resolved=i %% 5 == 0)
+    for i in range(max(need, 0))], batch_size=1000)
+Message.objects.bulk_create([
+    Message(ticket=t, sender=sender, text=f"seeded {sender} message")
+    for t in tickets for sender in ("user", "supp")], batch_size=1000)
+print(Ticket.objects.count())
+"""
+
+COUNT_QUERIES = """
+import json
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_HOST="127.0.0.1", **%(headers)r)
+out = {}
+for url in %(urls)r:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    out[url] = {"status": response.status_code, "queries": len(queries.captured_queries)}
+print(json.dumps(out))
+"""
+
+
+def _urls(target: Target, tickets: int) -> list[tuple[str, int]]:
+    """(URL, kind) pairs: the whole list (kind 0), and for us the first and last page of 50."""
+    base = f"{target.api}tickets/"
+    if target.family == "ours":
+        last = max(0, tickets - 50)
+        return [(base, 0), (f"{base}?limit=50", 1), (f"{base}?limit=50&offset={last}", 1)]
+    return [(base, 0)]
+
+
+async def run(target: Target, sizes: Sizes) -> list[dict[str, Any]]:
+    assert target.manage is not None
+    seed = SEED_OURS if target.family == "ours" else SEED_ORIGINAL
+    tickets = int(target.manage(seed % {"tickets": sizes.b4_tickets}).strip().splitlines()[-1])
+    urls = _urls(target, tickets)
+    if target.family == "ours":
+        token = dict(target.listen_headers)["Authorization"]
+        client_headers = {"HTTP_AUTHORIZATION": token}
+    else:
+        client_headers = {}
+    queries = json.loads(
+        target.manage(COUNT_QUERIES % {"headers": client_headers, "urls": [url for url, _ in urls]})
+        .strip()
+        .splitlines()[-1]
+    )
+    await wait_idle(target)
+    connection = HttpConnection(target.port)
+    headers = target.listen_headers if target.family == "ours" else []
+    rows: list[dict[str, Any]] = []
+    try:
+        for url, kind in urls:
+            repeats = sizes.b4_full_repeats if kind == 0 else sizes.b4_page_repeats
+            if target.family == "original" and kind == 0:
+                repeats = min(repeats, 3)  # one request takes seconds there
+            warm = await connection.request("GET", url, headers)
+            times: list[float] = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                response = await connection.request("GET", url, headers)
+                times.append(time.perf_counter() - start)
+            ordered = sorted(times)
+            rows.append(
+                {
+                    "target": target.key,
+                    "url": url,
+                    "tickets": tickets,
+                    "status": response.status,
+                    "bytes": len(warm.body),
+                    "repeats": repeats,
+                    "median_ms": median(times) * 1000,
+                    "p95_ms": percentile(ordered, 95) * 1000,
+                    "queries": queries[url]["queries"],
+                    "queries_status": queries[url]["status"],
+                }
+            )
+    finally:
+        connection.close()
+    return rows

@@ -1,0 +1,394 @@
+"""The run: start every server, measure B1-B4 across all of them, write the results.
+
+Measurements are interleaved by benchmark, not by server (B1 on every
+server, then B2 on every server, …), so a baseline and our server are
+measured minutes apart under the same background load, and the ratios
+between them are as fair as a shared machine allows. B3 restarts each
+server (to start from a clean RSS), so it runs last.
+
+A measurement that raises is recorded under ``errors`` and the run goes on:
+a full run should still deliver every other number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, machine, profiling
+from benchmarks.config import FULL, QUICK, Sizes
+from benchmarks.load import Crowd, grow, poster_for
+from benchmarks.original import WORKAROUNDS
+from benchmarks.original import original as build_original
+from benchmarks.recorder import Recorder
+from benchmarks.servers import Target, create_database, ours, postgres_server, pure, redis_server
+from benchmarks.util import raise_nofile_limit, say
+
+BENCHMARKS = ("b1", "b2", "b3", "b4")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool
+    out: Path
+    only: tuple[str, ...] = BENCHMARKS
+    original: bool = True
+    postgres: bool = True
+    profile: bool = True
+    keep: bool = False
+    report_only: bool = False
+    profile_only: bool = False
+
+
+class Run:
+    def __init__(self, options: Options, sizes: Sizes) -> None:
+        self.options = options
+        self.sizes = sizes
+        self.results: dict[str, Any] = {
+            "meta": {},
+            "targets": {},
+            "b1": [],
+            "b1_loaded": [],
+            "b2": [],
+            "b3": [],
+            "b4": [],
+            "profiles": [],
+            "errors": [],
+        }
+
+    async def attempt(self, what: str, work: Awaitable[T]) -> T | None:
+        """Await *work*; on failure, record it and return None so the run goes on."""
+        say(what)
+        try:
+            return await work
+        except Exception as error:
+            say(f"  FAILED: {error!r}")
+            self.results["errors"].append(
+                {"what": what, "error": repr(error), "traceback": traceback.format_exc()[-3000:]}
+            )
+            return None
+
+    async def warm(self, target: Target) -> None:
+        """One listener and three posts, so the first measured message pays no import."""
+        recorder = Recorder(1, 3)
+        crowd = Crowd("websocket")
+        await grow(crowd, target, recorder, 1)
+        if not len(crowd):
+            raise RuntimeError(f"{target.key}: a WebSocket listener cannot connect: {crowd.errors}")
+        await asyncio.sleep(0.3)
+        poster = poster_for(target)
+        await poster.open()
+        for index in range(3):
+            recorder.posted[index] = time.perf_counter()
+            await poster.post(recorder.text(index))
+            await recorder.wait_all(index, 10)
+        await poster.close()
+        await crowd.close()
+
+    def profiling(self) -> bool:
+        return self.options.profile and self.sizes.profile_seconds > 0 and profiling.available()
+
+    async def profiled(
+        self,
+        target: Target,
+        name: str,
+        what: str,
+        work: Callable[[Callable[[], object] | None], Awaitable[T]],
+    ) -> T:
+        """Run *work*, handing it a hook that starts py-spy on the target's server.
+
+        The measurement calls the hook when its posting starts, so the
+        samples cover the load and not the connecting before it.
+        """
+        if not self.profiling():
+            return await work(None)
+        raw = self.options.out / f"profile-{name}.txt"
+        started: list[subprocess.Popen[bytes]] = []
+
+        def start() -> None:
+            started.append(profiling.start(target.server.pid, self.sizes.profile_seconds, raw))
+
+        try:
+            return await work(start)
+        finally:
+            if started:
+                summary = await asyncio.to_thread(profiling.finish, started[0], raw)
+                if summary is not None:
+                    self.results["profiles"].append(
+                        {"name": name, "target": target.key, "scenario": what, "raw": raw.name,
+                         **summary}
+                    )  # fmt: skip
+
+    async def execute(self) -> dict[str, Any]:
+        # SIGTERM or SIGINT cancel the run, so the servers are stopped on the way out.
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        options, sizes, results = self.options, self.sizes, self.results
+        started = time.monotonic()
+        results["meta"] = {
+            "mode": sizes.name,
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["python", "-m", "benchmarks", *sys.argv[1:]]),
+            "machine": machine.describe(),
+            "client": {
+                "nofile": raise_nofile_limit(),
+                "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+            },
+            "sizes": sizes.__dict__,
+            "original_workarounds": WORKAROUNDS if options.original else [],
+        }
+        # SQLite files (ours and the original's) live on tmpfs when there is one: this
+        # disk's fsync takes ~17 ms, and the PostgreSQL cluster runs with fsync off.
+        # Both databases then cost CPU, not disk waits, which is what is compared.
+        shm = Path("/dev/shm")
+        tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        workdir = Path(tempfile.mkdtemp(prefix="chatlabs-bench-", dir=tmp_root))
+        results["meta"]["workdir_on_tmpfs"] = tmp_root is not None
+        targets: list[Target] = []
+        with contextlib.ExitStack() as stack:
+            if not options.keep:
+                stack.callback(shutil.rmtree, workdir, True)
+            stack.callback(_stop_all, targets)
+            configs = [c for c in sizes.configs if options.postgres or c[1] != "pg"]
+            pg_url = redis_url = None
+            if any(storage == "pg" for _server, storage in configs):
+                say("starting PostgreSQL and Redis")
+                pg_url = stack.enter_context(postgres_server())
+                redis_url = stack.enter_context(redis_server(workdir))
+            targets.append(pure(workdir))
+            for index, (server_kind, storage) in enumerate(configs):
+                if storage == "pg":
+                    assert pg_url is not None
+                    assert redis_url is not None
+                    database = create_database(pg_url, f"bench_{server_kind}")
+                    targets.append(ours(workdir, server_kind, database, f"{redis_url}/{index}"))
+                else:
+                    targets.append(ours(workdir, server_kind))
+            if options.original:
+                built = await self.attempt(
+                    "original 1.2.0: install and start",
+                    asyncio.to_thread(build_original, workdir),
+                )
+                if built is not None:
+                    targets.append(built)
+            for target in targets:
+                await self.attempt(f"{target.key}: warm-up", self.warm(target))
+                results["targets"][target.key] = {
+                    **target.describe(),
+                    "server_nofile": target.server.nofile_limit(),
+                }
+            if "b1" in options.only:
+                await self.run_b1(targets)
+            if "b2" in options.only:
+                await self.run_b2(targets)
+            if "b4" in options.only:
+                for target in targets:
+                    if target.manage is not None:
+                        rows = await self.attempt(f"B4 {target.key}", b4_rest.run(target, sizes))
+                        results["b4"].extend(rows or [])
+            if "b3" in options.only:
+                await self.run_b3(targets)
+        results["meta"]["duration_s"] = time.monotonic() - started
+        results["meta"]["machine"]["loadavg_end"] = os.getloadavg()
+        return results
+
+    async def run_b1(self, targets: list[Target]) -> None:
+        sizes, results = self.sizes, self.results
+        for listeners in sizes.b1_listeners:
+            for target in targets:
+                for transport in target.transports:
+                    row = await self.attempt(
+                        f"B1 {target.key} {transport} x {listeners}",
+                        b1_latency.unloaded(target, transport, listeners, sizes),
+                    )
+                    if row is not None:
+                        results["b1"].append(row)
+                        say(
+                            f"  p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
+                            f"missing {row['missing']}"
+                        )
+        profiled = False
+        for target in targets:
+            what = (
+                f"B1 loaded {target.key}: {sizes.b1_loaded_rate:.0f}/s "
+                f"to {sizes.b1_loaded_listeners} WebSocket listeners"
+            )
+            if target.family == "ours" and not profiled:
+                profiled = True  # the first of ours: daphne on SQLite
+                row = await self.attempt(what, self.profile_loaded(target, what))
+            else:
+                row = await self.attempt(what, b1_latency.loaded(target, sizes))
+            if row is not None:
+                results["b1_loaded"].append(row)
+                say(
+                    f"  p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
+                    f"delivered {row['delivered_fraction']:.1%}"
+                )
+
+    async def run_b2(self, targets: list[Target]) -> None:
+        sizes, results = self.sizes, self.results
+        for target in targets:
+            row = await self.attempt(
+                f"B2 {target.key}: {sizes.b2_listeners} WebSocket listeners",
+                b2_throughput.run(target, sizes),
+            )
+            if row is None:
+                continue
+            results["b2"].append(row)
+            say(
+                f"  sustained {row['sustained_posts_per_s']:.0f} posts/s = "
+                f"{row['sustained_events_per_s']:.0f} events/s"
+            )
+            if target.family == "ours" and target.storage.startswith("SQLite"):
+                await self.saturation_profile(target, _saturation_rate(row))
+
+    async def profile_loaded(self, target: Target, what: str) -> dict[str, Any]:
+        async def work(on_start: Callable[[], object] | None) -> dict[str, Any]:
+            return await b1_latency.loaded(target, self.sizes, on_start)
+
+        return await self.profiled(target, "b1-loaded", what, work)
+
+    async def saturation_profile(self, target: Target, rate: float) -> None:
+        """One more B2 step at *rate* (the first failing one), with py-spy attached."""
+        if not self.profiling():
+            return
+        sizes = self.sizes
+
+        async def saturated(on_start: Callable[[], object] | None) -> Any:
+            crowd = Crowd("websocket")
+            await grow(crowd, target, Recorder(1, 1), sizes.b2_listeners)
+            await asyncio.sleep(0.5)
+            try:
+                long_sizes = replace(sizes, b2_step_seconds=max(sizes.profile_seconds, 3.0))
+                return await b2_throughput.step(target, crowd, rate, long_sizes, on_start)
+            finally:
+                await crowd.close()
+
+        what = (
+            f"B2 saturation on {target.key}: {rate:.0f} posts/s to {sizes.b2_listeners} listeners"
+        )
+        name = f"b2-saturation-{target.server_kind}"
+        await self.attempt(what, self.profiled(target, name, what, saturated))
+
+    async def execute_profiles(self) -> dict[str, Any]:
+        """``--profile-only``: redo the profiles of an earlier run, on our SQLite configs.
+
+        The B2 rate is the earlier run's first failing rate for that server.
+        """
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        earlier = json.loads((self.options.out / "results.json").read_text())
+        rates = {r["target"]: _saturation_rate(r) for r in earlier["b2"]}
+        shm = Path("/dev/shm")
+        tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        workdir = Path(tempfile.mkdtemp(prefix="chatlabs-bench-", dir=tmp_root))
+        targets: list[Target] = []
+        with contextlib.ExitStack() as stack:
+            stack.callback(shutil.rmtree, workdir, True)
+            stack.callback(_stop_all, targets)
+            for server_kind, storage in self.sizes.configs:
+                if storage != "sqlite":
+                    continue
+                target = ours(workdir, server_kind)
+                targets.append(target)
+                await self.warm(target)
+                if not any(p["scenario"].startswith("B1") for p in self.results["profiles"]):
+                    what = (
+                        f"B1 loaded {target.key}: {self.sizes.b1_loaded_rate:.0f}/s "
+                        f"to {self.sizes.b1_loaded_listeners} WebSocket listeners"
+                    )
+                    await self.attempt(what, self.profile_loaded(target, what))
+                await self.saturation_profile(target, rates.get(target.key, 100.0))
+        earlier["profiles"] = self.results["profiles"]
+        earlier["errors"] = earlier["errors"] + self.results["errors"]
+        return dict(earlier)
+
+    async def run_b3(self, targets: list[Target]) -> None:
+        sizes, results = self.sizes, self.results
+        for target in targets:
+            if target.family == "ours":
+                config = (target.server_kind, "pg" if "Postgre" in target.storage else "sqlite")
+                if config not in sizes.b3_configs:
+                    continue
+            for transport in target.transports:
+                row = await self.attempt(
+                    f"B3 {target.key} {transport}: up to {sizes.b3_steps[-1]} idle connections",
+                    b3_capacity.run(target, transport, sizes),
+                )
+                if row is not None:
+                    results["b3"].append(row)
+                    say(
+                        f"  held {row['reached']} ({row['stopped']}), "
+                        f"{row['rss_per_connection_bytes'] / 1024:.1f} KiB/connection"
+                    )
+
+
+def _saturation_rate(row: dict[str, Any]) -> float:
+    """Where to profile B2: the first failing rate, else twice the sustained one."""
+    return float(row["first_failing_rate"] or row["sustained_posts_per_s"] * 2 or 50.0)
+
+
+def _stop_all(targets: list[Target]) -> None:
+    for target in targets:
+        target.server.stop()
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN or infinity: those become ``null`` (``missing`` says why)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def run(options: Options) -> dict[str, Any]:
+    """Run the benchmarks; write ``results.json``, ``results.md`` and the plots."""
+    sizes = QUICK if options.quick else FULL
+    raise_nofile_limit()
+    options.out.mkdir(parents=True, exist_ok=True)
+    runner = Run(options, sizes)
+    work = runner.execute_profiles if options.profile_only else runner.execute
+    try:
+        import uvloop
+
+        results = uvloop.run(work())
+    except ImportError:
+        results = asyncio.run(work())
+    results = dict(_clean(results))
+    (options.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    return write_report(results, options.out)
+
+
+def write_report(results: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Plots, ``results.md``, and ``results.json`` again with the ratios and targets."""
+    from benchmarks import plots, report
+
+    results["meta"]["plots"] = plots.draw(results, out)
+    results.pop("ratios", None)
+    (out / "results.md").write_text(report.markdown(results))
+    (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    say(f"results in {out}")
+    return results
