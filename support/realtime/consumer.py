@@ -37,6 +37,10 @@ CREDENTIAL_RECHECK = 10.0
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    # No channel-layer channel per connection: events reach consumers through
+    # this process's hub. Without this, every open WebSocket would hold its own
+    # blocking receive on Redis, and a Redis outage would drop every connection.
+    channel_layer_alias = None
     actor: Actor
     subscriber: Subscriber | None = None
     pump: asyncio.Task[None] | None = None

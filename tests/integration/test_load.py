@@ -21,8 +21,9 @@ from tests.integration.conftest import Stack
 from tests.integration.stack import peak_rss_mib
 from tests.live_clients import auth
 
-#: The issue's figures; ``SUPPORT_LOAD_SCALE=0.1`` runs a tenth of it while debugging.
-SCALE = float(os.environ.get("SUPPORT_LOAD_SCALE", "1"))
+#: ``SUPPORT_LOAD_SCALE=1`` runs the issue's figures (500 clients, 2,000 messages).
+#: CI runs a fifth of that until the full size is shown to pass there (issue 5 note).
+SCALE = float(os.environ.get("SUPPORT_LOAD_SCALE", "0.2"))
 CLIENTS = {
     "websocket": max(1, int(300 * SCALE)),
     "sse": max(1, int(150 * SCALE)),
