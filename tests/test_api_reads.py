@@ -239,7 +239,13 @@ def test_requests_over_the_rate_are_429_with_retry_after(bot_client, manager_cli
 
 
 @pytest.mark.parametrize(
-    "path", ["/support/tickets/abc/", "/support/tickets/0.5/messages/", "/support/nope/"]
+    "path",
+    [
+        "/support/tickets/abc/",
+        "/support/tickets/0.5/messages/",
+        "/support/nope/",
+        "/support/tickets/1%0A2/reopen/",
+    ],
 )
 def test_unknown_paths_under_the_api_are_json_404(path, manager_client):
     response = manager_client.get(path)

@@ -40,5 +40,5 @@ urlpatterns = [
     path("events/stream/", sse.stream, name="events-stream"),  # type: ignore[arg-type]
     path("schema/", views.SchemaView.as_view(), name="schema"),
     # Last: any other path under the mount (`tickets/abc/`, say) is a JSON 404.
-    re_path(r"^.*$", views.not_found, name="not-found"),
+    re_path(r"^[\s\S]*$", views.not_found, name="not-found"),  # newlines in ids too
 ]

@@ -57,7 +57,10 @@ class Tally:
 
 async def websocket_client(stack: Stack, token: str, after: str, tally: Tally) -> None:
     async with websockets.connect(
-        f"{stack.nginx.ws_url}?after={after}", additional_headers=auth(token), max_queue=None
+        f"{stack.nginx.ws_url}?after={after}",
+        additional_headers=auth(token),
+        max_queue=None,
+        open_timeout=120,  # hundreds of handshakes at once on two cores
     ) as ws:
         while tally.count < TOTAL:
             frame = await ws.recv(decode=False)
