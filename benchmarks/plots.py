@@ -58,7 +58,7 @@ def b1_bars(results: dict[str, Any], out: Path) -> str | None:
         ax.barh(y, p50, color=colours, label="p50")
         for i, r in enumerate(rows):
             if r["missing"]:
-                ax.text(1, i, f" lost {r['missing']}", va="center", fontsize=7)
+                ax.text(p50[i] or 1, i, f" p99: lost {r['missing']}", va="center", fontsize=7)
         ax.set_yticks(list(y), names, fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
@@ -120,21 +120,28 @@ def b2_throughput(results: dict[str, Any], out: Path) -> str | None:
     if not results["b2"]:
         return None
     fig, ax = plt.subplots(figsize=(8, 6))
-    top = 1.0
+    top, low = 1.0, float("inf")
     for r in results["b2"]:
         colour = _colour(results, r["target"])
         steps = sorted(r["steps"], key=lambda s: s["offered_events_per_s"])
         xs = [s["offered_events_per_s"] for s in steps]
         ys = [s["delivered_events_per_s"] for s in steps]
         top = max([top, *xs, *ys])
+        low = min([low, *xs, *(y for y in ys if y > 0)])
         ax.plot(xs, ys, "-", color=colour, alpha=0.6, label=_label(results, r["target"]))
         for s in steps:
             ax.plot(
                 s["offered_events_per_s"], s["delivered_events_per_s"],
                 "o" if s["passed"] else "x", color=colour, markersize=7,
             )  # fmt: skip
+    low = low / 2 if low != float("inf") else 1.0
     ax.plot(
-        [1, top], [1, top], color="grey", linewidth=0.8, linestyle="--", label="delivered = offered"
+        [low, top],
+        [low, top],
+        color="grey",
+        linewidth=0.8,
+        linestyle="--",
+        label="delivered = offered",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -174,7 +181,8 @@ def b4_rest(results: dict[str, Any], out: Path) -> str | None:
     colours = [_colour(results, r["target"]) for r in results["b4"]]
     ax.barh(range(len(values)), values, color=colours)
     for i, r in enumerate(results["b4"]):
-        ax.text(r["median_ms"], i, f" {r['queries']} queries", va="center", fontsize=8)
+        count = f"≥ {r['queries']:,}" if r["queries"] >= 9000 else f"{r['queries']:,}"
+        ax.text(r["median_ms"], i, f" {count} queries", va="center", fontsize=8)
     ax.set_yticks(range(len(values)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")

@@ -5,6 +5,10 @@ restart) and samples its Python stacks. The raw collapsed stacks are kept
 (open them in speedscope or flamegraph.pl); the summary attributes each
 sample's innermost frame to a layer (WebSocket server, channels, asgiref's
 thread hops, the ORM, our app, …), which says what to optimise next.
+
+py-spy samples a thread blocked on a lock or in ``epoll`` as if it were
+running (it cannot always tell from outside), so those samples get their
+own "waiting" layer instead of being counted as work.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "/wsproto/",
         ),
     ),
+    (
+        "waiting (epoll, idle pool threads: sampled, not CPU)",
+        ("/selectors.py", "/asyncio/runners.py", "/threading.py", "/concurrent/", "/queue.py"),
+    ),
     ("asyncio event loop", ("/asyncio/", "uvloop")),
-    ("waiting in epoll (event loop idle)", ("/selectors.py",)),
-    ("threads, queues", ("/threading.py", "/concurrent/", "/queue.py")),
     ("json", ("/json/",)),
     ("redis client", ("/redis/", "msgpack")),
 )

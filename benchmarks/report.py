@@ -314,6 +314,14 @@ def _b3_table(results: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
+#: Django's query log (``CaptureQueriesContext``) keeps at most this many queries.
+QUERY_LOG_LIMIT = 9000
+
+
+def _queries(count: int) -> str:
+    return f"≥ {count:,} (log full)" if count >= QUERY_LOG_LIMIT else f"{count:,}"
+
+
 def _b4_table(results: dict[str, Any]) -> str:
     rows = [
         [
@@ -322,7 +330,7 @@ def _b4_table(results: dict[str, Any]) -> str:
             f"{r['tickets']:,}",
             _ms(r["median_ms"]),
             _ms(r["p95_ms"]),
-            f"{r['queries']:,}",
+            _queries(r["queries"]),
             f"{r['bytes'] / 1024:,.0f}",
             str(r["status"]),
         ]
