@@ -85,6 +85,21 @@ class SupportSettings:
         return float(value)
 
     @property
+    def CREDENTIAL_RECHECK_INTERVAL(self) -> float:
+        """Seconds between each worker's re-checks of its open connections' credentials.
+
+        A revoked bot key closes its connections at once (a broadcast); this
+        re-check is what ends the streams of a manager who lost the
+        permission or was deactivated, and the safety net for a lost broadcast.
+        """
+        value = self._get("CREDENTIAL_RECHECK_INTERVAL", 10.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ImproperlyConfigured(
+                "SUPPORT_CREDENTIAL_RECHECK_INTERVAL must be a positive number."
+            )
+        return float(value)
+
+    @property
     def THROTTLE_RATES(self) -> dict[str, str | None]:
         """Request rates per side (``"6000/min"``; ``None`` turns a side's limit off)."""
         defaults: dict[str, str | None] = {"bot": "6000/min", "manager": "600/min"}

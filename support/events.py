@@ -131,10 +131,20 @@ def trimmed_through() -> int:
 
 
 def read_after(position: int, limit: int = 100) -> list[Event]:
-    """Events after *position*, oldest first; :class:`CursorExpired` if some were trimmed."""
-    if position < trimmed_through():
+    """Events after *position*, oldest first; :class:`CursorExpired` if some were trimmed.
+
+    The events are read before the trim mark, never the other way round: a
+    trim deletes a prefix of the log and moves the mark in one transaction,
+    so a trim that commits between two reads is caught by the second. (Mark
+    first, then events, and such a trim would return a gap as "no events".)
+    When the first event read is ``position + 1`` nothing after the cursor
+    can have been trimmed, so the usual read, a hub following the log, is a
+    single query.
+    """
+    rows = list(Event.objects.filter(id__gt=position).order_by("id")[:limit])
+    if (not rows or rows[0].pk != position + 1) and position < trimmed_through():
         raise CursorExpired()
-    return list(Event.objects.filter(id__gt=position).order_by("id")[:limit])
+    return rows
 
 
 def trim(now: datetime | None = None) -> int:

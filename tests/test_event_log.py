@@ -228,3 +228,33 @@ def test_trim_command(make_ticket):
     call_command("support_trim_events", stdout=out)
     assert out.getvalue().startswith("Deleted 2 event(s)")
     assert not Event.objects.exists()
+
+
+def test_following_the_log_costs_one_query(make_ticket, bot_actor, django_assert_num_queries):
+    ticket = make_ticket()
+    position = events.current_position()
+    services.resolve(bot_actor, ticket.pk)
+    with django_assert_num_queries(1):
+        assert [e.type for e in events.read_after(position)] == ["ticket.resolved"]
+
+
+def test_a_trim_between_reading_events_and_the_mark_never_leaves_a_gap(
+    make_ticket, bot_actor, monkeypatch
+):
+    """A trim that commits while ``read_after`` runs: all the events, or ``CursorExpired``."""
+    ticket = make_ticket()  # two events, about to fall out of the retention window
+    Event.objects.update(created_at=timezone.now() - timedelta(days=8))
+    services.resolve(bot_actor, ticket.pk)
+    cursor = events.current_position() - 3  # before all three
+    real_mark = events.trimmed_through
+
+    def trim_then_mark() -> int:
+        events.trim()  # commits between read_after's two statements
+        return real_mark()
+
+    monkeypatch.setattr(events, "trimmed_through", trim_then_mark)
+    try:
+        read = [e.type for e in events.read_after(cursor)]
+    except CursorExpired:
+        read = None
+    assert read in (["ticket.created", "ticket.message.new", "ticket.resolved"], None)

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from support import services
 from support.actors import Actor
 from support.models import BotKey
+from support.realtime import auth as auth_module
 from support.realtime import hub as hub_module
 from tests.test_realtime_websocket import setup_world
 
@@ -78,3 +79,58 @@ async def test_hub_keeps_delivering_when_the_channel_layer_is_down(stop_hub, set
             assert [event.type for event in batch] == ["ticket.resolved"]
     finally:
         channel_layers.backends.clear()
+
+
+async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
+    stop_hub, monkeypatch
+):
+    world = await setup_world()
+    from django.contrib.auth.models import Permission, User
+
+    alice = await sync_to_async(User.objects.get)(username="alice")
+    bob = await sync_to_async(User.objects.get)(username="bob")
+    key = await sync_to_async(BotKey.objects.get)()
+    calls: list[set[tuple[str, int]]] = []
+    original = auth_module.revoked_credentials_async
+
+    async def counting(credentials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+        calls.append(set(credentials))
+        return await original(credentials)
+
+    monkeypatch.setattr(hub_module, "revoked_credentials_async", counting)
+    hub = hub_module.get_hub()
+    alices = [await hub.subscribe(Actor.for_manager(alice)) for _ in range(30)]
+    bobs = [await hub.subscribe(Actor.for_manager(bob)) for _ in range(5)]
+    bots = [await hub.subscribe(Actor.for_bot(key)) for _ in range(30)]
+    sse_watch = await hub.watch(Actor.for_manager(alice))
+
+    await hub.recheck_credentials()
+    assert calls == [{("manager", alice.pk), ("manager", bob.pk), ("bot", key.pk)}]
+    assert not any(s.revoked for s in [*alices, *bobs, *bots, sse_watch])
+
+    permission = await sync_to_async(Permission.objects.get)(codename="manage_tickets")
+    await sync_to_async(alice.user_permissions.remove)(permission)
+    await hub.recheck_credentials()
+    assert len(calls) == 2
+    assert all(s.revoked for s in [*alices, sse_watch])
+    assert not any(s.revoked for s in [*bobs, *bots])
+    assert world["alice_id"] == alice.pk
+
+
+def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert_num_queries):
+    from django.contrib.auth.models import User
+
+    from support.botkeys import create_bot_key, revoke_bot_key
+    from support.realtime.auth import revoked_credentials
+    from tests.conftest import make_manager
+
+    alice = make_manager("alice")
+    eve = User.objects.create_user("eve")
+    keys = [create_bot_key(f"bot {n}")[0] for n in range(3)]
+    revoke_bot_key(keys[1])
+    wanted = {("manager", alice.pk), ("manager", eve.pk), *(("bot", key.pk) for key in keys)}
+    # bot keys: 1; users: 1; Django's permission check per active user: 2 each.
+    with django_assert_num_queries(2 + 2 * 2):
+        revoked = revoked_credentials(wanted)
+    assert revoked == {("manager", eve.pk), ("bot", keys[1].pk)}
+    assert revoked_credentials(set()) == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -413,3 +414,57 @@ async def test_revoking_a_key_closes_its_open_websocket_at_once(application, sto
     await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
     closed = await ws.receive_output(timeout=3)
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_manager_who_loses_the_permission_is_closed_at_the_next_recheck(
+    application, stop_hub, settings
+):
+    settings.SUPPORT_CREDENTIAL_RECHECK_INTERVAL = 0.2
+    world = await setup_world()
+    ws = connect(application, authorization=f"Token {world['alice']}")
+    assert (await ws.connect())[0]
+
+    from django.contrib.auth.models import Permission
+
+    @sync_to_async
+    def strip_permission() -> None:
+        alice = User.objects.get(pk=world["alice_id"])
+        alice.user_permissions.remove(Permission.objects.get(codename="manage_tickets"))
+
+    await strip_permission()
+    closed = await ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_consumer_that_crashes_leaves_no_pump_or_subscription(
+    application, stop_hub, monkeypatch
+):
+    from support.realtime.consumer import SupportConsumer
+    from support.realtime.hub import get_hub
+
+    world = await setup_world()
+    ws = connect(application, authorization=f"Token {world['alice']}")
+    assert (await ws.connect())[0]
+    hub = get_hub()
+    for _ in range(50):  # the subscription follows the accept
+        if hub.listener_count:
+            break
+        await asyncio.sleep(0.05)
+    assert hub.listener_count == 1
+    pumps = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "SupportConsumer._pump"
+    ]
+    assert len(pumps) == 1
+
+    async def crash(self: Any, text_data: str | None = None, bytes_data: Any = None) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SupportConsumer, "receive", crash)
+    await ws.send_to(text_data="{}")
+    with pytest.raises(RuntimeError, match="boom"):
+        await ws.receive_output(timeout=5)
+    assert hub.listener_count == 0
+    await asyncio.wait(pumps, timeout=2)  # cancelled: it ends at once
+    assert pumps[0].cancelled()

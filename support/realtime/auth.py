@@ -7,16 +7,17 @@ a browser). Only managers and bots get an :class:`~support.actors.Actor`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from support.actors import Actor, is_manager
 from support.botkeys import authenticate_bot_key
 from support.exceptions import NotAuthenticated, PermissionDenied
+from support.realtime.db import db_read
 
 
 def actor_for_authorization(header: str) -> Actor:
@@ -57,22 +58,42 @@ def actor_for_request(request: HttpRequest) -> Actor:
     return actor_for_user(getattr(request, "user", None))
 
 
-actor_for_request_async: Callable[[HttpRequest], Awaitable[Actor]] = database_sync_to_async(
-    actor_for_request
-)
+actor_for_request_async: Callable[[HttpRequest], Awaitable[Actor]] = db_read(actor_for_request)
 
 
-def still_allowed(actor: Actor) -> bool:
-    """Re-check a long-lived connection's credential (a key revoked meanwhile, say)."""
+#: A credential, whichever connection uses it: ``("bot", key id)`` or ``("manager", user id)``.
+CredentialId = tuple[str, int]
+
+
+def credential_id(actor: Actor) -> CredentialId:
     if actor.bot is not None:
-        from support.models import BotKey
-
-        return BotKey.objects.active().filter(pk=actor.bot.pk).exists()
-    if actor.manager is not None:
-        user_model = type(actor.manager)
-        fresh = user_model._default_manager.filter(pk=actor.manager.pk).first()
-        return fresh is not None and is_manager(fresh)
-    return False
+        return ("bot", int(actor.bot.pk))
+    return ("manager", int(actor.manager.pk))
 
 
-still_allowed_async: Callable[[Actor], Awaitable[bool]] = database_sync_to_async(still_allowed)
+def revoked_credentials(credentials: Iterable[CredentialId]) -> set[CredentialId]:
+    """Those of *credentials* that may no longer act (key revoked, manager no longer one).
+
+    One query for all the bot keys and one for all the users, plus Django's
+    permission check per distinct manager: a worker re-checks its open
+    connections with this in one go, so the cost follows the number of
+    credentials (a handful of managers, the bots), not of connections.
+    """
+    from support.models import BotKey
+
+    wanted = set(credentials)
+    bot_ids = {pk for kind, pk in wanted if kind == "bot"}
+    manager_ids = {pk for kind, pk in wanted if kind == "manager"}
+    allowed: set[CredentialId] = set()
+    if bot_ids:
+        active = BotKey.objects.active().filter(pk__in=bot_ids).values_list("pk", flat=True)
+        allowed.update(("bot", int(pk)) for pk in active)
+    if manager_ids:
+        users = get_user_model()._default_manager.filter(pk__in=manager_ids)
+        allowed.update(("manager", int(user.pk)) for user in users if is_manager(user))
+    return wanted - allowed
+
+
+revoked_credentials_async: Callable[[Iterable[CredentialId]], Awaitable[set[CredentialId]]] = (
+    db_read(revoked_credentials)
+)

@@ -23,7 +23,6 @@ from support.actors import Actor
 from support.cursors import format_cursor
 from support.exceptions import CursorExpired, SupportError
 from support.realtime import commands
-from support.realtime.auth import still_allowed_async
 from support.realtime.hub import BATCH, Subscriber, current_position_async, get_hub, read_log_async
 
 logger = logging.getLogger(__name__)
@@ -32,8 +31,6 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_CURSOR = 4400
 #: Close code when the credential was revoked while connected.
 CLOSE_REVOKED = 4401
-#: Seconds of silence after which a connection re-checks its credential.
-CREDENTIAL_RECHECK = 10.0
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -59,15 +56,27 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.send_error(error, None)
             await self.close(CLOSE_BAD_CURSOR)
             return
-        bot_key = self.actor.bot.pk if self.actor.bot is not None else None
-        self.subscriber = await get_hub().subscribe(bot_key=bot_key)
+        self.subscriber = await get_hub().subscribe(self.actor)
         self.pump = asyncio.create_task(self._pump(after))
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels calls disconnect() only for a clean close: a consumer that
+        # dies of an exception must not leave its pump and subscription behind.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._stop()
+
     async def disconnect(self, code: int) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
         if self.pump is not None:
             self.pump.cancel()
+            self.pump = None
         if self.subscriber is not None:
             self.subscriber.close()
+            self.subscriber = None
 
     async def _pump(self, after: int | None) -> None:
         """Send the replay, then live events; each position at most once, in order.
@@ -76,17 +85,18 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         commits during the replay is both read and queued: ``last`` drops
         the second copy. An event committed after the read is queued only.
         """
-        assert self.subscriber is not None
-        last = self.subscriber.floor if after is None else after
+        subscriber = self.subscriber
+        assert subscriber is not None
+        last = subscriber.floor if after is None else after
         try:
             if after is not None:
                 last = await self._catch_up(last)
             while True:
-                batch = await self.subscriber.wait(CREDENTIAL_RECHECK)
-                if self.subscriber.revoked or (not batch and not await self._still_allowed()):
+                batch = await subscriber.wait()
+                if subscriber.revoked:  # see Hub.revoke and Hub.recheck_credentials
                     await self.close(CLOSE_REVOKED)
                     return
-                if self.subscriber.take_overflow():
+                if subscriber.take_overflow():
                     last = await self._catch_up(last)
                     continue
                 for event in batch:
@@ -98,10 +108,6 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
-
-    async def _still_allowed(self) -> bool:
-        """The safety net for a revocation message lost with the channel layer."""
-        return await still_allowed_async(self.actor)
 
     async def _catch_up(self, last: int) -> int:
         while True:

@@ -25,13 +25,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from support import events
+from support.actors import Actor
 from support.conf import support_settings
 from support.cursors import CHANNEL
 from support.exceptions import CursorExpired
+from support.realtime.auth import CredentialId, credential_id, revoked_credentials_async
+from support.realtime.db import db_read
 
 logger = logging.getLogger(__name__)
 
@@ -62,25 +64,27 @@ def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
     ]
 
 
-read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = database_sync_to_async(read_log)
-current_position_async: Callable[[], Awaitable[int]] = database_sync_to_async(
-    events.current_position
-)
+read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = db_read(read_log)
+current_position_async: Callable[[], Awaitable[int]] = db_read(events.current_position)
 
 
 class Subscriber:
-    """One listener's queue of live events.
+    """One listener's queue of live events, and the credential it listens with.
 
     ``floor`` is the hub's position when the listener subscribed: every event
     after it will be pushed here. The queue is bounded; a listener that falls
     that far behind is marked ``overflowed`` and re-reads the log instead.
+    A subscriber made by :meth:`Hub.watch` gets no events, only ``revoked``.
     """
 
-    def __init__(self, hub: Hub, floor: int, bot_key: int | None = None) -> None:
+    def __init__(
+        self, hub: Hub, floor: int, actor: Actor | None = None, *, events: bool = True
+    ) -> None:
         self.floor = floor
-        self.bot_key = bot_key
+        self.credential = None if actor is None else credential_id(actor)
+        self.wants_events = events
         self.overflowed = False
-        #: Set when the listener's bot key is revoked: close the connection.
+        #: Set when the credential is revoked: close the connection.
         self.revoked = False
         self._hub = hub
         self._queue: deque[LiveEvent] = deque()
@@ -145,10 +149,17 @@ class Hub:
             )
         await self._started.wait()
 
-    async def subscribe(self, bot_key: int | None = None) -> Subscriber:
-        """A queue of every event after now; *bot_key* lets a revocation close it."""
+    async def subscribe(self, actor: Actor | None = None) -> Subscriber:
+        """A queue of every event after now, for a connection of *actor*'s."""
         await self.start()
-        subscriber = Subscriber(self, floor=self.position, bot_key=bot_key)
+        subscriber = Subscriber(self, floor=self.position, actor=actor)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    async def watch(self, actor: Actor) -> Subscriber:
+        """No events, only ``revoked``: for streams that get their events elsewhere (SSE)."""
+        await self.start()
+        subscriber = Subscriber(self, floor=self.position, actor=actor, events=False)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -162,22 +173,36 @@ class Hub:
     def wake(self) -> None:
         self._wake.set()
 
-    def revoke(self, bot_key: int) -> None:
-        """Close this process's connections that use *bot_key* (just revoked)."""
+    def revoke(self, credentials: set[CredentialId]) -> None:
+        """Close this process's connections that use one of *credentials*."""
         from django_eventstream.views import get_listener_manager
 
         for subscriber in list(self._subscribers):
-            if subscriber.bot_key == bot_key:
+            if subscriber.credential in credentials:
                 subscriber.revoke()
-        get_listener_manager().kick(stream_user_id(bot_key), CHANNEL)
+        for credential in credentials:
+            get_listener_manager().kick(stream_user_id(credential), CHANNEL)
 
     def on_message(self, message: dict[str, object]) -> None:
         if message.get("type") == events.REVOKED_MESSAGE_TYPE:
             bot_key = message.get("bot_key")
             if isinstance(bot_key, int):
-                self.revoke(bot_key)
+                self.revoke({("bot", bot_key)})
         else:
             self.wake()
+
+    async def recheck_credentials(self) -> None:
+        """Re-check every credential with an open connection here, in one go.
+
+        Revoked keys are also broadcast (:meth:`revoke`); this catches what
+        no broadcast reports (a manager deactivated or stripped of the
+        permission) and a broadcast lost with the channel layer.
+        """
+        credentials = {s.credential for s in self._subscribers if s.credential is not None}
+        if credentials:
+            revoked = await revoked_credentials_async(credentials)
+            if revoked:
+                self.revoke(revoked)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -195,6 +220,7 @@ class Hub:
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         self._started.set()
         listener = asyncio.create_task(self._listen(), name="support-hub-layer")
+        auditor = asyncio.create_task(self._recheck_periodically(), name="support-hub-audit")
         try:
             while True:
                 interval = (
@@ -212,6 +238,15 @@ class Hub:
                     await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         finally:
             listener.cancel()
+            auditor.cancel()
+
+    async def _recheck_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(support_settings.CREDENTIAL_RECHECK_INTERVAL)
+            try:
+                await self.recheck_credentials()
+            except Exception:
+                logger.exception("The support hub could not re-check credentials.")
 
     async def _dispatch_new(self) -> None:
         while True:
@@ -230,7 +265,8 @@ class Hub:
     def _dispatch(self, event: LiveEvent) -> None:
         self.position = event.position
         for subscriber in list(self._subscribers):
-            subscriber.push(event)
+            if subscriber.wants_events:
+                subscriber.push(event)
         _notify_eventstream(event)
 
     async def _listen(self) -> None:
@@ -264,9 +300,14 @@ class Hub:
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
 
 
-def stream_user_id(bot_key: int) -> str:
-    """The user id django-eventstream's listeners carry for a bot's SSE stream."""
-    return f"bot-{bot_key}"
+def stream_user_id(credential: CredentialId) -> int | str:
+    """The user id django-eventstream's listener carries for an SSE stream (what a kick names).
+
+    A manager's stream runs as the manager (``request.user``), so it carries
+    the user's pk; a bot's stream carries ``bot-<key id>``.
+    """
+    kind, pk = credential
+    return pk if kind == "manager" else f"bot-{pk}"
 
 
 def _notify_eventstream(event: LiveEvent) -> None:

@@ -40,8 +40,7 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     batch: list[LiveEvent] = await read_log_async(after, BATCH)  # CursorExpired -> 410
     if not batch and timeout:
-        bot_key = actor.bot.pk if actor.bot is not None else None
-        async with await get_hub().subscribe(bot_key=bot_key) as subscriber:
+        async with await get_hub().subscribe(actor) as subscriber:
             # Anything committed between the read above and the subscription.
             batch = await read_log_async(after, BATCH)
             deadline = time.monotonic() + timeout
@@ -51,7 +50,7 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
                     break
                 live = await subscriber.wait(remaining)
                 if subscriber.revoked:
-                    raise NotAuthenticated(_("This bot key was revoked."))
+                    raise NotAuthenticated(_("The credential was revoked."))
                 if subscriber.take_overflow():
                     batch = await read_log_async(after, BATCH)
                 else:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
@@ -19,6 +18,7 @@ from support.conf import support_settings
 from support.exceptions import SupportError
 from support.realtime.auth import actor_for_authorization, actor_for_user
 from support.realtime.consumer import SupportConsumer
+from support.realtime.db import db_read
 
 Scope = dict[str, Any]
 
@@ -85,7 +85,7 @@ def resolve_actor(scope: Scope) -> Actor | None:
         return None
 
 
-_resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = database_sync_to_async(resolve_actor)
+_resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = db_read(resolve_actor)
 
 
 def websocket_urlpatterns() -> list[Any]:

@@ -16,18 +16,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django_eventstream.views import events as eventstream_events
 
 from support import events
 from support.actors import Actor
 from support.cursors import CHANNEL, format_cursor
-from support.realtime.auth import still_allowed_async
+from support.realtime.auth import credential_id
+from support.realtime.db import db_read
 from support.realtime.http import dumps, support_view
 from support.realtime.hub import current_position_async, get_hub, stream_user_id
 
-_trimmed_through_async = database_sync_to_async(events.trimmed_through)
+_trimmed_through_async = db_read(events.trimmed_through)
 
 
 @support_view
@@ -42,9 +42,9 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     if after is not None and after < await _trimmed_through_async():
         reset = format_cursor(await current_position_async())
         after = None
-    # django-eventstream names each stream's listener by ``request.user.pk``;
-    # a bot's is what a revocation kicks (see Hub.revoke).
-    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(actor.bot.pk))
+    # django-eventstream names each stream's listener by ``request.user.pk``:
+    # that is what a revocation kicks (see Hub.revoke).
+    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(credential_id(actor)))
     request.user = user  # type: ignore[assignment]  # duck-typed for django-eventstream
     query = request.GET.copy()
     query.pop("after", None)
@@ -62,7 +62,7 @@ class _StreamUser:
 
     is_authenticated = True
 
-    def __init__(self, pk: str) -> None:
+    def __init__(self, pk: int | str) -> None:
         self.pk = pk
 
 
@@ -76,25 +76,27 @@ _REVOKED = (
 async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
 
-    A kick (see ``Hub.revoke``) makes django-eventstream send ``stream-error``
-    but keep streaming; the stream ends here instead. Each keep-alive (every
-    20 s) also re-checks the credential, for a revocation message that was lost.
+    A revocation (see ``Hub.revoke``) kicks the stream: django-eventstream
+    sends ``stream-error`` but keeps streaming; the stream ends here instead.
+    The hub's watch on the credential also ends it at the next chunk (events
+    or the 20-second keep-alive), should the kick miss.
     """
     if reset is not None:
         body = dumps({"type": "stream.reset", "event_id": reset})
         yield f"event: stream.reset\nid: {reset}\ndata: {body}\n\n"
     last = -1
-    async for chunk in content:
-        text = chunk.decode() if isinstance(chunk, bytes) else chunk
-        if "event: stream-error" in text:
-            yield text
-            return
-        if text.startswith("event: keep-alive") and not await still_allowed_async(actor):
-            yield _REVOKED
-            return
-        text, last = _drop_repeats(text, last)
-        if text:
-            yield text
+    async with await get_hub().watch(actor) as watch:
+        async for chunk in content:
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            if "event: stream-error" in text:
+                yield text
+                return
+            if watch.revoked:
+                yield _REVOKED
+                return
+            text, last = _drop_repeats(text, last)
+            if text:
+                yield text
 
 
 def _drop_repeats(text: str, last: int) -> tuple[str, int]:

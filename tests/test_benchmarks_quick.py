@@ -1,0 +1,125 @@
+"""Smoke test of the benchmarks: ``python -m benchmarks --quick`` produces numbers.
+
+It runs the benchmark program as a user would, in a subprocess, with tiny
+sizes (one server configuration, 1 and 10 listeners, 50 idle connections,
+200 tickets), and checks that every measurement (B1 to B4, on our server
+and on both baselines) produced finite numbers. It asserts no timing: the
+machine this runs on is shared and its timings drift.
+
+Under ``CI=true`` a missing package (matplotlib, websockets, uvloop) fails
+the test; elsewhere it skips. The original 1.2.0 is installed from PyPI into
+a cached virtual environment on the first run; if that fails, so does this
+test (the run records it under ``errors``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+pytestmark = pytest.mark.live
+
+
+def require(condition: bool, what: str) -> None:
+    if not condition:
+        if CI:
+            pytest.fail(f"{what} is missing, and CI=true")
+        pytest.skip(f"{what} is missing")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def assert_numbers(row: dict[str, Any], *fields: str) -> None:
+    for name in fields:
+        assert is_number(row.get(name)), f"{name} is not a number in {row}"
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    for module in ("matplotlib", "websockets", "uvloop"):
+        require(importlib.util.find_spec(module) is not None, f"the Python package {module}")
+    out = tmp_path_factory.mktemp("bench")
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    log = f"exit {run.returncode}\n--- stderr ---\n{run.stderr[-6000:]}"
+    assert (out / "results.json").exists(), log
+    data: dict[str, Any] = json.loads((out / "results.json").read_text())
+    assert not data["errors"], f"{data['errors']}\n{log}"
+    assert run.returncode == 0, log
+    assert (out / "results.md").read_text().startswith("# Benchmark results")
+    for plot in data["meta"]["plots"]:
+        assert (out / plot).stat().st_size > 0
+    return data
+
+
+def test_every_server_was_measured(results: dict[str, Any]) -> None:
+    families = {t["family"] for t in results["targets"].values()}
+    assert families == {"ours", "pure", "original"}
+
+
+def test_b1_latency_has_percentiles_for_every_transport(results: dict[str, Any]) -> None:
+    sizes = results["meta"]["sizes"]["b1_listeners"]
+    cells = {(r["target"], r["transport"], r["listeners"]) for r in results["b1"]}
+    for key, target in results["targets"].items():
+        for transport in target["transports"]:
+            for listeners in sizes:
+                assert (key, transport, listeners) in cells
+    for row in results["b1"]:
+        assert row["missing"] == 0, row
+        assert_numbers(row, "p50_ms", "p95_ms", "p99_ms", "post_ms_median", "server_cpu_s")
+    assert {r["target"] for r in results["b1_loaded"]} == set(results["targets"])
+    for row in results["b1_loaded"]:
+        assert_numbers(row, "p50_ms", "achieved_rate", "delivered_fraction", "server_cpu_share")
+
+
+def test_b2_throughput_has_a_rate_for_every_server(results: dict[str, Any]) -> None:
+    assert {r["target"] for r in results["b2"]} == set(results["targets"])
+    for row in results["b2"]:
+        assert_numbers(row, "sustained_posts_per_s", "sustained_events_per_s")
+        assert row["steps"]
+        for step in row["steps"]:
+            assert_numbers(step, "offered_rate", "achieved_rate", "delivered_events_per_s")
+
+
+def test_b3_capacity_has_memory_per_connection(results: dict[str, Any]) -> None:
+    measured = {(r["target"], r["transport"]) for r in results["b3"]}
+    for key, target in results["targets"].items():
+        for transport in target["transports"]:
+            assert (key, transport) in measured
+    for row in results["b3"]:
+        assert row["reached"] > 0, row
+        assert_numbers(row, "rss_idle_bytes", "rss_top_bytes", "rss_per_connection_bytes")
+        assert_numbers(row["broadcast"], "p50_ms")
+
+
+def test_b4_rest_has_latency_and_queries(results: dict[str, Any]) -> None:
+    assert {r["target"] for r in results["b4"]} == {"original"} | {
+        k for k, t in results["targets"].items() if t["family"] == "ours"
+    }
+    for row in results["b4"]:
+        assert row["status"] == 200, row
+        assert_numbers(row, "median_ms", "queries", "bytes")
+
+
+def test_the_report_has_ratios_and_targets(results: dict[str, Any]) -> None:
+    assert results["ratios"]["b2_events_vs_pure"]
+    assert results["targets_check"]
