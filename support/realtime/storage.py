@@ -14,41 +14,22 @@ persistence from this class.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import close_old_connections, transaction
 from django_eventstream.event import Event as StreamEvent
 from django_eventstream.storage import EventDoesNotExist, StorageBase
 
 from support import events
 from support.cursors import CHANNEL
 from support.exceptions import CursorExpired
-
-T = TypeVar("T")
-
-
-def _released(method: Callable[..., T]) -> Callable[..., T]:
-    """Give the connection back after each read.
-
-    django-eventstream calls the storage from a stream's own thread, which
-    lives as long as the stream: without this, every open SSE stream would
-    hold a database connection (with ``CONN_MAX_AGE = 0``, as ASGI wants).
-    """
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return method(*args, **kwargs)
-        finally:
-            if not transaction.get_connection().in_atomic_block:
-                close_old_connections()
-
-    return wrapper
+from support.realtime.db import released
 
 
 class EventLogStorage(StorageBase):  # type: ignore[misc]
+    # django-eventstream calls the storage from a stream's own thread, which
+    # lives as long as the stream: each read gives its connection back
+    # (``released``), or every open SSE stream would hold one.
+
     def append_event(self, channel: str, event_type: str, data: Any) -> StreamEvent:
         if channel == CHANNEL:
             raise RuntimeError(
@@ -57,7 +38,7 @@ class EventLogStorage(StorageBase):  # type: ignore[misc]
             )
         return StreamEvent(channel, event_type, data, id=None)
 
-    @_released
+    @released
     def get_events(self, channel: str, last_id: int, limit: int = 100) -> list[StreamEvent]:
         if channel != CHANNEL:
             return []
@@ -70,6 +51,6 @@ class EventLogStorage(StorageBase):  # type: ignore[misc]
         # `data` is JSON text already: django-eventstream writes it out as is.
         return [StreamEvent(CHANNEL, row.type, row.envelope_json(), id=row.pk) for row in rows]
 
-    @_released
+    @released
     def get_current_id(self, channel: str) -> int:
         return events.current_position() if channel == CHANNEL else 0
