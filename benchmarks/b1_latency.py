@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.load import Crowd, drain, grow, post_paced, poster_for, wait_idle
+from benchmarks.load import Crowd, drain, grow, poster_for, run_paced, wait_idle
 from benchmarks.recorder import Recorder
 from benchmarks.servers import Target
 from benchmarks.util import median, say, summarise_ms
@@ -115,22 +115,13 @@ async def loaded(
     await wait_idle(target)
     recorder = Recorder(listeners, count)
     crowd = await _listen(target, "websocket", listeners, recorder)
-    poster = poster_for(target, connections=sizes.in_flight)
-    await poster.open()
-    gc.collect()
-    cpu_before, client_before = target.server.cpu(), time.process_time()
-    start = time.perf_counter()
     try:
-        if on_start is not None:
-            on_start()
-        pacing = await post_paced(poster, recorder, rate, sizes.in_flight)
-        await drain(recorder, sizes.b1_loaded_grace)
+        run = await run_paced(
+            target, recorder, rate, sizes.in_flight, sizes.b1_loaded_grace, on_start
+        )
     finally:
-        elapsed = time.perf_counter() - start
-        server_cpu = target.server.cpu() - cpu_before
-        client_cpu = time.process_time() - client_before
-        await poster.close()
         await crowd.close()
+    pacing = run.pacing
     samples, missing = recorder.latencies()
     expected = recorder.expected()
     return {
@@ -146,7 +137,7 @@ async def loaded(
         "post_failures": pacing.failed,
         "delivered_fraction": (expected - missing) / expected if expected else 0.0,
         **summarise_ms(samples, missing),
-        "server_cpu_share": server_cpu / elapsed,
-        "client_cpu_share": client_cpu / elapsed,
+        "server_cpu_share": run.server_cpu / run.elapsed,
+        "client_cpu_share": run.client_cpu / run.elapsed,
         "quantiles_ms": quantiles_ms(samples, missing),
     }

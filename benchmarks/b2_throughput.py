@@ -15,14 +15,12 @@ per second (rate x listeners), the unit a fan-out server is judged by.
 from __future__ import annotations
 
 import asyncio
-import gc
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
 from benchmarks.config import Sizes
-from benchmarks.load import Crowd, drain, grow, post_paced, poster_for, wait_idle
+from benchmarks.load import Crowd, grow, run_paced, wait_idle
 from benchmarks.recorder import Recorder
 from benchmarks.servers import Target
 from benchmarks.util import say, summarise_ms
@@ -40,25 +38,12 @@ async def step(
     idle_wait = await wait_idle(target)
     recorder = Recorder(len(crowd), count)
     crowd.rebind(recorder)
-    poster = poster_for(target, connections=sizes.in_flight)
-    await poster.open()
-    gc.collect()
-    cpu_before, client_before = target.server.cpu(), time.process_time()
-    start = time.perf_counter()
-    try:
-        if on_start is not None:
-            on_start()
-        pacing = await post_paced(poster, recorder, rate, sizes.in_flight)
-        await drain(recorder, sizes.b2_grace)
-    finally:
-        elapsed = time.perf_counter() - start
-        server_cpu = target.server.cpu() - cpu_before
-        client_cpu = time.process_time() - client_before
-        await poster.close()
+    run = await run_paced(target, recorder, rate, sizes.in_flight, sizes.b2_grace, on_start)
+    pacing = run.pacing
     samples, missing = recorder.latencies()
     summary = summarise_ms(samples, missing)
     last = recorder.last_arrival()
-    first_due = next((t for t in recorder.posted if t is not None), start)
+    first_due = next((t for t in recorder.posted if t is not None), run.start)
     span = (last - first_due) if last is not None else math.nan
     delivered = recorder.delivered()
     passed = (
@@ -76,8 +61,8 @@ async def step(
         "listeners_alive": crowd.alive(),
         "passed": passed,
         "idle_wait_s": idle_wait,
-        "server_cpu_share": server_cpu / elapsed,
-        "client_cpu_share": client_cpu / elapsed,
+        "server_cpu_share": run.server_cpu / run.elapsed,
+        "client_cpu_share": run.client_cpu / run.elapsed,
         **summary,
     }
 

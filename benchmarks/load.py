@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -301,6 +303,47 @@ async def drain(recorder: Recorder, grace: float) -> None:
     deadline = time.perf_counter() + grace
     while recorder.delivered() < recorder.expected() and time.perf_counter() < deadline:
         await asyncio.sleep(0.02)
+
+
+@dataclass
+class PacedRun:
+    """One open-loop posting run: its pacing, when it started, and what it cost."""
+
+    pacing: Pacing
+    start: float
+    elapsed: float
+    server_cpu: float
+    client_cpu: float
+
+
+async def run_paced(
+    target: Target,
+    recorder: Recorder,
+    rate: float,
+    in_flight: int,
+    grace: float,
+    on_start: Callable[[], object] | None = None,
+) -> PacedRun:
+    """Post at *rate*, wait up to *grace* for deliveries, and time server and client CPU.
+
+    *on_start* is called as posting starts (to start a profiler).
+    """
+    poster = poster_for(target, connections=in_flight)
+    await poster.open()
+    gc.collect()
+    cpu_before, client_before = target.server.cpu(), time.process_time()
+    start = time.perf_counter()
+    try:
+        if on_start is not None:
+            on_start()
+        pacing = await post_paced(poster, recorder, rate, in_flight)
+        await drain(recorder, grace)
+    finally:
+        elapsed = time.perf_counter() - start
+        server_cpu = target.server.cpu() - cpu_before
+        client_cpu = time.process_time() - client_before
+        await poster.close()
+    return PacedRun(pacing, start, elapsed, server_cpu, client_cpu)
 
 
 async def wait_idle(target: Target, limit: float = 30.0, threshold: float = 0.1) -> float:

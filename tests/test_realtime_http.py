@@ -13,7 +13,7 @@ from django.test import AsyncClient
 from support import events, services
 from support.actors import Actor
 from support.models import BotKey
-from tests.test_realtime_websocket import setup_world
+from tests.test_realtime_websocket import setup_world, strip_permission
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,19 +164,11 @@ async def test_revoking_a_key_ends_its_waiting_long_poll_at_once(world):
 
 async def test_a_manager_who_loses_the_permission_gets_401_on_a_waiting_long_poll(world, settings):
     settings.SUPPORT_CREDENTIAL_RECHECK_INTERVAL = 0.2
-    from django.contrib.auth.models import Permission, User
-
     client = Client(f"Token {world['alice']}")
     after = f"support:{world['cursor']}"
     poll = asyncio.ensure_future(client.get(f"/support/events/?after={after}&timeout=20"))
     await asyncio.sleep(0.3)
-
-    @sync_to_async
-    def strip_permission() -> None:
-        alice = User.objects.get(pk=world["alice_id"])
-        alice.user_permissions.remove(Permission.objects.get(codename="manage_tickets"))
-
-    await strip_permission()
+    await strip_permission(world["alice_id"])
     response = await asyncio.wait_for(poll, 5)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"

@@ -56,6 +56,15 @@ def setup_world() -> dict[str, Any]:
     }
 
 
+@sync_to_async
+def strip_permission(user_id: int) -> None:
+    """Take ``support.manage_tickets`` away from a manager."""
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.get(pk=user_id)
+    user.user_permissions.remove(Permission.objects.get(codename="manage_tickets"))
+
+
 def connect(application: Any, path: str = "/ws/support/", **headers: str) -> WebsocketCommunicator:
     raw = [
         (name.lower().replace("_", "-").encode(), value.encode()) for name, value in headers.items()
@@ -424,14 +433,7 @@ async def test_a_manager_who_loses_the_permission_is_closed_at_the_next_recheck(
     ws = connect(application, authorization=f"Token {world['alice']}")
     assert (await ws.connect())[0]
 
-    from django.contrib.auth.models import Permission
-
-    @sync_to_async
-    def strip_permission() -> None:
-        alice = User.objects.get(pk=world["alice_id"])
-        alice.user_permissions.remove(Permission.objects.get(codename="manage_tickets"))
-
-    await strip_permission()
+    await strip_permission(world["alice_id"])
     closed = await ws.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
 
