@@ -1,4 +1,5 @@
-"""The seed's ticket filters: ``user_id``, ``resolved``, ``manager``, ``manager__isnull``.
+"""Ticket filters: the seed's ``user_id``, ``resolved``, ``manager``, ``manager__isnull``,
+plus ``search`` and ``ordering`` (what the manager console's queue needs).
 
 django-filter's ``BooleanFilter`` quietly ignores a value it cannot read
 (``?resolved=maybe`` would list every ticket); these refuse it with a 400.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from support.models import Ticket
 
@@ -40,7 +43,23 @@ class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
     resolved = strict_boolean_filter("resolved")
     manager = IdFilter(field_name="support_manager_id")
     manager__isnull = strict_boolean_filter("support_manager", "isnull")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=256,
+        help_text=_("A Telegram user id (whole number), or part of the title (any case)."),
+    )
+    # Oldest first stays the default (the seed's order); ``-id`` is newest first.
+    ordering = django_filters.OrderingFilter(fields=(("id", "id"),))
 
     class Meta:
         model = Ticket
-        fields = ("user_id", "resolved", "manager", "manager__isnull")
+        fields = ("user_id", "resolved", "manager", "manager__isnull", "search", "ordering")
+
+    def filter_search(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        value = value.strip()
+        if not value:
+            return queryset
+        matches = Q(title__icontains=value)
+        if value.isascii() and value.isdigit() and int(value) < 2**63:
+            matches |= Q(user_id=int(value))
+        return queryset.filter(matches)

@@ -23,6 +23,8 @@ from support.serializers import message_data, ticket_data
 #: Largest text frame accepted, in characters (4096-char text plus room for JSON).
 MAX_FRAME = 64 * 1024
 MAX_REQUEST_ID = 128
+#: ``{"type": "ping", "request_id"?: ...}`` is answered ``{"type": "pong", "request_id": ...}``.
+PING = "ping"
 
 
 class BadFrame(SupportError):

@@ -132,6 +132,11 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         try:
             frame = commands.parse_frame(text_data)
             request_id = commands.request_id_of(frame)
+            if frame.get("type") == commands.PING:
+                # Proves the connection carries frames both ways (a proxy can
+                # accept an upgrade and then pass nothing); touches no database.
+                await self.send_json({"type": "pong", "request_id": request_id})
+                return
             command, args = commands.validate(frame)
             data = await database_sync_to_async(commands.execute)(self.actor, command, args)
         except SupportError as error:

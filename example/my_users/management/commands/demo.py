@@ -54,6 +54,8 @@ class Command(BaseCommand):
                 [
                     "",
                     "ChatLabs Django Support demo",
+                    f"  console:       {base}/support/manager/  "
+                    f"(login {DEMO_USERNAME} / {DEMO_PASSWORD})",
                     f"  admin:         {base}/admin/  (login {DEMO_USERNAME} / {DEMO_PASSWORD})",
                     f"  API:           {base}/support/tickets/",
                     f"  OpenAPI:       {base}/support/schema/",

@@ -1,0 +1,96 @@
+"""``GET manager/``: the manager console, a page of plain JavaScript over the public API.
+
+The page is a client like any other: it reads and writes through the REST
+API (session cookie plus CSRF token) and follows the event log over
+WebSocket, SSE or long-poll, whichever the network lets through. This view
+only checks who may open it and hands the page its configuration: where the
+API and the WebSocket live, the text limit, who is signed in, and the
+strings the script shows, translated here so the page needs no second
+request for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from support.actors import is_manager
+from support.conf import support_settings
+
+
+def _strings() -> dict[str, str]:
+    """Everything the script writes into the page, in the request's language."""
+    return {
+        "connecting": _("Connecting…"),
+        "live": _("Live"),
+        "reconnecting": _("Reconnecting…"),
+        "signed_out": _("Signed out. Reload the page to sign in again."),
+        "websocket": _("WebSocket"),
+        "sse": _("Server-Sent Events"),
+        "longpoll": _("Long-poll"),
+        "unassigned": _("Unassigned"),
+        "assigned_to_you": _("Assigned to you"),
+        "assigned_to": _("Assigned to %(name)s"),
+        "open": _("Open"),
+        "resolved": _("Resolved"),
+        "you": _("You"),
+        "user": _("User"),
+        "no_tickets": _("No tickets here."),
+        "no_messages": _("No messages yet."),
+        "load_more": _("Load more"),
+        "load_older": _("Load older messages"),
+        "loading": _("Loading…"),
+        "assign": _("Take it"),
+        "unassign": _("Return to queue"),
+        "resolve": _("Resolve"),
+        "reopen": _("Reopen"),
+        "send": _("Send"),
+        "sending": _("Sending…"),
+        "unread": _("%(count)s unread"),
+        "telegram_user": _("Telegram user %(id)s"),
+        "ticket_number": _("Ticket #%(id)s"),
+        "chars_left": _("%(used)s / %(limit)s characters"),
+        "too_long": _("Too long by %(over)s characters."),
+        "network_error": _("Network error: nothing was sent. Your text is kept; try again."),
+        "rate_limited": _("Too many requests. Try again in %(seconds)s s."),
+        "server_error": _("The server failed; nothing was changed. Try again."),
+        "stream_reset": _("Some events were too old to replay; the lists were reloaded."),
+        "viewed": _("Seen"),
+        "select_ticket": _("Select a ticket from the queue."),
+    }
+
+
+def _logout_url() -> str | None:
+    try:
+        return reverse("logout")
+    except NoReverseMatch:
+        return None
+
+
+@never_cache
+@ensure_csrf_cookie
+def manager_console(request: HttpRequest) -> HttpResponse:
+    """The page itself; anonymous visitors go to ``LOGIN_URL`` and come back."""
+    user: Any = request.user
+    if not getattr(user, "is_authenticated", False):
+        return redirect_to_login(request.get_full_path())
+    if not is_manager(user):
+        raise PermissionDenied(_("This page is for support managers."))
+    api_root = request.path.removesuffix("manager/")
+    config = {
+        "api": api_root,
+        "websocket": "/" + support_settings.WEBSOCKET_PATHS[0].lstrip("/"),
+        "maxTextLength": support_settings.MAX_TEXT_LENGTH,
+        "me": {"id": user.pk, "name": user.get_full_name() or user.get_username()},
+        "strings": _strings(),
+    }
+    context = {"config": config, "me": config["me"], "logout_url": _logout_url()}
+    return render(request, "support/console.html", context)
