@@ -29,6 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         path = item.path
         if "integration" in path.parts or path.name.startswith(INTEGRATION_FILES):
             item.add_marker(pytest.mark.integration)
+        if "browser" in path.parts:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

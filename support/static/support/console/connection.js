@@ -255,8 +255,10 @@
       while (!handle.closed) {
         const timer = setTimeout(() => controller.abort(), (LONGPOLL_TIMEOUT_S + 15) * 1000);
         try {
+          // The first poll answers at once (timeout 0): it proves the way through.
+          const timeout = proven ? LONGPOLL_TIMEOUT_S : 0;
           const { data } = await this.api.get(
-            "events/", { after: this.cursor, timeout: LONGPOLL_TIMEOUT_S }, controller.signal,
+            "events/", { after: this.cursor, timeout }, controller.signal,
           );
           if (!proven) {
             proven = true;
