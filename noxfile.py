@@ -27,7 +27,15 @@ nox.needs_version = ">=2024.10.9"
 nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = not CI
 nox.options.download_python = "never"  # offline machines; use the interpreters present
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_postgres", "integration", "build"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "tests_postgres",
+    "console",
+    "integration",
+    "build",
+]
 # Per-session result and duration; .ci/run fails unless every session succeeded.
 (ROOT / ".nox").mkdir(exist_ok=True)
 nox.options.report = str(ROOT / ".nox" / "report.json")
@@ -86,7 +94,9 @@ def tests(session: nox.Session, django: str) -> None:
         # The live-server tests start real servers: on the oldest and newest
         # pairs (and on PostgreSQL) only, to keep CI well inside its budget.
         live = (str(session.python), django) in LIVE_PAIRS
-        marks = "not integration" if live else "not integration and not live"
+        marks = "not integration and not browser"
+        if not live:
+            marks += " and not live"
         session.run(*pytest_args(session), "-m", marks, env={"DATABASE_URL": None})
 
 
@@ -97,8 +107,22 @@ def tests_postgres(session: nox.Session) -> None:
         install_project(session, NEWEST_DJANGO)
         # Without PostgreSQL binaries pgserver skips (exit 0), or fails under CI=true.
         session.run(
-            "python", "-m", "tests.pgserver", "--", *pytest_args(session), "-m", "not integration"
+            "python",
+            "-m",
+            "tests.pgserver",
+            "--",
+            *pytest_args(session),
+            "-m",
+            "not integration and not browser",
         )
+
+
+@nox.session(python=NEWEST_PYTHON)
+def console(session: nox.Session) -> None:
+    """The manager console in headless Chromium (Debian's ``/usr/bin/chromium``), with nginx."""
+    with timed(session):
+        install_project(session, NEWEST_DJANGO)
+        session.run(*pytest_args(session), "-m", "browser", env={"DATABASE_URL": None})
 
 
 @nox.session(python=NEWEST_PYTHON)
@@ -148,6 +172,8 @@ def build(session: nox.Session) -> None:
         for needed in (
             "support/py.typed",
             "support/migrations/__init__.py",
+            "support/templates/support/console.html",
+            "support/static/support/console/console.js",
             "support_client/py.typed",
         ):
             if needed not in names:
@@ -189,6 +215,7 @@ def build(session: nox.Session) -> None:
             session.run(python, "manage.py", "migrate", "--noinput", external=True, env=env)
             session.run(python, "manage.py", "demo", "--no-serve", external=True, env=env)
             serve_and_fetch(session, python, env, "/support/schema/?format=json")
+            serve_and_fetch(session, python, env, "/static/support/console/console.js")
 
 
 def serve_and_fetch(

@@ -33,6 +33,14 @@ def three_tickets(make_ticket, manager_actor, bot_actor):
         ("?manager__isnull=true", ["queued", "done"]),
         ("?manager__isnull=false", ["mine"]),
         ("?manager__isnull=false&resolved=false", ["mine"]),
+        ("?ordering=-id", ["done", "mine", "queued"]),
+        ("?ordering=id", ["queued", "mine", "done"]),
+        ("?search=MIN", ["mine"]),  # part of the title, any case
+        ("?search=777", ["done"]),  # a Telegram user id
+        ("?search=123", ["queued", "mine"]),
+        ("?search=%20", ["queued", "mine", "done"]),  # blank: no filter
+        ("?search=nothing", []),
+        ("?search=e&resolved=false&ordering=-id", ["mine", "queued"]),
     ],
 )
 def test_ticket_filters(query, titles, manager_client, three_tickets):
@@ -61,6 +69,9 @@ def test_filter_by_manager_id(manager_client, manager, three_tickets):
         "?manager=-9223372036854775809",
         "?user_id=1.5",
         "?manager=1e300",
+        "?ordering=title",
+        "?ordering=-created_at",
+        "?search=" + "x" * 257,
     ],
 )
 def test_bad_query_parameters_are_400(query, manager_client, three_tickets):

@@ -288,6 +288,19 @@ async def test_error_echoes_the_request_id(application, stop_hub):
     await ws.disconnect()
 
 
+async def test_ping_is_answered_with_pong_and_touches_nothing(application, stop_hub):
+    world = await setup_world()
+    before = await snapshot()
+    ws = connect(application, authorization=f"Token {world['alice']}")
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "ping", "request_id": "probe"})
+    assert await receive(ws) == {"type": "pong", "request_id": "probe"}
+    await ws.send_json_to({"type": "ping"})
+    assert await receive(ws) == {"type": "pong", "request_id": None}
+    assert await snapshot() == before
+    await ws.disconnect()
+
+
 async def test_replay_then_live_without_gap_or_duplicate(application, stop_hub):
     world = await setup_world()
     bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from support_client import MessageNew, SupportClient
 from tests.browser.conftest import ConsolePage, screenshot
@@ -58,7 +58,7 @@ def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
     bot.http.close()
 
 
-def row(page: Page, ticket: int):  # type: ignore[no-untyped-def]
+def row(page: Page, ticket: int) -> Locator:
     return page.locator(f'.tickets a[data-ticket-id="{ticket}"]')
 
 

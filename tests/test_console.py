@@ -1,0 +1,99 @@
+"""The manager console's page: who may open it, what it hands the script, its languages.
+
+What the page does in a browser is tested in ``tests/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+URL = "/support/manager/"
+
+
+def config_of(response) -> dict[str, Any]:
+    match = re.search(
+        r'<script id="support-console-config" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert match, "no configuration in the page"
+    config: dict[str, Any] = json.loads(match.group(1))
+    return config
+
+
+def test_anonymous_is_sent_to_login_and_back(client: Client, db):
+    response = client.get(URL + "?x=1")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/support/manager/%3Fx%3D1"
+
+
+def test_a_non_manager_gets_a_plain_403(client: Client, plain_user):
+    client.force_login(plain_user)
+    response = client.get(URL)
+    assert response.status_code == 403
+    assert b"support-console-config" not in response.content
+
+
+def test_an_inactive_manager_is_refused(client: Client, manager):
+    client.force_login(manager)
+    manager.is_active = False
+    manager.save()
+    assert client.get(URL).status_code == 302  # the session no longer holds a user
+
+
+def test_a_manager_gets_the_page_with_its_configuration(client: Client, manager, settings):
+    settings.SUPPORT_MAX_TEXT_LENGTH = 1000
+    client.force_login(manager)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+    assert "csrftoken" in response.cookies  # the script sends it on every write
+    config = config_of(response)
+    assert config["api"] == "/support/"
+    assert config["websocket"] == "/ws/support/"
+    assert config["maxTextLength"] == 1000
+    assert config["me"] == {"id": manager.pk, "name": "Alice Smith"}
+    assert config["strings"]["live"] == "Live"
+
+
+def test_a_superuser_is_a_manager(client: Client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    assert client.get(URL).status_code == 200
+
+
+def test_the_page_loads_only_its_own_static_files(client: Client, manager):
+    client.force_login(manager)
+    page = client.get(URL).content.decode()
+    sources = re.findall(r'(?:src|href)="([^"#]+)"', page)
+    assert sources, "no scripts or styles"
+    for source in sources:
+        assert source.startswith(("/static/support/console/", "/support/", "data:")), source
+        if source.startswith("/static/"):
+            assert finders.find(source.removeprefix("/static/")), f"missing {source}"
+
+
+def test_russian_follows_the_browser(client: Client, manager):
+    client.force_login(manager)
+    response = client.get(URL, headers={"accept-language": "ru"})
+    page = response.content.decode()
+    assert '<html lang="ru">' in page
+    assert "Консоль поддержки" in page
+    assert "Без менеджера" in page
+    strings = config_of(response)["strings"]
+    assert strings["live"] == "На связи"
+    assert strings["chars_left"] == "%(used)s / %(limit)s символов"
+
+
+def test_every_string_has_a_russian_translation(client: Client, manager):
+    client.force_login(manager)
+    english = config_of(client.get(URL))["strings"]
+    russian = config_of(client.get(URL, headers={"accept-language": "ru"}))["strings"]
+    protocol_names = {"websocket", "sse", "longpoll"}  # the same in both languages
+    same = {key for key in english if english[key] == russian[key]} - protocol_names
+    assert same == set()
