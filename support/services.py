@@ -190,6 +190,8 @@ def open_ticket_once(
     first ticket as it is now (even resolved) and emits nothing, so a bot that
     crashed between "ticket opened" and "update confirmed" cannot open a
     second one. The same key for another user is ``idempotency_conflict``.
+    The first message carries the same key, so posting it again to the ticket
+    (``post_message`` with that key) also returns it rather than a copy.
     """
     _require(actor, managers=False)
     user_id = _clean_user_id(user_id)
@@ -215,8 +217,10 @@ def open_ticket_once(
             return OpenedTicket(first, created=False)
         first_message = None
         if clean_text is not None:
+            # The first message carries the key too: a bot that resends the same
+            # update as a message (it found the ticket open) gets this one back.
             first_message = Message.objects.create(
-                ticket=ticket, sender=Sender.USER, text=clean_text
+                ticket=ticket, sender=Sender.USER, text=clean_text, idempotency_key=key
             )
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})

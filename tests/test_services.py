@@ -126,3 +126,16 @@ def test_a_key_committed_concurrently_is_replayed_not_raised(bot_actor, db, monk
     again = services.open_ticket_once(bot_actor, user_id=5, title="a", idempotency_key="k")
     assert (again.created, again.ticket.pk, len(calls)) == (False, first.pk, 2)
     assert Event.objects.count() == events
+
+
+def test_the_first_message_carries_the_ticket_key(bot_actor, db):
+    # A bot that sees the ticket open resends the same update as a message: no copy.
+    ticket = services.open_ticket(
+        bot_actor, user_id=5, title="Bug", text="It fails", idempotency_key="tg-5-10"
+    )
+    events = Event.objects.count()
+    again = services.post_message(bot_actor, ticket.pk, text="It fails", idempotency_key="tg-5-10")
+    assert again.created is False
+    assert again.message.text == "It fails"
+    assert ticket.messages.count() == 1
+    assert Event.objects.count() == events
