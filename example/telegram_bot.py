@@ -679,10 +679,13 @@ def build_dispatcher(support: SupportBot) -> Dispatcher:
     return dispatcher
 
 
-async def check_desk(client: AsyncSupportClient, settings: Settings) -> None:
-    """Refused credentials and wrong mounts stop the bot; an unreachable desk does not."""
+async def check_desk(client: AsyncSupportClient, settings: Settings) -> str | None:
+    """The desk's present cursor, or None while it is unreachable.
+
+    Refused credentials and wrong mounts stop the bot; an unreachable desk does not.
+    """
     try:
-        await client.events.poll(timeout=0)
+        return (await client.events.poll(timeout=0)).cursor
     except REFUSED:
         raise ConfigError(
             f"SUPPORT_API_KEY was refused by the desk at {settings.base_url}"
@@ -694,6 +697,7 @@ async def check_desk(client: AsyncSupportClient, settings: Settings) -> None:
         ) from None
     except TRANSIENT as error:
         log.warning("the desk at %s is not reachable yet (%s); going on", settings.base_url, error)
+        return None
 
 
 async def check_telegram(bot: Bot, settings: Settings) -> None:
@@ -731,7 +735,10 @@ async def run(settings: Settings) -> None:
     async with AsyncSupportClient(settings.base_url, api_key=settings.api_key) as client:
         try:
             await check_telegram(bot, settings)
-            await check_desk(client, settings)
+            present = await check_desk(client, settings)
+            if state.cursor is None and present is not None:
+                state.cursor = present  # a first start: from now on
+                await state.save()
             support = SupportBot(
                 client, Telegram(bot), state, delivery_timeout=settings.delivery_timeout
             )
@@ -761,6 +768,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
     try:
         settings = Settings.from_env(os.environ if env is None else env)
         asyncio.run(run(settings))
