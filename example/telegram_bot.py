@@ -764,11 +764,15 @@ async def run(settings: Settings) -> None:
             await bot.session.close()
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    """Run until SIGINT/SIGTERM; 2 (after one line on stderr) when a setting is wrong."""
     try:
         settings = Settings.from_env(os.environ if env is None else env)
         asyncio.run(run(settings))
@@ -781,4 +785,5 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
 
 
 if __name__ == "__main__":
+    configure_logging()
     raise SystemExit(main())
