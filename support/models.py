@@ -41,6 +41,21 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     title = models.CharField(_("title"), max_length=256)
     resolved = models.BooleanField(_("resolved"), default=False)
+    # Which bot key opened the ticket, and the idempotency key it gave: a
+    # repeated key from the same bot key returns this ticket instead of a new one.
+    opened_by = models.ForeignKey(
+        "support.BotKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    # NULL, not "": the unique constraint must ignore tickets opened without a key.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        _("idempotency key"), max_length=128, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -48,6 +63,11 @@ class Ticket(models.Model):
         # Oldest first: a queue, and offset pagination stays stable as tickets arrive.
         ordering = ("id",)
         permissions = (("manage_tickets", _("Can answer and manage support tickets")),)
+        constraints = (
+            models.UniqueConstraint(
+                fields=("opened_by", "idempotency_key"), name="support_ticket_idempotency_key"
+            ),
+        )
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"

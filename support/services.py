@@ -46,6 +46,14 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
+class OpenedTicket:
+    """What :func:`open_ticket_once` did: the ticket, and whether it is new."""
+
+    ticket: Ticket
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PostedMessage:
     """What :func:`post_message` did: the message, and whether it is new."""
 
@@ -100,6 +108,18 @@ def _clean_text(text: Any, *, field: str = "text") -> str:
     return text
 
 
+def _clean_idempotency_key(key: Any) -> str | None:
+    if key is not None and (
+        not isinstance(key, str) or not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH
+    ):
+        raise Invalid.field(
+            "idempotency_key",
+            _("A non-empty string of at most %(n)d characters.")
+            % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
+        )
+    return key
+
+
 def _clean_title(title: Any) -> str:
     if not isinstance(title, str):
         raise Invalid.field("title", _("Must be a string."))
@@ -118,12 +138,16 @@ def _clean_title(title: Any) -> str:
 # -- tickets -----------------------------------------------------------------
 
 
-def _telegram_user(user_id: Any) -> Any:
-    """The Telegram user row, created when missing and the model allows it."""
+def _clean_user_id(user_id: Any) -> int:
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise Invalid.field("user_id", _("A Telegram user id is an integer."))
     if not -(2**63) <= user_id < 2**63:
         raise Invalid.field("user_id", _("Out of range for a Telegram user id."))
+    return user_id
+
+
+def _telegram_user(user_id: int) -> Any:
+    """The Telegram user row, created when missing and the model allows it."""
     model = apps.get_model(telegram_user_model_label())
     try:
         return model._default_manager.get(pk=user_id)
@@ -143,21 +167,78 @@ def _telegram_user(user_id: Any) -> Any:
         raise UnknownUser() from None
 
 
-def open_ticket(actor: Actor, *, user_id: Any, title: Any, text: Any = None) -> Ticket:
-    """Open a ticket for a Telegram user, with an optional first message."""
+def open_ticket(
+    actor: Actor, *, user_id: Any, title: Any, text: Any = None, idempotency_key: Any = None
+) -> Ticket:
+    """Open a ticket for a Telegram user, with an optional first message.
+
+    The ticket alone; :func:`open_ticket_once` also says whether it is new.
+    """
+    return open_ticket_once(
+        actor, user_id=user_id, title=title, text=text, idempotency_key=idempotency_key
+    ).ticket
+
+
+def open_ticket_once(
+    actor: Actor, *, user_id: Any, title: Any, text: Any = None, idempotency_key: Any = None
+) -> OpenedTicket:
+    """Open a ticket, or return the one this bot key opened with ``idempotency_key``.
+
+    The key is scoped to the bot key, as a bot builds it from ids of its own
+    (a Telegram chat and message id): two bots may well produce the same key,
+    and neither must be handed the other's ticket. A repeated key returns the
+    first ticket as it is now (even resolved) and emits nothing, so a bot that
+    crashed between "ticket opened" and "update confirmed" cannot open a
+    second one. The same key for another user is ``idempotency_conflict``.
+    The first message carries the same key, so posting it again to the ticket
+    (``post_message`` with that key) also returns it rather than a copy.
+    """
     _require(actor, managers=False)
+    user_id = _clean_user_id(user_id)
     clean_title = _clean_title(title)
     clean_text = None if text is None else _clean_text(text)
+    key = _clean_idempotency_key(idempotency_key)
     with transaction.atomic():
+        if key is not None:
+            first = _ticket_opened_with(actor, key, user_id)
+            if first is not None:
+                return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
-        ticket = Ticket.objects.create(user=user, title=clean_title)
-        first = None
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.create(
+                    user=user, title=clean_title, opened_by=actor.bot, idempotency_key=key
+                )
+        except IntegrityError:
+            # The same key, committed by a concurrent request since we looked.
+            first = None if key is None else _ticket_opened_with(actor, key, user_id)
+            if first is None:
+                raise
+            return OpenedTicket(first, created=False)
+        first_message = None
         if clean_text is not None:
-            first = Message.objects.create(ticket=ticket, sender=Sender.USER, text=clean_text)
+            # The first message carries the key too: a bot that resends the same
+            # update as a message (it found the ticket open) gets this one back.
+            first_message = Message.objects.create(
+                ticket=ticket, sender=Sender.USER, text=clean_text, idempotency_key=key
+            )
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
-        if first is not None:
-            events.append(events.MESSAGE_NEW, {"message": message_data(first)})
+        if first_message is not None:
+            events.append(events.MESSAGE_NEW, {"message": message_data(first_message)})
+    return OpenedTicket(ticket, created=True)
+
+
+def _ticket_opened_with(actor: Actor, key: str, user_id: int) -> Ticket | None:
+    ticket = (
+        Ticket.objects.select_related("user")
+        .filter(opened_by=actor.bot, idempotency_key=key)
+        .first()
+    )
+    if ticket is not None and ticket.user_id != user_id:
+        raise IdempotencyConflict(
+            _("This idempotency key already opened a ticket for another user.")
+        )
     return ticket
 
 
@@ -257,16 +338,7 @@ def post_message(
             % {"side": str(actor.side), "sender": sender}
         )
     clean_text = _clean_text(text)
-    if idempotency_key is not None and (
-        not isinstance(idempotency_key, str)
-        or not idempotency_key
-        or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH
-    ):
-        raise Invalid.field(
-            "idempotency_key",
-            _("A non-empty string of at most %(n)d characters.")
-            % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
-        )
+    idempotency_key = _clean_idempotency_key(idempotency_key)
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         if idempotency_key is not None:

@@ -190,6 +190,33 @@ CASES: list[tuple[str, str, str, str, Any, int, str]] = [
         401,
         "not_authenticated",
     ),
+    (
+        "create: key as number",
+        "bot",
+        "post",
+        CREATE,
+        {"user_id": 5, "title": "t", "idempotency_key": 1},
+        400,
+        "invalid",
+    ),
+    (
+        "create: empty key",
+        "bot",
+        "post",
+        CREATE,
+        {"user_id": 5, "title": "t", "idempotency_key": ""},
+        400,
+        "invalid",
+    ),
+    (
+        "create: 129-char key",
+        "bot",
+        "post",
+        CREATE,
+        {"user_id": 5, "title": "t", "idempotency_key": "k" * 129},
+        400,
+        "invalid",
+    ),
     # -- POST tickets/{id}/messages/ --------------------------------------------------
     ("message: missing text", "bot", "post", MESSAGES, {}, 400, "invalid"),
     ("message: empty text", "bot", "post", MESSAGES, {"text": ""}, 400, "invalid"),
@@ -639,6 +666,45 @@ def test_idempotency_key_of_the_other_side_is_a_conflict(world):
     before = snapshot()
     response = world.clients["manager"].post(
         url, {"text": "hi", "idempotency_key": "k1"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_conflict"
+    assert snapshot() == before
+
+
+def test_replayed_ticket_key_returns_the_first_ticket_and_emits_nothing(world):
+    bot = world.clients["bot"]
+    body = {"user_id": 77, "title": "Bug", "text": "It fails", "idempotency_key": "tg-77-1"}
+    first = bot.post(CREATE, body, format="json")
+    assert first.status_code == 201
+    before = snapshot()
+    replay = bot.post(CREATE, {**body, "title": "Bug (retried)"}, format="json")
+    assert replay.status_code == 200
+    assert replay.json() == first.json()
+    assert snapshot() == before
+
+
+def test_ticket_keys_belong_to_the_bot_key_that_used_them(world):
+    body = {"user_id": 77, "title": "Bug", "idempotency_key": "tg-77-1"}
+    first = world.clients["bot"].post(CREATE, body, format="json")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Api-Key {create_bot_key('other-bot')[1]}")
+    second = other.post(CREATE, body, format="json")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] != second.json()["id"]
+
+
+def test_ticket_key_reused_for_another_user_is_a_conflict(world):
+    bot = world.clients["bot"]
+    assert (
+        bot.post(
+            CREATE, {"user_id": 77, "title": "t", "idempotency_key": "k1"}, format="json"
+        ).status_code
+        == 201
+    )
+    before = snapshot()
+    response = bot.post(
+        CREATE, {"user_id": 78, "title": "t", "idempotency_key": "k1"}, format="json"
     )
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_conflict"

@@ -148,6 +148,9 @@ async def test_every_async_call_and_the_realtime_connection(server):
         await bot.tickets.resolve(ticket.id)
         page = await desk.events.poll(after=events[0].event_id, timeout=0)
         assert page.events[0].event_id == events[1].event_id
+        opened = await bot.tickets.create(user_id=556, title="Once", idempotency_key="tg-556-1")
+        again = await bot.tickets.create(user_id=556, title="Twice", idempotency_key="tg-556-1")
+        assert (again.id, again.title) == (opened.id, "Once")
 
 
 @pytest.mark.parametrize("transport", ["websocket", "sse", "longpoll"])

@@ -1052,6 +1052,40 @@ async def test_tickets_create_after_read_timeout_raises_api_timeout_error(
         await api.run(lambda c: c.tickets.create(user_id=123, title="Bug"))
 
 
+async def test_tickets_create_sends_the_idempotency_key(api: Api, mock: respx.MockRouter) -> None:
+    route = mock.post("tickets/").respond(201, json=TICKET)
+
+    await api.run(lambda c: c.tickets.create(user_id=123, title="Bug", idempotency_key="tg-1-2"))
+
+    assert body_of(last_request(route)) == {
+        "user_id": 123,
+        "title": "Bug",
+        "idempotency_key": "tg-1-2",
+    }
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadTimeout("sent?"), httpx.RemoteProtocolError("sent?"), httpx.Response(502)],
+    ids=["read-timeout", "dropped", "502"],
+)
+async def test_tickets_create_with_a_key_is_resent_with_the_same_key(
+    api: Api, mock: respx.MockRouter, clock: Clock, failure: Any
+) -> None:
+    # The server answers a replayed key with the ticket it opened (200).
+    route = mock.post("tickets/").mock(side_effect=[failure, httpx.Response(200, json=TICKET)])
+
+    ticket = await api.run(
+        lambda c: c.tickets.create(user_id=123, title="Bug", idempotency_key="tg-1-2")
+    )
+
+    assert ticket.id == 16
+    assert route.call_count == 2
+    assert body_of(route.calls[0].request) == body_of(route.calls[1].request)
+    assert body_of(route.calls[1].request)["idempotency_key"] == "tg-1-2"
+    assert len(clock.waits) == 1
+
+
 @pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout])
 async def test_tickets_create_is_retried_when_nothing_was_sent(
     api: Api, mock: respx.MockRouter, clock: Clock, error: type[httpx.TransportError]

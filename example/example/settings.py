@@ -7,7 +7,8 @@ layer). Environment variables switch it to production-like services:
   (needs ``pip install "chatlabs-django-support[production]"``);
 * ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer, so
   several ASGI workers share live events;
-* ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``.
+* ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
+* ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``: the app's settings of that name.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ else:
 SUPPORT_TELEGRAM_USER_MODEL = "my_users.MyTelegramUser"
 if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
     SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
+if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
+    # E.g. longer manager replies, which the example bot splits for Telegram.
+    SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -66,6 +66,14 @@ class TicketCreateInput(StrictSerializer):
     user_id = StrictIntegerField(help_text=_("The Telegram user's telegram_id."))
     title = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=None)
     text = StrictCharField(required=False, trim_whitespace=False, allow_blank=True)
+    idempotency_key = StrictCharField(
+        required=False,
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text=_(
+            "Optional; a repeated key from the same bot key returns the ticket it opened (200)."
+        ),
+    )
 
 
 class TicketUpdateInput(StrictSerializer):

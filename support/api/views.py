@@ -102,10 +102,10 @@ class SupportView(generics.GenericAPIView[Any]):
 @extend_schema(
     methods=["POST"],
     request=TicketCreateInput,
-    responses={201: TicketSerializer, **ERRORS},
+    responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
 class TicketListView(SupportView):
-    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots)."""
+    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots; 200 on a replayed key)."""
 
     serializer_class = TicketSerializer
     filter_backends = (DjangoFilterBackend,)
@@ -129,8 +129,9 @@ class TicketListView(SupportView):
 
     def post(self, request: Request) -> Response:
         body = self.parse(TicketCreateInput)
-        ticket = services.open_ticket(self.actor, **body)
-        return self.ticket_response(ticket, status.HTTP_201_CREATED)
+        opened = services.open_ticket_once(self.actor, **body)
+        code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
+        return self.ticket_response(opened.ticket, code)
 
 
 @extend_schema(methods=["GET"], responses={200: TicketSerializer, **ERRORS})

@@ -35,10 +35,14 @@ def _update_body(title: str | None, resolved: bool | None) -> dict[str, Any]:
     return body
 
 
-def _create_body(user_id: int, title: str, text: str | None) -> dict[str, Any]:
+def _create_body(
+    user_id: int, title: str, text: str | None, idempotency_key: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"user_id": user_id, "title": title}
     if text is not None:
         body["text"] = text
+    if idempotency_key is not None:
+        body["idempotency_key"] = idempotency_key
     return body
 
 
@@ -63,14 +67,26 @@ class Tickets:
     def get(self, ticket_id: int) -> Ticket:
         return validate(Ticket, self._t.request("GET", f"tickets/{ticket_id}/"))
 
-    def create(self, *, user_id: int, title: str, text: str | None = None) -> Ticket:
+    def create(
+        self,
+        *,
+        user_id: int,
+        title: str,
+        text: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Ticket:
         """Open a ticket for a Telegram user (bots only), with an optional first message.
 
-        Not retried once the request may have reached the server: opening a
-        ticket twice is worse than an error.
+        With ``idempotency_key`` (e.g. built from the Telegram chat and message
+        ids) a repeat returns the ticket the first call opened, so the call is
+        retried like any other. Without one it is not retried once the request
+        may have reached the server: opening a ticket twice is worse than an error.
         """
-        body = _create_body(user_id, title, text)
-        return validate(Ticket, self._t.request("POST", "tickets/", json=body, idempotent=False))
+        body = _create_body(user_id, title, text, idempotency_key)
+        data = self._t.request(
+            "POST", "tickets/", json=body, idempotent=idempotency_key is not None
+        )
+        return validate(Ticket, data)
 
     def update(
         self, ticket_id: int, *, title: str | None = None, resolved: bool | None = None
@@ -115,11 +131,19 @@ class AsyncTickets:
     async def get(self, ticket_id: int) -> Ticket:
         return validate(Ticket, await self._t.request("GET", f"tickets/{ticket_id}/"))
 
-    async def create(self, *, user_id: int, title: str, text: str | None = None) -> Ticket:
-        body = _create_body(user_id, title, text)
-        return validate(
-            Ticket, await self._t.request("POST", "tickets/", json=body, idempotent=False)
+    async def create(
+        self,
+        *,
+        user_id: int,
+        title: str,
+        text: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Ticket:
+        body = _create_body(user_id, title, text, idempotency_key)
+        data = await self._t.request(
+            "POST", "tickets/", json=body, idempotent=idempotency_key is not None
         )
+        return validate(Ticket, data)
 
     async def update(
         self, ticket_id: int, *, title: str | None = None, resolved: bool | None = None
