@@ -43,7 +43,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy support support_client tests
+	$(BIN)/mypy support support_client tests example/telegram_bot.py
 
 clean:
 	rm -rf .nox build dist .pytest_cache .mypy_cache .ruff_cache *.egg-info
