@@ -85,11 +85,12 @@ def test_a_manager_answers_a_bot_ticket_live(live, bot, console_page: ConsolePag
     expect(row(page, ticket)).to_contain_text("Cannot pay", timeout=WAIT)
     expect(row(page, ticket)).to_contain_text("My card is refused.")
     expect(row(page, ticket).locator(".badge")).to_contain_text("1")
+    expect(page.locator('[data-count="unassigned"]')).to_have_text("(1)", timeout=WAIT)
     screenshot(page, "queue-en")
 
     row(page, ticket).click()
     expect(page.locator("#thread-title")).to_have_text("Cannot pay")
-    assert messages(page) == ["My card is refused."]
+    expect(page.locator(".message-list .message .text")).to_have_text(["My card is refused."])
     page.get_by_role("button", name="Take it").click()
     expect(page.locator(".ticket-head .meta")).to_contain_text("Assigned to you", timeout=WAIT)
     # Viewed: the unread badge goes once the manager has the ticket open.
@@ -127,6 +128,10 @@ def test_a_manager_answers_a_bot_ticket_live(live, bot, console_page: ConsolePag
         "Checking your payment\nnow.",
         "Thanks, it is card 4242.",
     ]
+    # The tab counts follow the events too.
+    expect(page.locator('[data-count="mine"]')).to_have_text("(1)")
+    expect(page.locator('[data-count="open"]')).to_have_text("(1)")
+    expect(page.locator('[data-count="unassigned"]')).to_have_text("(0)")
     screenshot(page, "ticket-en")
     sdk.close()
 

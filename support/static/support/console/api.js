@@ -43,7 +43,8 @@
     /** Resolves to {data, response}; rejects with ApiError. */
     async request(method, path, { params, body, signal } = {}) {
       const headers = { Accept: "application/json" };
-      const init = { method, headers, credentials: "same-origin", signal };
+      // API data is live: never answer from the HTTP cache.
+      const init = { method, headers, credentials: "same-origin", signal, cache: "no-store" };
       if (method !== "GET") {
         headers["X-CSRFToken"] = csrfToken();
         headers["Content-Type"] = "application/json";
