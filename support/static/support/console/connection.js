@@ -52,10 +52,11 @@
       this.open();
     }
 
-    stop(status) {
+    /** The credential is gone: stop for good (the page says "signed out"). */
+    stop() {
       this.stopped = true;
       this.close();
-      this.setState(status || "offline");
+      this.setState("offline");
     }
 
     close() {
@@ -181,7 +182,7 @@
         clearInterval(pinger);
         if (handle.closed || this.current !== handle) return;
         if (closed.code === 4401) {
-          this.stop("offline");
+          this.stop();
         } else if (closed.code === 4400) {
           handle.closed = true;
           this.current = null;
@@ -235,7 +236,7 @@
           /* keep "" */
         }
         if (condition === "forbidden" || condition === "unauthorized") {
-          this.stop("offline");
+          this.stop();
         } else {
           this.failed(handle);
         }
@@ -269,7 +270,7 @@
           if (handle.closed && this.current !== handle) return;
           const status = error.status;
           if (status === 401 || status === 403) {
-            this.stop("offline");
+            this.stop();
             return;
           }
           if (error.code === "cursor_expired" || error.code === "invalid_cursor") {

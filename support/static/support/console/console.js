@@ -348,8 +348,7 @@
     button.disabled = true;
     try {
       const { data } = await api.post(`tickets/${thread.id}/${action}/`);
-      upsert(data);
-      refreshCounts();
+      upsert(data); // at once; the event that follows refreshes the counts
     } catch (error) {
       show(el.actionError, errorText(error));
     } finally {
@@ -370,10 +369,7 @@
     const thread = state.thread;
     const text = el.text.value;
     if (!thread || !text.trim() || el.send.disabled) return;
-    if (text.length > config.maxTextLength) {
-      show(el.replyError, fmt(S.too_long, { over: text.length - config.maxTextLength }));
-      return;
-    }
+    if (text.length > config.maxTextLength) return; // the counter says by how much
     // One idempotency key per text: a retry after a network error cannot post
     // twice, and an edited text is a new message.
     const draft = state.drafts.get(thread.id) || {};
@@ -419,12 +415,11 @@
     const upTo = Math.max(...unseen.map((m) => m.id));
     try {
       const { data } = await api.post(`tickets/${thread.id}/messages/viewed/`, { up_to: upTo });
+      // The ticket's unread count follows with the ticket.messages.viewed event.
       for (const message of data) {
         const known = thread.messages.get(message.id);
         if (known) known.viewed = true;
       }
-      const ticket = state.tickets.get(thread.id);
-      if (ticket && data.length) refreshTicket(thread.id);
       renderThread();
     } catch (error) {
       /* tried again with the next message or visit */
@@ -565,12 +560,10 @@
 
   function renderCounter() {
     const used = el.text.value.length;
-    const over = used > config.maxTextLength;
-    el.counter.textContent = fmt(S.chars_left, { used, limit: config.maxTextLength });
-    el.counter.classList.toggle("over", over);
-    if (!over && el.replyError.textContent.startsWith(S.too_long.split("%")[0])) {
-      show(el.replyError, "");
-    }
+    const over = used - config.maxTextLength;
+    const count = fmt(S.chars_left, { used, limit: config.maxTextLength });
+    el.counter.textContent = over > 0 ? `${count} · ${fmt(S.too_long, { over })}` : count;
+    el.counter.classList.toggle("over", over > 0);
   }
 
   function renderConnection({ transport, status }) {
