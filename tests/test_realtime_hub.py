@@ -10,7 +10,6 @@ from asgiref.sync import sync_to_async
 from support import services
 from support.actors import Actor
 from support.models import BotKey
-from support.realtime import auth as auth_module
 from support.realtime import hub as hub_module
 from tests.test_realtime_websocket import setup_world
 
@@ -91,7 +90,7 @@ async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
     bob = await sync_to_async(User.objects.get)(username="bob")
     key = await sync_to_async(BotKey.objects.get)()
     calls: list[set[tuple[str, int]]] = []
-    original = auth_module.revoked_credentials_async
+    original = hub_module.revoked_credentials_async
 
     async def counting(credentials: set[tuple[str, int]]) -> set[tuple[str, int]]:
         calls.append(set(credentials))
@@ -121,7 +120,7 @@ def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert
     from django.contrib.auth.models import User
 
     from support.botkeys import create_bot_key, revoke_bot_key
-    from support.realtime.auth import revoked_credentials
+    from support.credentials import revoked_credentials
     from tests.conftest import make_manager
 
     alice = make_manager("alice")

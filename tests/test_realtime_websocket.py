@@ -282,6 +282,7 @@ async def test_error_echoes_the_request_id(application, stop_hub):
     assert await receive(ws) == {
         "type": "error",
         "request_id": "x",
+        "status": 409,
         "code": "already_assigned",
         "detail": "Another manager has already taken this ticket.",
     }

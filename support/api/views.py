@@ -21,7 +21,6 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +29,7 @@ from rest_framework.serializers import Serializer
 import support
 from support import services
 from support.actors import Actor
-from support.api.authentication import authentication_classes
+from support.api.authentication import SupportAuthentication
 from support.api.errors import exception_handler
 from support.api.filters import TicketFilter
 from support.api.inputs import (
@@ -44,6 +43,8 @@ from support.api.pagination import PlainListPagination
 from support.api.parsers import SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
+from support.errors import error_response
+from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
 
@@ -63,14 +64,12 @@ ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 405
 
 
 class SupportView(generics.GenericAPIView[Any]):
+    authentication_classes = (SupportAuthentication,)
     renderer_classes = (JSONRenderer,)
     parser_classes = (SafeJSONParser,)
     permission_classes = (IsManagerOrBot,)
     throttle_classes = (SupportRateThrottle,)
     schema = AutoSchema()
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        return [cls() for cls in authentication_classes()]
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return exception_handler
@@ -249,4 +248,4 @@ class SchemaView(SpectacularAPIView):
 @csrf_exempt  # it changes nothing; a CSRF 403 in HTML would only hide the 404
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Paths under the API that match nothing: the API's 404, not Django's HTML one."""
-    return JsonResponse({"code": "not_found", "detail": str(_("No such endpoint."))}, status=404)
+    return error_response(NotFound(_("No such endpoint.")))

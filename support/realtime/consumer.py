@@ -17,10 +17,12 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from support import events
 from support.actors import Actor
 from support.cursors import format_cursor
+from support.errors import error_for, error_frame
 from support.exceptions import CursorExpired, SupportError
 from support.realtime import commands
 from support.realtime.hub import BATCH, Subscriber, current_position_async, get_hub, read_log_async
@@ -125,11 +127,10 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 return last
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None:
-            await self.send_error(commands.BadFrame("Binary frames are not accepted."), None)
-            return
         request_id = None
         try:
+            if text_data is None:
+                raise commands.BadFrame(_("Binary frames are not accepted."))
             frame = commands.parse_frame(text_data)
             request_id = commands.request_id_of(frame)
             if frame.get("type") == commands.PING:
@@ -137,27 +138,17 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 # accept an upgrade and then pass nothing); touches no database.
                 await self.send_json({"type": "pong", "request_id": request_id})
                 return
-            command, args = commands.validate(frame)
-            data = await database_sync_to_async(commands.execute)(self.actor, command, args)
-        except SupportError as error:
-            await self.send_error(error, request_id)
-            return
-        except Exception:
-            logger.exception("WebSocket command failed")
-            await self.send_json(
-                {
-                    "type": "error",
-                    "request_id": request_id,
-                    "code": "server_error",
-                    "detail": "The server failed to run this command; nothing was changed.",
-                }
-            )
+            call = commands.validate(frame)
+            data = await database_sync_to_async(commands.execute)(self.actor, call)
+        except Exception as exc:  # every failure is an error frame; the connection stays
+            where = f"WebSocket command of {self.actor.credential}"
+            await self.send_error(error_for(exc, where=where), request_id)
             return
         if request_id is not None:
             await self.send_json({"type": "ack", "request_id": request_id, "data": data})
 
     async def send_error(self, error: SupportError, request_id: Any) -> None:
-        await self.send_json({"type": "error", "request_id": request_id, **error.as_dict()})
+        await self.send_json(error_frame(error, request_id))
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 
 from support import events
-from support.actors import Actor
+from support.actors import Actor, Credential
 from support.conf import support_settings
+from support.credentials import revoked_credentials
 from support.cursors import CHANNEL
 from support.exceptions import CursorExpired
-from support.realtime.auth import CredentialId, credential_id, revoked_credentials_async
 from support.realtime.db import db_read
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Subscriber:
         self, hub: Hub, floor: int, actor: Actor | None = None, *, events: bool = True
     ) -> None:
         self.floor = floor
-        self.credential = None if actor is None else credential_id(actor)
+        self.credential = None if actor is None else actor.credential
         self.wants_events = events
         self.overflowed = False
         #: Set when the credential is revoked: close the connection.
@@ -173,7 +173,7 @@ class Hub:
     def wake(self) -> None:
         self._wake.set()
 
-    def revoke(self, credentials: set[CredentialId]) -> None:
+    def revoke(self, credentials: set[Credential]) -> None:
         """Close this process's connections that use one of *credentials*."""
         from django_eventstream.views import get_listener_manager
 
@@ -187,7 +187,7 @@ class Hub:
         if message.get("type") == events.REVOKED_MESSAGE_TYPE:
             bot_key = message.get("bot_key")
             if isinstance(bot_key, int):
-                self.revoke({("bot", bot_key)})
+                self.revoke({Credential("bot", bot_key)})
         else:
             self.wake()
 
@@ -300,14 +300,14 @@ class Hub:
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
 
 
-def stream_user_id(credential: CredentialId) -> int | str:
+def stream_user_id(credential: Credential) -> int | str:
     """The user id django-eventstream's listener carries for an SSE stream (what a kick names).
 
     A manager's stream runs as the manager (``request.user``), so it carries
     the user's pk; a bot's stream carries ``bot-<key id>``.
     """
     kind, pk = credential
-    return pk if kind == "manager" else f"bot-{pk}"
+    return pk if kind == "manager" else str(credential)
 
 
 def _notify_eventstream(event: LiveEvent) -> None:
@@ -319,6 +319,8 @@ def _notify_eventstream(event: LiveEvent) -> None:
         CHANNEL, StreamEvent(CHANNEL, event.type, event.json, id=event.position)
     )
 
+
+revoked_credentials_async = db_read(revoked_credentials)
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 

@@ -15,8 +15,8 @@ from django.urls import path
 
 from support.actors import Actor
 from support.conf import support_settings
+from support.credentials import authenticate
 from support.exceptions import SupportError
-from support.realtime.auth import actor_for_authorization, actor_for_user
 from support.realtime.consumer import SupportConsumer
 from support.realtime.db import db_read
 
@@ -76,11 +76,8 @@ class ActorMiddleware:
 
 
 def resolve_actor(scope: Scope) -> Actor | None:
-    header = _header(scope, b"authorization")
     try:
-        if header:
-            return actor_for_authorization(header)
-        return actor_for_user(scope.get("user"))
+        return authenticate(_header(scope, b"authorization"), scope.get("user"))
     except SupportError:
         return None
 

@@ -22,7 +22,6 @@ from django_eventstream.views import events as eventstream_events
 from support import events
 from support.actors import Actor
 from support.cursors import CHANNEL, format_cursor
-from support.realtime.auth import credential_id
 from support.realtime.db import db_read
 from support.realtime.http import dumps, support_view
 from support.realtime.hub import current_position_async, get_hub, stream_user_id
@@ -44,7 +43,7 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
         after = None
     # django-eventstream names each stream's listener by ``request.user.pk``:
     # that is what a revocation kicks (see Hub.revoke).
-    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(credential_id(actor)))
+    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(actor.credential))
     request.user = user  # type: ignore[assignment]  # duck-typed for django-eventstream
     query = request.GET.copy()
     query.pop("after", None)

@@ -1,0 +1,108 @@
+"""From a request's credential to an :class:`~support.actors.Actor`, for every transport.
+
+Three credentials are accepted everywhere (REST, WebSocket, SSE, long-poll):
+``Authorization: Api-Key <key>`` (a bot), ``Authorization: Token <key>`` (a
+manager, when ``rest_framework.authtoken`` is installed) and the session
+cookie (a manager in a browser). The header wins over the session; a header
+with a scheme of neither kind is ignored, so the session still applies.
+
+The transports are thin wrappers over :func:`authenticate`: DRF's
+authentication class, the Channels middleware and the plain views. Each
+credential has one identity, :attr:`Actor.credential`, which rate limits,
+stream limits and revocation all key on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from support.actors import Actor, Credential, is_manager
+from support.botkeys import authenticate_bot_key
+from support.exceptions import NotAuthenticated, PermissionDenied
+from support.models import BotKey
+
+API_KEY = "Api-Key"
+TOKEN = "Token"
+
+
+def parse_authorization(header: str | None) -> tuple[str, str] | None:
+    """``(scheme, credential)`` of an ``Authorization`` header of ours, else ``None``.
+
+    The scheme comes back spelled as in :data:`API_KEY` or :data:`TOKEN`; a
+    header of ours with no credential, or with spaces in it, is refused.
+    """
+    scheme, _sep, credential = (header or "").strip().partition(" ")
+    known = {API_KEY.lower(): API_KEY}
+    if apps.is_installed("rest_framework.authtoken"):
+        known[TOKEN.lower()] = TOKEN
+    canonical = known.get(scheme.lower())
+    if canonical is None:
+        return None
+    credential = credential.strip()
+    if not credential or " " in credential:
+        raise NotAuthenticated(_("Malformed Authorization header."))
+    return canonical, credential
+
+
+def actor_for_header(header: str | None) -> Actor | None:
+    """The actor an ``Authorization`` header names, ``None`` if it names none of ours.
+
+    Raises :class:`NotAuthenticated` for an unknown, revoked or inactive
+    credential and :class:`PermissionDenied` for a user who is not a manager.
+    """
+    parsed = parse_authorization(header)
+    if parsed is None:
+        return None
+    scheme, credential = parsed
+    if scheme == API_KEY:
+        key = authenticate_bot_key(credential)
+        if key is None:
+            raise NotAuthenticated(_("Invalid or revoked bot key."))
+        return Actor.for_bot(key)
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=credential).first()
+    if token is None or not token.user.is_active:
+        raise NotAuthenticated(_("Invalid token, or its user is inactive."))
+    return actor_for_user(token.user)
+
+
+def actor_for_user(user: Any) -> Actor:
+    """A signed-in manager's actor; 401 if anonymous, 403 if not a manager."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+    if not is_manager(user):
+        raise PermissionDenied()
+    return Actor.for_manager(user)
+
+
+def authenticate(header: str | None, user: Any) -> Actor:
+    """The caller: the ``Authorization`` header first, else the session's *user*."""
+    actor = actor_for_header(header)
+    return actor if actor is not None else actor_for_user(user)
+
+
+def revoked_credentials(credentials: Iterable[Credential]) -> set[Credential]:
+    """Those of *credentials* that may no longer act (key revoked, manager no longer one).
+
+    One query for all the bot keys and one for all the users, plus Django's
+    permission check per distinct manager: a worker re-checks its open
+    connections with this in one go, so the cost follows the number of
+    credentials (a handful of managers, the bots), not of connections.
+    """
+    wanted = set(credentials)
+    bot_ids = {pk for kind, pk in wanted if kind == "bot"}
+    manager_ids = {pk for kind, pk in wanted if kind == "manager"}
+    allowed: set[Credential] = set()
+    if bot_ids:
+        active = BotKey.objects.active().filter(pk__in=bot_ids).values_list("pk", flat=True)
+        allowed.update(Credential("bot", int(pk)) for pk in active)
+    if manager_ids:
+        users = get_user_model()._default_manager.filter(pk__in=manager_ids)
+        allowed.update(Credential("manager", int(user.pk)) for user in users if is_manager(user))
+    return wanted - allowed
