@@ -20,5 +20,10 @@ class SupportConfig(AppConfig):
         if not hasattr(settings, "EVENTSTREAM_STORAGE_CLASS"):
             settings.EVENTSTREAM_STORAGE_CLASS = EVENTSTREAM_STORAGE
 
-        from support import checks  # noqa: F401  (registers the system checks)
+        from support import (
+            checks,  # noqa: F401  (registers the system checks)
+            sqlite,
+        )
+
+        sqlite.install()
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)

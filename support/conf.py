@@ -118,6 +118,11 @@ class SupportSettings:
         """Channel-layer group every process's hub listens on for new events."""
         return str(self._get("CHANNEL_GROUP", "support.events"))
 
+    @property
+    def TUNE_SQLITE(self) -> bool:
+        """Whether SQLite connections get WAL, IMMEDIATE writes and a busy timeout."""
+        return bool(self._get("TUNE_SQLITE", True))
+
 
 support_settings = SupportSettings()
 

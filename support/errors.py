@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import DatabaseError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -29,6 +30,7 @@ from support.exceptions import (
     ServerError,
     SupportError,
     TooLarge,
+    Unavailable,
 )
 
 logger = logging.getLogger("support.errors")
@@ -84,7 +86,26 @@ def as_support_error(exc: BaseException) -> SupportError | None:
         return PermissionDenied()
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
         return TooLarge()
+    if isinstance(exc, OperationalError | DatabaseError) and is_contention(exc):
+        return Unavailable()
     return None
+
+
+#: PostgreSQL's "try again" states: serialization failure, deadlock, lock timeout.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether a database error means "busy, retry" rather than a bug.
+
+    SQLite says "database is locked" when the busy timeout ran out;
+    PostgreSQL gives a SQLSTATE on the driver's exception.
+    """
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    message = str(exc).lower()
+    return "database is locked" in message or "database table is locked" in message
 
 
 def request_id(request: HttpRequest | None) -> str:

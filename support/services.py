@@ -95,12 +95,25 @@ def _check_not_others(actor: Actor, ticket: Ticket) -> None:
         raise AssignedToOther()
 
 
-def _clean_text(text: Any, *, field: str = "text") -> str:
-    if not isinstance(text, str):
+def _clean_string(value: Any, field: str, *, limit: int, strip: bool = False) -> str:
+    """The one rule set for every string a client sends (text, title, idempotency key).
+
+    Not blank, no NUL (PostgreSQL cannot store it), no lone surrogate (not
+    encodable as UTF-8, so no database can), at most *limit* characters.
+    The REST and WebSocket inputs refuse the same values before this runs;
+    this is the rule for every other caller (the admin, bot code in-process).
+    """
+    if not isinstance(value, str):
         raise Invalid.field(field, _("Must be a string."))
+    text: str = value
+    if strip:
+        text = text.strip()
     if not text.strip():
         raise Invalid.field(field, _("May not be blank."))
-    limit = support_settings.MAX_TEXT_LENGTH
+    if "\x00" in text:
+        raise Invalid.field(field, _("Null characters are not allowed."))
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        raise Invalid.field(field, _("Surrogate characters are not allowed."))
     if len(text) > limit:
         raise Invalid.field(
             field, _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
@@ -108,31 +121,18 @@ def _clean_text(text: Any, *, field: str = "text") -> str:
     return text
 
 
-def _clean_idempotency_key(key: Any) -> str | None:
-    if key is not None and (
-        not isinstance(key, str) or not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH
-    ):
-        raise Invalid.field(
-            "idempotency_key",
-            _("A non-empty string of at most %(n)d characters.")
-            % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
-        )
-    return key
+def _clean_text(text: Any) -> str:
+    return _clean_string(text, "text", limit=support_settings.MAX_TEXT_LENGTH)
 
 
 def _clean_title(title: Any) -> str:
-    if not isinstance(title, str):
-        raise Invalid.field("title", _("Must be a string."))
-    title = title.strip()
-    if not title:
-        raise Invalid.field("title", _("May not be blank."))
-    limit = support_settings.MAX_TITLE_LENGTH
-    if len(title) > limit:
-        raise Invalid.field(
-            "title",
-            _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
-        )
-    return str(title)
+    return _clean_string(title, "title", limit=support_settings.MAX_TITLE_LENGTH, strip=True)
+
+
+def _clean_idempotency_key(key: Any) -> str | None:
+    if key is None:
+        return None
+    return _clean_string(key, "idempotency_key", limit=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
 # -- tickets -----------------------------------------------------------------

@@ -83,8 +83,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Writers queue for SQLite's lock instead of failing with "database is locked".
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # No OPTIONS needed: the support app makes SQLite queue writers
+            # (WAL, IMMEDIATE, a busy timeout; see support/sqlite.py).
         }
     }
 

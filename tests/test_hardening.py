@@ -1,0 +1,270 @@
+"""What a careless client or an attacker tries, and what every transport answers.
+
+Each case was once a 500, an HTML page, an unthrottled loop or a silent
+stall; each must now be a clear error in the API's shape that changes
+nothing. In-process cases run on the ASGI application; the concurrency
+cases run against real servers (daphne) on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.cache import caches
+
+from support.models import Message
+from tests.live import Credentials, LiveServer, running_server
+from tests.test_realtime_websocket import application, connect, receive, setup_world, snapshot
+
+__all__ = ["application"]  # the fixture, imported for the WebSocket tests here
+
+BAD_STRINGS = [
+    pytest.param({"text": "nul \x00 inside"}, "text", id="nul-in-text"),
+    pytest.param({"text": "lone \ud800 surrogate"}, "text", id="surrogate-in-text"),
+    pytest.param({"text": "ok", "idempotency_key": "k\x00"}, "idempotency_key", id="nul-in-key"),
+    pytest.param({"text": "ok", "idempotency_key": "\udfff"}, "idempotency_key", id="surr-key"),
+    pytest.param({"text": 12}, "text", id="text-not-a-string"),
+    pytest.param({"text": "x" * 4097}, "text", id="text-too-long"),
+    pytest.param({"text": "ok", "idempotency_key": "k" * 129}, "idempotency_key", id="key-long"),
+    pytest.param({"text": "ok", "sender": "user"}, "sender", id="sender-not-a-ws-field"),
+]
+
+
+# -- the same input rules on REST and WebSocket --------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("fields", "field"), BAD_STRINGS)
+async def test_websocket_refuses_what_rest_refuses(application, stop_hub, fields, field):
+    world = await setup_world()
+    before = await snapshot()
+    ws = connect(application, authorization=f"Api-Key {world['bot_key']}")
+    await ws.connect()
+    frame = {"type": "ticket.message.new", "ticket_id": world["queued"], "request_id": 1}
+    await ws.send_to(text_data=json.dumps({**frame, **fields}))
+    answer = await receive(ws)
+    assert answer["type"] == "error"
+    assert (answer["status"], answer["code"]) == (400, "invalid")
+    assert field in answer["errors"]
+    assert await snapshot() == before
+    await ws.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("fields", "field"), BAD_STRINGS[:-1])
+def test_rest_refuses_the_same_strings(bot_client, make_ticket, fields, field):
+    ticket = make_ticket()
+    count = Message.objects.count()
+    body = json.dumps(fields)  # escapes the lone surrogates as JSON allows
+    response = bot_client.post(
+        f"/support/tickets/{ticket.pk}/messages/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["errors"]
+    assert Message.objects.count() == count
+
+
+# -- throttling on every transport ---------------------------------------------
+
+
+async def answer_to(ws: Any, request_id: Any) -> dict[str, Any]:
+    """The ack or error for *request_id*, skipping the events sent meanwhile."""
+    while True:
+        frame = await receive(ws)
+        if frame["type"] in ("ack", "error") and frame.get("request_id") == request_id:
+            return frame
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websocket_commands_spend_the_rest_budget(application, stop_hub, settings):
+    settings.SUPPORT_THROTTLE_RATES = {"bot": "4/min", "manager": None}
+    caches["default"].clear()
+    world = await setup_world()
+    from rest_framework.test import APIClient
+
+    rest = APIClient()
+    rest.credentials(HTTP_AUTHORIZATION=f"Api-Key {world['bot_key']}")
+    for _ in range(2):
+        response = await sync_to_async(rest.get)("/support/tickets/")
+        assert response.status_code == 200
+
+    ws = connect(application, authorization=f"Api-Key {world['bot_key']}")
+    await ws.connect()
+    frame = {"type": "ticket.message.new", "ticket_id": world["queued"], "text": "spam"}
+    answers = []
+    for number in range(5):
+        await ws.send_json_to({**frame, "request_id": number})
+        answers.append(await answer_to(ws, number))
+    assert [a["type"] for a in answers] == ["ack", "ack", "error", "error", "error"]
+    refusal = answers[2]
+    assert (refusal["status"], refusal["code"], refusal["request_id"]) == (429, "rate_limited", 2)
+    assert 0 < refusal["retry_after"] <= 60
+    assert await sync_to_async(Message.objects.filter(text="spam").count)() == 2
+    # The budget is one: REST is refused too now.
+    response = await sync_to_async(rest.get)("/support/tickets/")
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    # Pings cost nothing and still work.
+    await ws.send_json_to({"type": "ping", "request_id": "p"})
+    assert await receive(ws) == {"type": "pong", "request_id": "p"}
+    await ws.disconnect()
+
+
+# -- errors are always the JSON shape --------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_body_over_the_upload_limit_is_json_413(bot_client, make_ticket, settings, debug):
+    settings.DEBUG = debug
+    ticket = make_ticket()
+    body = json.dumps({"text": "x" * (10 * 1024 * 1024)})
+    response = bot_client.post(
+        f"/support/tickets/{ticket.pk}/messages/", body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert Message.objects.filter(ticket=ticket).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bug_is_a_json_500_with_the_logged_request_id(
+    bot_client, make_ticket, settings, monkeypatch, caplog, debug
+):
+    settings.DEBUG = debug
+    ticket = make_ticket()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("support.services.post_message", broken)
+    with caplog.at_level(logging.ERROR, logger="support.errors"):
+        response = bot_client.post(
+            f"/support/tickets/{ticket.pk}/messages/", {"text": "hi"}, format="json"
+        )
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "server_error"
+    assert "boom" not in json.dumps(body)
+    assert response["X-Request-ID"] == body["request_id"]
+    assert body["request_id"] in caplog.text
+    assert "boom" in caplog.text
+
+    # A client's own request id is kept, so its logs and ours line up.
+    response = bot_client.post(
+        f"/support/tickets/{ticket.pk}/messages/",
+        {"text": "hi"},
+        format="json",
+        HTTP_X_REQUEST_ID="bot-42.7",
+    )
+    assert response.json()["request_id"] == "bot-42.7"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_bug_in_a_websocket_command_is_an_error_frame(
+    application, stop_hub, monkeypatch, caplog
+):
+    world = await setup_world()
+    monkeypatch.setattr("support.services.assign", lambda *a, **k: 1 / 0)
+    ws = connect(application, authorization=f"Token {world['alice']}")
+    await ws.connect()
+    with caplog.at_level(logging.ERROR, logger="support.errors"):
+        await ws.send_json_to(
+            {"type": "ticket.assign", "ticket_id": world["queued"], "request_id": 7}
+        )
+        answer = await receive(ws)
+    assert (answer["type"], answer["status"], answer["code"]) == ("error", 500, "server_error")
+    assert answer["request_id"] == 7
+    assert answer["log_id"] in caplog.text
+    assert "ZeroDivisionError" in caplog.text
+    # The connection is still good.
+    await ws.send_json_to({"type": "ping"})
+    assert (await receive(ws))["type"] == "pong"
+    await ws.disconnect()
+
+
+# -- concurrent writers, on real servers -----------------------------------------
+
+DATABASES = ["sqlite-default", "sqlite-url", "postgres"]
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def desk(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Credentials]]:
+    workdir = tmp_path_factory.mktemp(request.param)
+    env: dict[str, str] = {"SUPPORT_MAX_STREAMS_PER_CREDENTIAL": "0"}
+    if request.param == "sqlite-url":
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'url.sqlite3'}"
+    if request.param == "postgres":
+        from tests.pgserver import running_postgres
+
+        with running_postgres() as url, running_server(workdir, DATABASE_URL=url, **env) as live:
+            yield live
+        return
+    with running_server(workdir, **env) as live:
+        yield live
+
+
+async def _post_all(
+    server: LiveServer, key: str, bodies: list[tuple[str, dict[str, Any]]], concurrency: int
+) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=concurrency)
+    headers = {"Authorization": f"Api-Key {key}"}
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=server.api, limits=limits, timeout=60) as http:
+
+        async def post(path: str, body: dict[str, Any]) -> httpx.Response:
+            async with gate:
+                return await http.post(path, json=body, headers=headers)
+
+        return await asyncio.gather(*(post(path, body) for path, body in bodies))
+
+
+@pytest.mark.live
+async def test_concurrent_writers_get_no_5xx(desk: tuple[LiveServer, Credentials]) -> None:
+    server, creds = desk
+    opened = await _post_all(
+        server,
+        creds.bot_key,
+        [("tickets/", {"user_id": 7000 + n, "title": f"t{n}", "text": "hi"}) for n in range(10)],
+        concurrency=10,
+    )
+    assert [r.status_code for r in opened] == [201] * 10
+    ids = [r.json()["id"] for r in opened]
+    posts = [(f"tickets/{ids[n % 10]}/messages/", {"text": f"message {n}"}) for n in range(200)]
+    answers = await _post_all(server, creds.bot_key, posts, concurrency=20)
+    assert sorted({r.status_code for r in answers}) == [201], [
+        r.text for r in answers if r.status_code != 201
+    ][:3]
+
+    # One idempotency key, 20 at once: one message, every answer names it.
+    same = [(f"tickets/{ids[0]}/messages/", {"text": "once", "idempotency_key": "k-1"})] * 20
+    answers = await _post_all(server, creds.bot_key, same, concurrency=20)
+    assert sorted(r.status_code for r in answers) == [200] * 19 + [201]
+    assert len({r.json()["id"] for r in answers}) == 1
+
+    # The same for opening a ticket with a key.
+    ticket = ("tickets/", {"user_id": 7100, "title": "once", "idempotency_key": "t-1"})
+    answers = await _post_all(server, creds.bot_key, [ticket] * 20, concurrency=20)
+    assert sorted(r.status_code for r in answers) == [200] * 19 + [201]
+    assert len({r.json()["id"] for r in answers}) == 1
+
+
+@pytest.mark.live
+def test_a_huge_body_is_json_413_from_the_server(desk: tuple[LiveServer, Credentials]) -> None:
+    server, creds = desk
+    headers = {"Authorization": f"Api-Key {creds.bot_key}", "Content-Type": "application/json"}
+    body = json.dumps({"user_id": 1, "title": "x" * (10 * 1024 * 1024)})
+    response = httpx.post(f"{server.api}tickets/", content=body, headers=headers, timeout=60)
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
