@@ -123,8 +123,9 @@ async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
 def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert_num_queries):
     from django.contrib.auth.models import User
 
-    from support.botkeys import create_bot_key, revoke_bot_key
+    from support.botkeys import create_bot_key
     from support.realtime.auth import revoked_credentials
+    from support.services import revoke_bot_key
     from tests.conftest import make_manager
 
     alice = make_manager("alice")
