@@ -23,6 +23,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from support import events
@@ -39,7 +40,7 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
-from support.models import Message, Sender, Ticket
+from support.models import BotKey, Message, Sender, Ticket
 from support.serializers import message_data, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
@@ -383,3 +384,26 @@ def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]
             Message.objects.filter(id__in=ids).update(viewed=True)
             events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
     return ids
+
+
+# -- bot keys ----------------------------------------------------------------
+
+
+def revoke_bot_key(key: BotKey) -> None:
+    """Revoke *key*: its next request fails, and its open streams close now.
+
+    The admin's *Revoke selected keys* and management commands call this.
+    Revoking a revoked key changes nothing. After the commit, every
+    process's hub hears of it through the channel layer and closes the key's
+    WebSocket, SSE and long-poll connections; should that message be lost,
+    connections also re-check their credential every few seconds.
+    """
+    if key.revoked_at is not None:
+        return
+    with transaction.atomic():
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        key_id = key.pk
+        transaction.on_commit(
+            lambda: events.broadcast({"type": events.REVOKED_MESSAGE_TYPE, "bot_key": key_id})
+        )

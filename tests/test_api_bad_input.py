@@ -16,8 +16,9 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from support import services
-from support.botkeys import create_bot_key, revoke_bot_key
+from support.botkeys import create_bot_key
 from support.models import Event, Message, Ticket
+from support.services import revoke_bot_key
 from tests.conftest import token_client
 from tests.zz_users.models import MyTelegramUser
 

@@ -432,7 +432,7 @@ async def test_revoking_a_key_closes_its_open_websocket_at_once(application, sto
     await ws.send_json_to({"type": "ticket.resolve", "ticket_id": world["queued"], "request_id": 1})
     assert {(await receive(ws))["type"], (await receive(ws))["type"]} == {"ack", "ticket.resolved"}
 
-    from support.botkeys import revoke_bot_key
+    from support.services import revoke_bot_key
 
     await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
     closed = await ws.receive_output(timeout=3)

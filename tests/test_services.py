@@ -6,9 +6,9 @@ import pytest
 
 from support import services
 from support.actors import Actor
-from support.botkeys import revoke_bot_key
 from support.exceptions import IdempotencyConflict, NotAuthenticated, PermissionDenied
 from support.models import Event, Ticket
+from support.services import revoke_bot_key
 
 
 def test_an_actor_without_credential_is_not_authenticated(make_ticket):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,11 +22,11 @@ from django.utils.translation import gettext as _
 
 from support import events
 from support.actors import Actor
-from support.cursors import format_cursor
 from support.errors import error_for, error_frame
-from support.exceptions import CursorExpired, SupportError
+from support.exceptions import SupportError
 from support.realtime import commands
-from support.realtime.hub import BATCH, Subscriber, current_position_async, get_hub, read_log_async
+from support.realtime.hub import Subscriber, get_hub
+from support.realtime.replay import Reset, follow
 
 logger = logging.getLogger(__name__)
 
@@ -83,48 +84,26 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def _pump(self, after: int | None) -> None:
         """Send the replay, then live events; each position at most once, in order.
 
-        The subscription is taken before the log is read, so an event that
-        commits during the replay is both read and queued: ``last`` drops
-        the second copy. An event committed after the read is queued only.
+        The subscription was taken (in :meth:`connect`) before the log is
+        read: :func:`~support.realtime.replay.follow` joins the two. It ends
+        when the credential is revoked.
         """
         subscriber = self.subscriber
         assert subscriber is not None
-        last = subscriber.floor if after is None else after
         try:
-            if after is not None:
-                last = await self._catch_up(last)
-            while True:
-                batch = await subscriber.wait()
-                if subscriber.revoked:  # see Hub.revoke and Hub.recheck_credentials
-                    await self.close(CLOSE_REVOKED)
-                    return
-                if subscriber.take_overflow():
-                    last = await self._catch_up(last)
-                    continue
-                for event in batch:
-                    if event.position > last:
+            async with aclosing(follow(subscriber, after)) as chunks:
+                async for chunk in chunks:
+                    if isinstance(chunk, Reset):
+                        await self.send(text_data=chunk.json)
+                        continue
+                    for event in chunk:
                         await self.send(text_data=event.json)
-                        last = event.position
+            await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
-
-    async def _catch_up(self, last: int) -> int:
-        while True:
-            try:
-                batch = await read_log_async(last, BATCH)
-            except CursorExpired:
-                last = await current_position_async()
-                cursor = format_cursor(last)
-                await self.send(text_data=json.dumps({"type": "stream.reset", "event_id": cursor}))
-                continue
-            for event in batch:
-                await self.send(text_data=event.json)
-                last = event.position
-            if len(batch) < BATCH:
-                return last
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
