@@ -41,7 +41,7 @@ DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 
 $(DEMO_STAMP): pyproject.toml
-	if command -v uv >/dev/null 2>&1; then \
+	if uv --version >/dev/null 2>&1; then \
 		uv venv -q --seed --allow-existing -p "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DEMO_VENV) && \
 		uv pip install -q -p $(DEMO_VENV)/bin/python -e ".[example]"; \
 	else \
