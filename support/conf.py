@@ -123,6 +123,13 @@ class SupportSettings:
         """Whether SQLite connections get WAL, IMMEDIATE writes and a busy timeout."""
         return bool(self._get("TUNE_SQLITE", True))
 
+    @property
+    def MAX_STREAMS_PER_CREDENTIAL(self) -> int:
+        """Open streams (WebSocket, SSE, waiting long-polls) one credential may hold per
+        worker process; 0 means no limit. 32 fits a manager with many tabs and a bot
+        with a few workers."""
+        return self._int("MAX_STREAMS_PER_CREDENTIAL", 32)
+
 
 support_settings = SupportSettings()
 

@@ -106,6 +106,16 @@ class IdempotencyConflict(Conflict):
     default_detail = _("This idempotency key was already used by the other side.")
 
 
+class InvalidCursor(Invalid):
+    """A cursor beyond the log's head: this server never issued it."""
+
+    code = "invalid_cursor"
+    default_detail = _(
+        "This cursor is ahead of the event log; it was not issued by this server. "
+        "Start again without one."
+    )
+
+
 class CursorExpired(SupportError):
     status = 410
     code = "cursor_expired"

@@ -8,7 +8,9 @@ layer). Environment variables switch it to production-like services:
 * ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer, so
   several ASGI workers share live events;
 * ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
-* ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``: the app's settings of that name.
+* ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
+  ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
+  tests and benchmarks lift the stream limit with ``0``).
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ else:
 SUPPORT_TELEGRAM_USER_MODEL = "my_users.MyTelegramUser"
 if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
     SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
+if os.environ.get("SUPPORT_MAX_STREAMS_PER_CREDENTIAL"):
+    SUPPORT_MAX_STREAMS_PER_CREDENTIAL = int(os.environ["SUPPORT_MAX_STREAMS_PER_CREDENTIAL"])
 if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
     # E.g. longer manager replies, which the example bot splits for Telegram.
     SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])

@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 from support import events
 from support.actors import Actor
 from support.errors import error_for, error_frame
-from support.exceptions import SupportError
+from support.exceptions import SupportError, TooManyStreams
 from support.realtime import commands
 from support.realtime.hub import Subscriber, get_hub
-from support.realtime.replay import Reset, follow
+from support.realtime.replay import Reset, check_cursor, follow
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_CURSOR = 4400
 #: Close code when the credential was revoked while connected.
 CLOSE_REVOKED = 4401
+#: Close code when the credential holds ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` streams.
+CLOSE_TOO_MANY_STREAMS = 4429
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -55,11 +57,14 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         after_raw = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("after")
         try:
             after = events.parse_cursor(after_raw[-1] if after_raw else None)
+            if after is not None:
+                await check_cursor(after)
+            self.subscriber = await get_hub().subscribe(self.actor)
         except SupportError as error:
             await self.send_error(error, None)
-            await self.close(CLOSE_BAD_CURSOR)
+            too_many = isinstance(error, TooManyStreams)
+            await self.close(CLOSE_TOO_MANY_STREAMS if too_many else CLOSE_BAD_CURSOR)
             return
-        self.subscriber = await get_hub().subscribe(self.actor)
         self.pump = asyncio.create_task(self._pump(after))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

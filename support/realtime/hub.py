@@ -23,7 +23,7 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections import deque
+from collections import Counter, deque
 from contextlib import aclosing
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from support import events
 from support.actors import Actor, Credential
 from support.conf import support_settings
 from support.credentials import revoked_credentials
+from support.exceptions import TooManyStreams
 from support.realtime.db import db_read
 from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
 
@@ -119,6 +120,8 @@ class Hub:
     def __init__(self) -> None:
         self.position = 0
         self._subscribers: set[Subscriber] = set()
+        #: Open streams per credential in this process (``MAX_STREAMS_PER_CREDENTIAL``).
+        self._streams: Counter[Credential] = Counter()
         self._relays: list[Relay] = []
         self._wake = asyncio.Event()
         self._started = asyncio.Event()
@@ -137,18 +140,32 @@ class Hub:
         await self._started.wait()
 
     async def subscribe(self, actor: Actor | None = None) -> Subscriber:
-        """A queue of every event after now, for a connection of *actor*'s."""
+        """A queue of every event after now, for a connection of *actor*'s.
+
+        Raises :class:`TooManyStreams` when *actor*'s credential already holds
+        ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` subscriptions in this process.
+        """
         await self.start()
-        subscriber = Subscriber(self, floor=self.position, actor=actor)
-        self._subscribers.add(subscriber)
-        return subscriber
+        return self._add(Subscriber(self, floor=self.position, actor=actor))
 
     async def watch(self, actor: Actor) -> Subscriber:
         """No events, only ``revoked``: for streams that get their events elsewhere (SSE)."""
         await self.start()
-        subscriber = Subscriber(self, floor=self.position, actor=actor, events=False)
+        return self._add(Subscriber(self, floor=self.position, actor=actor, events=False))
+
+    def _add(self, subscriber: Subscriber) -> Subscriber:
+        credential = subscriber.credential
+        if credential is not None:
+            limit = support_settings.MAX_STREAMS_PER_CREDENTIAL
+            if limit and self._streams[credential] >= limit:
+                raise TooManyStreams()
+            self._streams[credential] += 1
         self._subscribers.add(subscriber)
         return subscriber
+
+    def streams_of(self, credential: Credential) -> int:
+        """How many streams *credential* holds open in this process."""
+        return self._streams[credential]
 
     def relay(self, relay: Relay) -> None:
         """Hand every event and every revocation to *relay* as well, from now on (once)."""
@@ -156,7 +173,14 @@ class Hub:
             self._relays.append(relay)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber not in self._subscribers:
+            return  # closed twice
         self._subscribers.discard(subscriber)
+        credential = subscriber.credential
+        if credential is not None:
+            self._streams[credential] -= 1
+            if self._streams[credential] <= 0:
+                del self._streams[credential]
 
     @property
     def listener_count(self) -> int:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from support import events
 from support.cursors import format_cursor
-from support.exceptions import CursorExpired
+from support.exceptions import CursorExpired, InvalidCursor
 from support.realtime.db import db_read
 
 if TYPE_CHECKING:
@@ -102,14 +102,28 @@ async def replay(after: int) -> AsyncGenerator[Chunk, None]:
             return
 
 
+async def check_cursor(after: int) -> int:
+    """The head of the log; :class:`InvalidCursor` if *after* is beyond it.
+
+    For a stream that starts from a client's cursor (WebSocket, SSE): the
+    log's own reads refuse such a cursor too, but only once they find
+    nothing after it, and a stream should be refused before it starts.
+    """
+    head = await current_position_async()
+    if after > head:
+        raise InvalidCursor()
+    return head
+
+
 async def reset_if_expired(after: int) -> Reset | None:
     """A :class:`Reset` to the head if events after *after* were trimmed, else ``None``.
 
     For a reader that reads the log itself after this check (SSE, through
-    django-eventstream).
+    django-eventstream). A cursor beyond the head is :class:`InvalidCursor`.
     """
+    head = await check_cursor(after)
     if after < await _trimmed_through_async():
-        return Reset(await current_position_async())
+        return Reset(head)
     return None
 
 

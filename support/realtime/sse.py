@@ -25,7 +25,7 @@ from support import events
 from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
 from support.realtime.http import support_view
-from support.realtime.hub import get_hub
+from support.realtime.hub import Subscriber, get_hub
 from support.realtime.replay import LiveEvent, Reset, reset_if_expired
 from support.realtime.storage import stream_event
 
@@ -68,7 +68,9 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     hub = get_hub()
     hub.relay(EVENTSTREAM_RELAY)
     await hub.start()
-    reset = None if after is None else await reset_if_expired(after)
+    reset = None if after is None else await reset_if_expired(after)  # or InvalidCursor
+    # Counts against the credential's stream limit from here (TooManyStreams: 429).
+    watch = await hub.watch(actor)
     if reset is not None:
         after = reset.position  # the stream starts with the reset, then goes on from the head
     # django-eventstream names each stream's listener by ``request.user.pk``:
@@ -80,9 +82,19 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     query["lastEventId"] = format_cursor(after) if after is not None else ""
     request.GET = query  # type: ignore[assignment]  # a QueryDict either way
     request.META.pop("HTTP_LAST_EVENT_ID", None)
-    response: HttpResponse = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
+    try:
+        response: HttpResponse = await sync_to_async(eventstream_events)(
+            request, channels=[CHANNEL]
+        )
+    except BaseException:
+        watch.close()
+        raise
     if isinstance(response, StreamingHttpResponse):
-        response.streaming_content = _guarded(actor, reset, response.streaming_content)
+        response.streaming_content = _guarded(watch, reset, response.streaming_content)
+        # Django closes the response when the request ends, streamed or not.
+        response._resource_closers.append(watch.close)
+    else:
+        watch.close()
     return response
 
 
@@ -102,7 +114,9 @@ _REVOKED = (
 )
 
 
-async def _guarded(actor: Actor, reset: Reset | None, content: Any) -> AsyncIterator[bytes | str]:
+async def _guarded(
+    watch: Subscriber, reset: Reset | None, content: Any
+) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
 
     A revocation (see ``Hub.revoke``) kicks the stream: django-eventstream
@@ -113,7 +127,7 @@ async def _guarded(actor: Actor, reset: Reset | None, content: Any) -> AsyncIter
     if reset is not None:
         yield f"event: stream.reset\nid: {reset.cursor}\ndata: {reset.json}\n\n"
     last = -1
-    async with await get_hub().watch(actor) as watch:
+    async with watch:
         async for chunk in content:
             text = chunk.decode() if isinstance(chunk, bytes) else chunk
             if "event: stream-error" in text:
