@@ -20,7 +20,9 @@ from asgiref.sync import sync_to_async
 from django.core.cache import caches
 
 from support.models import Message
+from support.realtime.consumer import CLOSE_BAD_CURSOR, CLOSE_TOO_MANY_STREAMS
 from tests.live import Credentials, LiveServer, running_server
+from tests.test_realtime_http import Client
 from tests.test_realtime_websocket import application, connect, receive, setup_world, snapshot
 
 __all__ = ["application"]  # the fixture, imported for the WebSocket tests here
@@ -190,6 +192,104 @@ async def test_a_bug_in_a_websocket_command_is_an_error_frame(
     await ws.send_json_to({"type": "ping"})
     assert (await receive(ws))["type"] == "pong"
     await ws.disconnect()
+
+
+# -- cursors from the future -------------------------------------------------------
+
+FUTURE = "support:99999999"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param(f"/support/events/?after={FUTURE}&timeout=5", {}, id="long-poll"),
+        pytest.param(f"/support/events/stream/?after={FUTURE}", {}, id="sse-after"),
+        pytest.param("/support/events/stream/", {"Last-Event-ID": FUTURE}, id="sse-header"),
+    ],
+)
+async def test_http_transports_refuse_a_cursor_beyond_the_head(stop_hub, path, headers):
+    world = await setup_world()
+    client = Client(f"Token {world['alice']}", **headers)
+    response = await asyncio.wait_for(client.get(path), 5)  # refused, not held
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+    # The head itself is a fine cursor: nothing new yet.
+    response = await client.get(f"/support/events/?after=support:{world['cursor']}&timeout=0")
+    assert response.json() == {"events": [], "cursor": f"support:{world['cursor']}"}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websocket_refuses_a_cursor_beyond_the_head(application, stop_hub):
+    world = await setup_world()
+    ws = connect(
+        application, f"/ws/support/?after={FUTURE}", authorization=f"Token {world['alice']}"
+    )
+    await ws.connect()
+    answer = await receive(ws)
+    assert (answer["type"], answer["status"], answer["code"]) == ("error", 400, "invalid_cursor")
+    assert (await ws.receive_output(5))["code"] == CLOSE_BAD_CURSOR
+
+
+# -- open streams per credential --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_streams_per_credential_are_capped_on_every_transport(
+    application, stop_hub, settings
+):
+    settings.SUPPORT_MAX_STREAMS_PER_CREDENTIAL = 2
+    world = await setup_world()
+    token = f"Token {world['alice']}"
+    after = f"support:{world['cursor']}"
+    held = [connect(application, authorization=token) for _ in range(2)]
+    for ws in held:
+        assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "ping", "request_id": 1})
+    assert (await receive(ws))["type"] == "pong"
+
+    third = connect(application, authorization=token)
+    await third.connect()
+    answer = await receive(third)
+    assert (answer["status"], answer["code"]) == (429, "too_many_streams")
+    assert (await third.receive_output(5))["code"] == CLOSE_TOO_MANY_STREAMS
+
+    client = Client(token)
+    for path in (f"/support/events/?after={after}&timeout=5", "/support/events/stream/"):
+        response = await asyncio.wait_for(client.get(path), 5)
+        assert response.status_code == 429, path
+        assert response.json()["code"] == "too_many_streams"
+    # A long-poll that need not wait holds no stream, so it still answers.
+    response = await client.get(f"/support/events/?after={after}&timeout=0")
+    assert response.status_code == 200
+    # Other credentials are not affected.
+    other = connect(application, authorization=f"Api-Key {world['bot_key']}")
+    assert (await other.connect())[0]
+    await other.send_json_to({"type": "ping", "request_id": 2})
+    assert (await receive(other))["type"] == "pong"
+
+    # Closing a stream frees its place.
+    await held[0].disconnect()
+    await asyncio.sleep(0.05)
+    again = connect(application, authorization=token)
+    assert (await again.connect())[0]
+    await again.send_json_to({"type": "ping", "request_id": 3})
+    assert (await receive(again))["type"] == "pong"
+    for ws in (held[1], other, again):
+        await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_stream_limit_zero_means_no_limit(application, stop_hub, settings):
+    settings.SUPPORT_MAX_STREAMS_PER_CREDENTIAL = 0
+    world = await setup_world()
+    sockets = [connect(application, authorization=f"Token {world['alice']}") for _ in range(40)]
+    for ws in sockets:
+        assert (await ws.connect())[0]
+    await sockets[-1].send_json_to({"type": "ping", "request_id": 1})
+    assert (await receive(sockets[-1]))["type"] == "pong"
+    for ws in sockets:
+        await ws.disconnect()
 
 
 # -- concurrent writers, on real servers -----------------------------------------
