@@ -131,6 +131,19 @@ class SupportSettings:
         return self._int("MAX_STREAMS_PER_CREDENTIAL", 32)
 
 
+    @property
+    def MAX_CLIENT_BACKLOG(self) -> int:
+        """Bytes a WebSocket or SSE client may leave unread at the server before its
+        stream is closed (it resumes by cursor); 0 means no limit."""
+        return self._int("MAX_CLIENT_BACKLOG", 1024 * 1024)
+
+    @property
+    def SLOW_CLIENT_TIMEOUT(self) -> float:
+        """Seconds a WebSocket send may wait on a client before its stream is closed."""
+        value = self._get("SLOW_CLIENT_TIMEOUT", 10.0)
+        return float(value) if isinstance(value, int | float) and value > 0 else 10.0
+
+
 support_settings = SupportSettings()
 
 

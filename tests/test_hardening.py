@@ -9,9 +9,14 @@ cases run against real servers (daphne) on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import os
+import socket
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +27,7 @@ from django.core.cache import caches
 from support.models import Message
 from support.realtime.consumer import CLOSE_BAD_CURSOR, CLOSE_TOO_MANY_STREAMS
 from tests.live import Credentials, LiveServer, running_server
+from tests.live_clients import current_cursor, websocket_events
 from tests.test_realtime_http import Client
 from tests.test_realtime_websocket import application, connect, receive, setup_world, snapshot
 
@@ -368,3 +374,95 @@ def test_a_huge_body_is_json_413_from_the_server(desk: tuple[LiveServer, Credent
     response = httpx.post(f"{server.api}tickets/", content=body, headers=headers, timeout=60)
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+
+
+# -- slow readers and memory ---------------------------------------------------------
+
+#: Text per message in the slow-reader flood; the example reads the limit from the env.
+BIG_TEXT = 60_000
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def silent_client(server: LiveServer, token: str, *, websocket: bool) -> socket.socket:
+    """A client that opens a stream and never reads from it (a tiny receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    if websocket:
+        key = base64.b64encode(os.urandom(16)).decode()
+        head = (
+            "GET /ws/support/ HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        )
+    else:
+        head = "GET /support/events/stream/ HTTP/1.1\r\nAccept: text/event-stream\r\n"
+    sock.sendall(
+        f"{head}Host: 127.0.0.1:{server.port}\r\nAuthorization: Token {token}\r\n\r\n".encode()
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(1)
+    assert answer.split(b" ")[1] in (b"101", b"200"), answer
+    return sock
+
+
+def drained_until_closed(sock: socket.socket, timeout: float) -> bool:
+    """Read what is left; whether the server ended the connection within *timeout*."""
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        sock.close()
+    return True
+
+
+@pytest.mark.live
+def test_clients_that_stop_reading_are_dropped_and_memory_comes_back(tmp_path: Path) -> None:
+    env = {"SUPPORT_MAX_TEXT_LENGTH": str(BIG_TEXT), "SUPPORT_MAX_STREAMS_PER_CREDENTIAL": "0"}
+    with running_server(tmp_path, tickets=1, **env) as (server, creds):
+        assert server.process is not None
+        pid = server.process.pid
+        token = creds.managers[0]
+        posts = [("tickets/1/messages/", {"text": "x" * BIG_TEXT})] * 200
+
+        def flood(expect_readers: int) -> None:
+            async def run() -> list[Any]:
+                cursor = current_cursor(server, token)
+                readers = [
+                    websocket_events(server.ws_url, token, cursor, len(posts), timeout=120)
+                    for _ in range(expect_readers)
+                ]
+                results = asyncio.gather(*readers)
+                answers = await _post_all(server, creds.bot_key, posts, concurrency=8)
+                assert {r.status_code for r in answers} == {201}
+                return list(await results)
+
+            received = asyncio.run(run())
+            for events in received:  # every reader got every event, once, in order
+                assert len(events) == len(posts)
+                positions = [int(event_id.split(":")[1]) for event_id, _text in events]
+                assert positions == sorted(set(positions))
+
+        flood(expect_readers=2)  # warm-up: what a busy worker allocates anyway
+        baseline = rss_bytes(pid)
+
+        silent = [silent_client(server, token, websocket=ws) for ws in (True, True, False, False)]
+        flood(expect_readers=2)  # normal readers keep up while the silent ones fall behind
+        dropped = [drained_until_closed(sock, timeout=15) for sock in silent]
+        assert dropped == [True] * 4
+        assert server.log.read_text().count("its client is not reading") >= 4
+
+        time.sleep(3)  # the aborts run ABORT_GRACE after the closes
+        after = rss_bytes(pid)
+        assert after <= baseline * 1.2, (baseline, after)

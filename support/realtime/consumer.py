@@ -22,10 +22,12 @@ from django.utils.translation import gettext as _
 
 from support import events
 from support.actors import Actor
+from support.conf import support_settings
 from support.errors import error_for, error_frame
 from support.exceptions import SupportError, TooManyStreams
 from support.realtime import commands
 from support.realtime.hub import Subscriber, get_hub
+from support.realtime.outbox import Outbox
 from support.realtime.replay import Reset, check_cursor, follow
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ CLOSE_BAD_CURSOR = 4400
 CLOSE_REVOKED = 4401
 #: Close code when the credential holds ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` streams.
 CLOSE_TOO_MANY_STREAMS = 4429
+#: Close code for a client that stopped reading (``SUPPORT_MAX_CLIENT_BACKLOG``).
+CLOSE_SLOW_READER = 4408
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -82,6 +86,9 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if self.pump is not None:
             self.pump.cancel()
             self.pump = None
+        self._stop_subscription()
+
+    def _stop_subscription(self) -> None:
         if self.subscriber is not None:
             self.subscriber.close()
             self.subscriber = None
@@ -95,20 +102,35 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """
         subscriber = self.subscriber
         assert subscriber is not None
+        outbox = Outbox.of(self.scope)
         try:
             async with aclosing(follow(subscriber, after)) as chunks:
                 async for chunk in chunks:
-                    if isinstance(chunk, Reset):
-                        await self.send(text_data=chunk.json)
-                        continue
-                    for event in chunk:
-                        await self.send(text_data=event.json)
+                    frames = [chunk.json] if isinstance(chunk, Reset) else [e.json for e in chunk]
+                    # A server with backpressure blocks a send to a client that
+                    # stopped reading; one without it buffers (see outbox).
+                    async with asyncio.timeout(support_settings.SLOW_CLIENT_TIMEOUT):
+                        for frame in frames:
+                            await self.send(text_data=frame)
+                    if outbox is not None and outbox.too_full():
+                        await self._drop_slow_reader(outbox)
+                        return
             await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
+        except TimeoutError:
+            await self._drop_slow_reader(outbox)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
+
+    async def _drop_slow_reader(self, outbox: Outbox | None) -> None:
+        """Close a stream its client does not keep up with; it resumes by cursor."""
+        logger.info("Closing a WebSocket of %s: its client is not reading.", self.actor.credential)
+        self._stop_subscription()
+        await self.close(CLOSE_SLOW_READER)
+        if outbox is not None:
+            outbox.abort_later()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None

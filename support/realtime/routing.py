@@ -19,6 +19,7 @@ from support.credentials import authenticate
 from support.exceptions import SupportError
 from support.realtime.consumer import SupportConsumer
 from support.realtime.db import db_read
+from support.realtime.outbox import remember_server_send
 
 Scope = dict[str, Any]
 
@@ -91,4 +92,5 @@ def websocket_urlpatterns() -> list[Any]:
 
 def websocket_application() -> Any:
     """The app's WebSocket side, ready for ``ProtocolTypeRouter``."""
-    return OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))
+    stack = OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))
+    return remember_server_send(stack)

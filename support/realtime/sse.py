@@ -12,6 +12,7 @@ keep-alives every 20 seconds and headers that tell proxies not to buffer.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,8 +27,11 @@ from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
 from support.realtime.http import support_view
 from support.realtime.hub import Subscriber, get_hub
+from support.realtime.outbox import Outbox
 from support.realtime.replay import LiveEvent, Reset, reset_if_expired
 from support.realtime.storage import stream_event
+
+logger = logging.getLogger(__name__)
 
 
 def stream_user_id(credential: Credential) -> int | str:
@@ -90,7 +94,8 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
         watch.close()
         raise
     if isinstance(response, StreamingHttpResponse):
-        response.streaming_content = _guarded(watch, reset, response.streaming_content)
+        outbox = Outbox.of(getattr(request, "scope", {}))
+        response.streaming_content = _guarded(watch, reset, response.streaming_content, outbox)
         # Django closes the response when the request ends, streamed or not.
         response._resource_closers.append(watch.close)
     else:
@@ -115,7 +120,7 @@ _REVOKED = (
 
 
 async def _guarded(
-    watch: Subscriber, reset: Reset | None, content: Any
+    watch: Subscriber, reset: Reset | None, content: Any, outbox: Outbox | None = None
 ) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
 
@@ -139,6 +144,14 @@ async def _guarded(
             text, last = _drop_repeats(text, last)
             if text:
                 yield text
+            if outbox is not None and outbox.too_full():
+                # The client stopped reading: end the stream and free its
+                # buffer; it reconnects with its last cursor like after any drop.
+                logger.info(
+                    "Closing an SSE stream of %s: its client is not reading.", watch.credential
+                )
+                outbox.abort_later()
+                return
 
 
 def _drop_repeats(text: str, last: int) -> tuple[str, int]:
