@@ -9,8 +9,9 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -46,6 +47,9 @@ from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+
+if TYPE_CHECKING:
+    from rest_framework.views import AsView, GenericView
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(
@@ -160,12 +164,24 @@ class TicketActionView(SupportView):
     """``POST tickets/{id}/<action>/``: assign, unassign, resolve, reopen."""
 
     serializer_class = TicketSerializer
-    #: The service function; each URL passes its own through ``as_view(service=...)``.
-    service: Callable[[Actor, Any], Ticket] = staticmethod(services.assign)
+    #: The action's service function: each URL passes its own, ``as_view(service=...)``.
+    #: There is no default: :meth:`as_view` refuses a URL that leaves it out.
+    service: Callable[[Actor, Any], Ticket] | None = None
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> AsView[GenericView]:
+        if not callable(initkwargs.get("service")):
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.as_view() needs service=, the support.services function "
+                "of its action (assign, unassign, resolve or reopen)."
+            )
+        return super().as_view(**initkwargs)
 
     def post(self, request: Request, pk: int) -> Response:
         self.parse(EmptyInput)
-        return self.ticket_response(self.service(self.actor, pk))
+        service = self.service
+        assert service is not None  # as_view() requires it
+        return self.ticket_response(service(self.actor, pk))
 
 
 @extend_schema(
