@@ -109,7 +109,10 @@ class SupportView(generics.GenericAPIView[Any]):
     responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
 class TicketListView(SupportView):
-    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots; 200 on a replayed key)."""
+    """``GET tickets/`` (filters: :class:`TicketFilter`) and ``POST tickets/`` (bots).
+
+    A ``POST`` that repeats its ``idempotency_key`` is answered 200, with the ticket it opened.
+    """
 
     serializer_class = TicketSerializer
     filter_backends = (DjangoFilterBackend,)
