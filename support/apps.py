@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
+from support.conf import EVENTSTREAM_STORAGE
 
 
 class SupportConfig(AppConfig):

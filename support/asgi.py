@@ -1,7 +1,7 @@
 """The project's ASGI application: Django for HTTP, and the app's WebSocket routes.
 
 WebSocket routing is added in one place, :func:`websocket_application`, so a
-host project's ``asgi.py`` stays the seed's three lines.
+host project's ``asgi.py`` stays the three lines of the 1.x README.
 """
 
 from __future__ import annotations

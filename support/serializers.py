@@ -1,7 +1,7 @@
 """Ticket and message representations, shared by the API, events and consumer.
 
-Field order and names follow the seed README; ``unread``, ``last_message``
-and ``author`` are the additions of SPEC §4.
+Field names and order are those of 1.x, kept for 1.x clients; ``unread``,
+``last_message`` and ``author`` are added after them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class ManagerSerializer(serializers.Serializer[Any]):
     first_name = serializers.SerializerMethodField()
     last_name = serializers.SerializerMethodField()
 
-    # A custom user model may lack the names; the seed always shows both.
+    # A custom user model may lack the names; 1.x clients always get both.
     def get_first_name(self, obj: Any) -> str:
         return str(getattr(obj, "first_name", "") or "")
 

@@ -6,7 +6,7 @@ permission, validates values, writes in one transaction, appends its event
 to the log in that same transaction, and leaves live delivery to the commit
 (:mod:`support.events`). A function that raises has written nothing.
 
-Rules (SPEC §4):
+Rules:
 
 * bots open tickets and write as the user; managers write as support;
 * a manager's write on a ticket assigned to someone else is
@@ -246,7 +246,7 @@ def _ticket_opened_with(actor: Actor, key: str, user_id: int) -> Ticket | None:
 def update_ticket(
     actor: Actor, ticket_id: Any, *, title: Any = None, resolved: Any = None
 ) -> Ticket:
-    """Change the title and/or the resolved flag (the seed's PATCH)."""
+    """Change the title and/or the resolved flag (``PATCH tickets/{id}/``, as in 1.x)."""
     _require(actor)
     if resolved is not None and not isinstance(resolved, bool):
         raise Invalid.field("resolved", _("Must be a boolean."))

@@ -15,9 +15,8 @@ from support.botkeys import create_bot_key
 from support.models import BotKey
 from tests.zz_users.models import MyTelegramUser
 
-SEED_EXAMPLES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "seed_examples.json").read_text()
-)
+#: The JSON examples of the 1.x README, which 2.x answers keep.
+V1_EXAMPLES: dict[str, Any] = json.loads((Path(__file__).parent / "seed_examples.json").read_text())
 
 
 #: Test files that belong to the integration run (``-m integration``) with the stack's tests.
@@ -34,8 +33,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def seed_examples() -> dict[str, Any]:
-    return SEED_EXAMPLES
+def v1_examples() -> dict[str, Any]:
+    return V1_EXAMPLES
 
 
 def make_manager(username: str = "alice", **extra: Any) -> User:

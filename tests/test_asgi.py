@@ -34,7 +34,7 @@ async def test_asgi_application_serves_the_api(stop_hub):
 
 
 def test_support_imports_without_django_configured():
-    # The seed's asgi.py imports get_asgi_application before it sets
+    # The 1.x README's asgi.py imports get_asgi_application before it sets
     # DJANGO_SETTINGS_MODULE.
     code = (
         "import support, sys; assert callable(support.get_asgi_application); "

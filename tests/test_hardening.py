@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -308,17 +309,18 @@ def desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, Credentials]]:
     workdir = tmp_path_factory.mktemp(request.param)
-    env: dict[str, str] = {"SUPPORT_MAX_STREAMS_PER_CREDENTIAL": "0"}
-    if request.param == "sqlite-url":
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'url.sqlite3'}"
-    if request.param == "postgres":
-        from tests.pgserver import running_postgres
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgres":
+            from tests.pgserver import running_postgres
 
-        with running_postgres() as url, running_server(workdir, DATABASE_URL=url, **env) as live:
-            yield live
-        return
-    with running_server(workdir, **env) as live:
-        yield live
+            url = stack.enter_context(running_postgres())
+        elif request.param == "sqlite-url":
+            url = f"sqlite:///{workdir / 'url.sqlite3'}"
+        else:
+            url = ""  # the example's own SQLite settings
+        yield stack.enter_context(
+            running_server(workdir, DATABASE_URL=url, SUPPORT_MAX_STREAMS_PER_CREDENTIAL="0")
+        )
 
 
 async def _post_all(

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from support import services
-from support.actors import Actor
+from support.actors import Actor, Credential
 from support.models import BotKey
 from support.realtime import hub as hub_module
 from support.realtime import replay as replay_module
@@ -92,10 +92,10 @@ async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
     alice = await sync_to_async(User.objects.get)(username="alice")
     bob = await sync_to_async(User.objects.get)(username="bob")
     key = await sync_to_async(BotKey.objects.get)()
-    calls: list[set[tuple[str, int]]] = []
+    calls: list[set[Credential]] = []
     original = hub_module.revoked_credentials_async
 
-    async def counting(credentials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    async def counting(credentials: set[Credential]) -> set[Credential]:
         calls.append(set(credentials))
         return await original(credentials)
 
@@ -131,7 +131,11 @@ def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert
     eve = User.objects.create_user("eve")
     keys = [create_bot_key(f"bot {n}")[0] for n in range(3)]
     revoke_bot_key(keys[1])
-    wanted = {("manager", alice.pk), ("manager", eve.pk), *(("bot", key.pk) for key in keys)}
+    wanted = {
+        Credential("manager", alice.pk),
+        Credential("manager", eve.pk),
+        *(Credential("bot", key.pk) for key in keys),
+    }
     # bot keys: 1; users: 1; Django's permission check per active user: 2 each.
     with django_assert_num_queries(2 + 2 * 2):
         revoked = revoked_credentials(wanted)
@@ -142,13 +146,13 @@ def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert
 async def test_a_relay_gets_every_event_and_every_revocation(stop_hub):
     world = await setup_world()
     pushed: list[int] = []
-    revoked: list[set[tuple[str, int]]] = []
+    revoked: list[set[Credential]] = []
 
     class Recorder:
         def push(self, event: replay_module.LiveEvent) -> None:
             pushed.append(event.position)
 
-        def revoke(self, credentials: set[tuple[str, int]]) -> None:
+        def revoke(self, credentials: set[Credential]) -> None:
             revoked.append(credentials)
 
     recorder = Recorder()

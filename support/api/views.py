@@ -9,8 +9,9 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -47,6 +48,9 @@ from support.errors import error_response
 from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+
+if TYPE_CHECKING:
+    from rest_framework.views import AsView, GenericView
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(
@@ -104,7 +108,10 @@ class SupportView(generics.GenericAPIView[Any]):
     responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
 class TicketListView(SupportView):
-    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots; 200 on a replayed key)."""
+    """``GET tickets/`` (filters: :class:`TicketFilter`) and ``POST tickets/`` (bots).
+
+    A ``POST`` that repeats its ``idempotency_key`` is answered 200, with the ticket it opened.
+    """
 
     serializer_class = TicketSerializer
     filter_backends = (DjangoFilterBackend,)
@@ -159,12 +166,24 @@ class TicketActionView(SupportView):
     """``POST tickets/{id}/<action>/``: assign, unassign, resolve, reopen."""
 
     serializer_class = TicketSerializer
-    #: The service function; each URL passes its own through ``as_view(service=...)``.
-    service: Callable[[Actor, Any], Ticket] = staticmethod(services.assign)
+    #: The action's service function: each URL passes its own, ``as_view(service=...)``.
+    #: There is no default: :meth:`as_view` refuses a URL that leaves it out.
+    service: Callable[[Actor, Any], Ticket] | None = None
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> AsView[GenericView]:
+        if not callable(initkwargs.get("service")):
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.as_view() needs service=, the support.services function "
+                "of its action (assign, unassign, resolve or reopen)."
+            )
+        return super().as_view(**initkwargs)
 
     def post(self, request: Request, pk: int) -> Response:
         self.parse(EmptyInput)
-        return self.ticket_response(self.service(self.actor, pk))
+        service = self.service
+        assert service is not None  # as_view() requires it
+        return self.ticket_response(service(self.actor, pk))
 
 
 @extend_schema(

@@ -1,4 +1,4 @@
-"""The WebSocket endpoint: the seed's protocol, more commands, resumable events.
+"""The WebSocket endpoint: the 1.x protocol, more commands, resumable events.
 
 On connect, ``?after=<cursor>`` replays what the client missed, then the
 stream goes live with no gap and no duplicate at the seam (see

@@ -24,7 +24,6 @@ import contextvars
 import logging
 import weakref
 from collections import Counter, deque
-from contextlib import aclosing
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -263,7 +262,7 @@ class Hub:
                 logger.exception("The support hub could not re-check credentials.")
 
     async def _dispatch_new(self) -> None:
-        async with aclosing(replay(self.position)) as chunks:
+        async with contextlib.aclosing(replay(self.position)) as chunks:
             async for chunk in chunks:
                 if isinstance(chunk, Reset):
                     # This process slept past the retention window; nobody can be
