@@ -28,6 +28,9 @@ async def test_asgi_application_serves_the_api(stop_hub):
         headers=[(b"host", b"testserver"), (b"authorization", f"Api-Key {raw}".encode())],
     )
     response = await communicator.get_response()
+    # Let Django's handler finish (it closes the request body last); cancelled
+    # at teardown instead, it would leave the body's temporary file open.
+    await communicator.wait(5)
     assert response["status"] == 200
     assert json.loads(response["body"]) == []
     assert await sync_to_async(BotKey.objects.count)() == 1
