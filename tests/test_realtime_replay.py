@@ -58,14 +58,14 @@ def live(position: int) -> LiveEvent:
 
 async def test_replay_reads_in_batches_up_to_the_head(monkeypatch):
     world = await setup_world()
+    logged = await sync_to_async(lambda: list(Event.objects.values_list("id", flat=True)))()
     monkeypatch.setattr(replay_module, "BATCH", 2)
     chunks = await collect(replay(0))
-    head = world["cursor"]
     assert [len(chunk) for chunk in chunks if not isinstance(chunk, Reset)] == [
-        *[2] * (head // 2),
-        *[1] * (head % 2),
+        *[2] * (len(logged) // 2),
+        *[1] * (len(logged) % 2),
     ]
-    assert positions(chunks) == list(range(1, head + 1))
+    assert positions(chunks) == sorted(logged)
     assert await collect(replay(world["cursor"])) == []
 
 
