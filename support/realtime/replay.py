@@ -140,8 +140,8 @@ async def follow(
     where it is.
 
     Ends when the subscriber's credential is revoked (``subscriber.revoked``)
-    or, with *timeout*, when that many seconds of waiting for live events
-    brought none.
+    or, with *timeout*, when it has to wait for live events past *timeout*
+    seconds from its start.
     """
     last = subscriber.floor if after is None else after
     catch_up = after is not None
