@@ -30,8 +30,8 @@ from support_client import (
     TicketCreated,
     TicketResolved,
 )
-from tests.live import Credentials, LiveServer, running_server
-from tests.proxy import Proxy
+from tests.harness.proxy import Proxy
+from tests.harness.server import Credentials, LiveServer, running_server
 
 pytestmark = pytest.mark.live
 
