@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from rest_framework.test import APIClient
 
 from support.actors import Actor
 from support.botkeys import create_bot_key
-from support.models import BotKey
+from support.models import BotKey, Event, Message, Ticket
 from tests.zz_users.models import MyTelegramUser
 
 #: The JSON examples of the 1.x README, which 2.x answers keep.
@@ -127,6 +128,42 @@ def make_ticket(bot_actor: Actor, tg_user: MyTelegramUser) -> Callable[..., Any]
         )
 
     return make
+
+
+@dataclass
+class Desk:
+    """Four tickets of ``tg_user``, each in a state the service rules care about."""
+
+    open: Ticket  # unassigned, one user message
+    mine: Ticket  # assigned to ``manager``
+    others: Ticket  # assigned to ``other_manager``
+    resolved: Ticket
+
+
+@pytest.fixture
+def desk(
+    manager_actor: Actor, other_actor: Actor, bot_actor: Actor, tg_user: MyTelegramUser
+) -> Desk:
+    from support import services
+
+    def ticket(title: str) -> Ticket:
+        return services.open_ticket(bot_actor, user_id=tg_user.pk, title=title, text="hello")
+
+    open_, mine, others, resolved = (ticket(t) for t in ("open", "mine", "others", "resolved"))
+    services.assign(manager_actor, mine.pk)
+    services.assign(other_actor, others.pk)
+    services.resolve(bot_actor, resolved.pk)
+    return Desk(open_, mine, others, resolved)
+
+
+def snapshot() -> tuple[Any, ...]:
+    """Everything a refused write must leave as it was: tickets, messages, users, the log."""
+    return (
+        list(Ticket.objects.order_by("id").values()),
+        list(Message.objects.order_by("id").values()),
+        list(Event.objects.order_by("id").values_list("id", "type")),
+        list(MyTelegramUser.objects.order_by("pk").values_list("pk", flat=True)),
+    )
 
 
 @pytest.fixture

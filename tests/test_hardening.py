@@ -27,7 +27,7 @@ from django.core.cache import caches
 
 from support.models import Message
 from support.realtime.consumer import CLOSE_BAD_CURSOR, CLOSE_TOO_MANY_STREAMS
-from tests.live import Credentials, LiveServer, running_server
+from tests.harness.server import Credentials, LiveServer, running_server
 from tests.live_clients import current_cursor, websocket_events
 from tests.test_realtime_http import Client
 from tests.test_realtime_websocket import application, connect, receive, setup_world, snapshot
@@ -311,7 +311,7 @@ def desk(
     workdir = tmp_path_factory.mktemp(request.param)
     with contextlib.ExitStack() as stack:
         if request.param == "postgres":
-            from tests.pgserver import running_postgres
+            from tests.harness.postgres import running_postgres
 
             url = stack.enter_context(running_postgres())
         elif request.param == "sqlite-url":

@@ -18,7 +18,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.live import Credentials, LiveServer, RedisServer, running_server, server_env
+from tests.harness.redis import RedisServer
+from tests.harness.server import Credentials, LiveServer, running_server, server_env
 from tests.live_clients import TRANSPORTS, auth, current_cursor, longpoll_events
 
 pytestmark = pytest.mark.live
