@@ -22,6 +22,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
+from rest_framework.pagination import BasePagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,6 +74,8 @@ class SupportView(generics.GenericAPIView[Any]):
     parser_classes = (SafeJSONParser,)
     permission_classes = (IsManagerOrBot,)
     throttle_classes = (SupportRateThrottle,)
+    filter_backends: tuple[type[Any], ...] = ()  # the list views that filter name theirs
+    pagination_class: type[BasePagination] | None = None
     schema = AutoSchema()
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
@@ -87,6 +90,13 @@ class SupportView(generics.GenericAPIView[Any]):
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+    def list_response(self) -> Response:
+        """The filtered queryset as a plain list, one page of it when ``?limit=`` asks."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = self.get_serializer(queryset if page is None else page, many=True).data
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     def reader_side(self) -> str:
         return str(self.actor.side)
@@ -127,11 +137,7 @@ class TicketListView(SupportView):
         return {**super().get_serializer_context(), "side": self.reader_side()}
 
     def get(self, request: Request) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(queryset, many=True).data)
+        return self.list_response()
 
     def post(self, request: Request) -> Response:
         body = self.parse(TicketCreateInput)
@@ -208,11 +214,7 @@ class MessageListView(SupportView):
         return ticket.messages.order_by("created_at", "id")
 
     def get(self, request: Request, pk: int) -> Response:
-        queryset = self.get_queryset()
-        page = self.paginate_queryset(queryset)
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(queryset, many=True).data)
+        return self.list_response()
 
     def post(self, request: Request, pk: int) -> Response:
         body = self.parse(MessageCreateInput)
