@@ -9,6 +9,7 @@ locally those sessions are skipped.
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
@@ -69,20 +70,49 @@ NEWEST_PYTHON, NEWEST_DJANGO = PYTHONS[-1], DJANGOS[-1]
 LIVE_PAIRS = {(PYTHONS[0], DJANGOS[0]), (NEWEST_PYTHON, NEWEST_DJANGO)}
 
 
+#: Per session: seconds spent installing and in the session's body, and the CPU
+#: seconds its commands used (children's user + system time; on a shared machine
+#: that is the steadier figure). .ci/run prints them next to nox's durations.
+TIMINGS = ROOT / ".nox" / "timings.json"
+
+
+def _children_cpu() -> float:
+    times = os.times()  # of the waited-for child processes and their descendants
+    return times.children_user + times.children_system
+
+
+def _record(session: nox.Session, **seconds: float) -> None:
+    try:
+        timings = json.loads(TIMINGS.read_text())
+    except (OSError, ValueError):
+        timings = {}
+    timings.setdefault(session.name, {}).update({k: round(v, 1) for k, v in seconds.items()})
+    TIMINGS.write_text(json.dumps(timings, indent=1, sort_keys=True))
+
+
 @contextmanager
 def timed(session: nox.Session) -> Iterator[None]:
-    """Log how long the session's body took (venv creation excluded)."""
-    start = time.monotonic()
+    """Log and record how long the session's body took (venv creation excluded)."""
+    start, cpu = time.monotonic(), _children_cpu()
     try:
         yield
     finally:
-        session.log(f"{session.name} took {time.monotonic() - start:.0f}s")
+        body, cpu = time.monotonic() - start, _children_cpu() - cpu
+        session.log(f"{session.name} took {body:.0f}s ({cpu:.0f}s CPU in its commands)")
+        _record(session, body=body, cpu=cpu)
+
+
+def install(session: nox.Session, *args: str) -> None:
+    """``session.install``, timed."""
+    start = time.monotonic()
+    session.install(*args)
+    _record(session, install=time.monotonic() - start)
 
 
 def install_project(session: nox.Session, django: str | None = None) -> None:
     # `django~=6.1.0` means >=6.1.0,<6.2: the newest patch release of that series.
     pins = [f"django~={django}.0"] if django else []
-    session.install("-e", ".[dev]", *pins)
+    install(session, "-e", ".[dev]", *pins)
     session.run("python", "-m", "django", "--version")
 
 
@@ -144,7 +174,7 @@ def integration(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""
     with timed(session):
-        session.install("ruff>=0.6")
+        install(session, "ruff>=0.6")
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", "--diff", ".")
 
@@ -168,7 +198,7 @@ def typecheck(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build sdist + wheel, check them, install the wheel alone and run the example on it."""
     with timed(session):
-        session.install("build", "twine")
+        install(session, "build", "twine")
         tmp = Path(session.create_tmp()).resolve()
         dist = tmp / "dist"
         shutil.rmtree(dist, ignore_errors=True)

@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
     extra = uv_environment()
     if not argv:
         for name, value in sorted(extra.items()):
-            print(f"{name}={value}")
+            sys.stdout.write(f"{name}={value}\n")
         return 0
     os.execvpe(argv[0], argv, {**os.environ, **extra})
 
