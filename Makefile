@@ -40,8 +40,11 @@ else
 endif
 	touch $@
 
+# The whole run first checks that every system tool it needs is installed, and
+# stops naming the missing ones (`nox -s preflight`); one session checks its own.
 test: venv
 	@echo "PYENV_VERSION=$${PYENV_VERSION:-<unset>} CI=$${CI:-<unset>}"
+	$(if $(NOX_ARGS),,$(BIN)/nox --report /dev/null -s preflight)
 	$(BIN)/nox $(NOX_ARGS)
 
 demo: venv
