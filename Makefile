@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOX_ARGS ?=
+UV ?= $(shell command -v uv 2>/dev/null)
 
 # With pyenv, make the newest installed 3.11/3.12/3.13 visible as python3.11,
 # python3.12, python3.13 (e.g. PYENV_VERSION=3.11.7:3.12.1:3.13.0), unless
@@ -26,13 +27,24 @@ endif
 venv: $(STAMP)
 
 # Rebuilt when the venv is missing or pyproject.toml changed since the last install.
+# With uv (seconds) when it is on PATH, pointed at the indexes pip is configured
+# with (.ci/pip_indexes.py); otherwise with venv and pip (about a minute).
 $(STAMP): pyproject.toml
+ifneq ($(UV),)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(PYTHON) .ci/pip_indexes.py $(UV) pip install --python $(BIN)/python -e ".[dev]"
+else
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip
 	$(BIN)/python -m pip install -e ".[dev]"
+endif
 	touch $@
 
+# The whole run first checks that every system tool it needs is installed, and
+# stops naming the missing ones (`nox -s preflight`); one session checks its own.
 test: venv
 	@echo "PYENV_VERSION=$${PYENV_VERSION:-<unset>} CI=$${CI:-<unset>}"
+	$(if $(NOX_ARGS),,$(BIN)/nox --report /dev/null -s preflight)
 	$(BIN)/nox $(NOX_ARGS)
 
 # The demo's own virtualenv: the package and the example project's extra, no

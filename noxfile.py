@@ -3,18 +3,26 @@
 ``make test`` runs every session below; ``nox -l`` lists them, ``nox -s lint``
 runs one, and ``nox -s tests -- -x -k botkeys`` hands arguments to pytest.
 
-On CI (``CI=true``) a missing Python interpreter or PostgreSQL is an error;
-locally those sessions are skipped.
+On CI (``CI=true``) a missing Python interpreter is an error; locally those
+sessions are skipped. A missing system tool (PostgreSQL, redis-server, nginx,
+chromium, gettext) fails the session that needs it, naming it and its package;
+``nox -s preflight`` checks them all (``make test`` runs it first).
+
+Virtualenvs are made with uv when it is there, pytest runs on every CPU
+(pytest-xdist), and each session's install, run and CPU seconds are written
+to ``.nox/timings.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import runpy
 import shutil
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +35,11 @@ nox.needs_version = ">=2024.10.9"
 nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = not CI
 nox.options.download_python = "never"  # offline machines; use the interpreters present
+# uv creates the virtualenvs and installs into them (seconds instead of a minute
+# per session); without uv, nox falls back to virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
+# uv does not read pip's configuration: give it the indexes pip is configured with.
+os.environ.update(runpy.run_path(str(ROOT / ".ci" / "pip_indexes.py"))["uv_environment"]())
 nox.options.sessions = [
     "lint",
     "typecheck",
@@ -63,26 +76,103 @@ NEWEST_PYTHON, NEWEST_DJANGO = PYTHONS[-1], DJANGOS[-1]
 LIVE_PAIRS = {(PYTHONS[0], DJANGOS[0]), (NEWEST_PYTHON, NEWEST_DJANGO)}
 
 
+def _on_path(name: str) -> Callable[[], bool]:
+    return lambda: shutil.which(name) is not None
+
+
+def _postgres() -> bool:
+    # As tests/pgserver.py looks: pg_ctl on PATH, else Debian's /usr/lib/postgresql/*/bin.
+    return shutil.which("pg_ctl") is not None or any(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb")
+    )
+
+
+#: The system tools the sessions need: how to tell one is there, and its Debian package.
+TOOLS: dict[str, tuple[Callable[[], bool], str]] = {
+    "PostgreSQL": (_postgres, "postgresql-15"),
+    "redis-server": (_on_path("redis-server"), "redis-server"),
+    "nginx": (_on_path("nginx"), "nginx"),
+    "chromium": (lambda: os.access("/usr/bin/chromium", os.X_OK), "chromium"),
+    "gettext": (_on_path("msgfmt"), "gettext"),
+}
+
+
+def missing_tools(*names: str) -> str | None:
+    """``missing: nginx (apt-get install nginx)``, or None when all are there."""
+    missing = [name for name in names if not TOOLS[name][0]()]
+    if not missing:
+        return None
+    packages = " ".join(TOOLS[name][1] for name in missing)
+    return f"missing: {', '.join(missing)} (apt-get install {packages})"
+
+
+def require_tools(session: nox.Session, *names: str) -> None:
+    """Fail the session, naming what is missing: a missing tool never skips a session."""
+    message = missing_tools(*names)
+    if message:
+        session.error(message)
+
+
+@nox.session(python=False)
+def preflight(session: nox.Session) -> None:
+    """Check that every system tool `make test` needs is installed; name the missing ones."""
+    message = missing_tools(*TOOLS)
+    if message:
+        session.error(message)
+    session.log(f"present: {', '.join(TOOLS)}")
+
+
+#: Per session: seconds spent installing and in the session's body, and the CPU
+#: seconds its commands used (children's user + system time; on a shared machine
+#: that is the steadier figure). .ci/run prints them next to nox's durations.
+TIMINGS = ROOT / ".nox" / "timings.json"
+
+
+def _children_cpu() -> float:
+    times = os.times()  # of the waited-for child processes and their descendants
+    return times.children_user + times.children_system
+
+
+def _record(session: nox.Session, **seconds: float) -> None:
+    try:
+        timings = json.loads(TIMINGS.read_text())
+    except (OSError, ValueError):
+        timings = {}
+    timings.setdefault(session.name, {}).update({k: round(v, 1) for k, v in seconds.items()})
+    TIMINGS.write_text(json.dumps(timings, indent=1, sort_keys=True))
+
+
 @contextmanager
 def timed(session: nox.Session) -> Iterator[None]:
-    """Log how long the session's body took (venv creation excluded)."""
-    start = time.monotonic()
+    """Log and record how long the session's body took (venv creation excluded)."""
+    start, cpu = time.monotonic(), _children_cpu()
     try:
         yield
     finally:
-        session.log(f"{session.name} took {time.monotonic() - start:.0f}s")
+        body, cpu = time.monotonic() - start, _children_cpu() - cpu
+        session.log(f"{session.name} took {body:.0f}s ({cpu:.0f}s CPU in its commands)")
+        _record(session, body=body, cpu=cpu)
+
+
+def install(session: nox.Session, *args: str) -> None:
+    """``session.install``, timed."""
+    start = time.monotonic()
+    session.install(*args)
+    _record(session, install=time.monotonic() - start)
 
 
 def install_project(session: nox.Session, django: str | None = None) -> None:
     # `django~=6.1.0` means >=6.1.0,<6.2: the newest patch release of that series.
     pins = [f"django~={django}.0"] if django else []
-    session.install("-e", ".[dev]", *pins)
+    install(session, "-e", ".[dev]", *pins)
     session.run("python", "-m", "django", "--version")
 
 
 def pytest_args(session: nox.Session) -> list[str]:
+    """pytest on every CPU (pytest-xdist; tests/conftest.py keeps the tests that share
+    a server in one worker), listing the slowest tests."""
     # pytest exits 5 when it collects nothing; nox fails the session on it.
-    return ["pytest", *session.posargs]
+    return ["pytest", "-n", "auto", "--dist", "loadgroup", "--durations", "10", *session.posargs]
 
 
 @nox.session
@@ -90,10 +180,12 @@ def pytest_args(session: nox.Session) -> list[str]:
 def tests(session: nox.Session, django: str) -> None:
     """The test suite on SQLite, for each supported Python x Django pair."""
     with timed(session):
-        install_project(session, django)
         # The live-server tests start real servers: on the oldest and newest
-        # pairs (and on PostgreSQL) only, to keep CI well inside its budget.
+        # pairs only, to keep CI well inside its budget.
         live = (str(session.python), django) in LIVE_PAIRS
+        if live:
+            require_tools(session, "PostgreSQL", "redis-server")
+        install_project(session, django)
         marks = "not integration and not browser"
         if not live:
             marks += " and not live"
@@ -102,10 +194,14 @@ def tests(session: nox.Session, django: str) -> None:
 
 @nox.session(python=NEWEST_PYTHON)
 def tests_postgres(session: nox.Session) -> None:
-    """The whole test suite on a throwaway PostgreSQL cluster (tests/pgserver.py)."""
+    """The test suite on a throwaway PostgreSQL cluster (tests/pgserver.py).
+
+    Not the live-server tests: their servers keep their own databases (SQLite,
+    or a PostgreSQL of their own), so here they would repeat, on the same Python
+    and Django, what tests on the newest pair already ran."""
     with timed(session):
+        require_tools(session, "PostgreSQL")
         install_project(session, NEWEST_DJANGO)
-        # Without PostgreSQL binaries pgserver skips (exit 0), or fails under CI=true.
         session.run(
             "python",
             "-m",
@@ -113,7 +209,7 @@ def tests_postgres(session: nox.Session) -> None:
             "--",
             *pytest_args(session),
             "-m",
-            "not integration and not browser",
+            "not integration and not browser and not live",
         )
 
 
@@ -121,6 +217,7 @@ def tests_postgres(session: nox.Session) -> None:
 def console(session: nox.Session) -> None:
     """The manager console in headless Chromium (Debian's ``/usr/bin/chromium``), with nginx."""
     with timed(session):
+        require_tools(session, "chromium", "nginx")
         install_project(session, NEWEST_DJANGO)
         session.run(*pytest_args(session), "-m", "browser", env={"DATABASE_URL": None})
 
@@ -130,17 +227,41 @@ def integration(session: nox.Session) -> None:
     """The production-like stack (PostgreSQL, Redis, two workers, nginx), load, fuzzing,
     and the benchmark smoke run: once, on the newest Python and Django."""
     with timed(session):
+        require_tools(session, "PostgreSQL", "redis-server", "nginx")
         install_project(session, NEWEST_DJANGO)
         session.run(*pytest_args(session), "-m", "integration", "-s", env={"DATABASE_URL": None})
 
 
 @nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting."""
+    """ruff: lint rules and formatting; the compiled translations match their sources."""
     with timed(session):
-        session.install("ruff>=0.6")
+        require_tools(session, "gettext")
+        install(session, "ruff>=0.6")
         session.run("ruff", "check", ".")
         session.run("ruff", "format", "--check", "--diff", ".")
+        check_translations(session)
+
+
+def check_translations(session: nox.Session) -> None:
+    """Each committed ``.mo`` holds what msgfmt compiles from the ``.po`` next to it."""
+    import gettext
+
+    def catalog(path: Path) -> dict[object, str]:
+        with path.open("rb") as f:
+            return dict(gettext.GNUTranslations(f)._catalog)  # type: ignore[attr-defined]
+
+    tmp = Path(session.create_tmp()).resolve()
+    sources = sorted(ROOT.glob("support/locale/*/LC_MESSAGES/*.po"))
+    for po in sources:
+        mo, fresh = po.with_suffix(".mo"), tmp / f"{po.parent.parent.name}-{po.stem}.mo"
+        session.run("msgfmt", "--check", "-o", str(fresh), str(po), external=True)
+        if not mo.exists() or catalog(mo) != catalog(fresh):
+            session.error(
+                f"{mo.relative_to(ROOT)} is not compiled from {po.name}: run "
+                f"`cd support && django-admin compilemessages`"
+            )
+    session.log(f"{len(sources)} translation(s) compiled and up to date")
 
 
 @nox.session(python=NEWEST_PYTHON)
@@ -162,11 +283,13 @@ def typecheck(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build sdist + wheel, check them, install the wheel alone and run the example on it."""
     with timed(session):
-        session.install("build", "twine")
+        uv = session.venv_backend == "uv"  # else virtualenv and pip
+        install(session, "build[uv]" if uv else "build", "twine")
         tmp = Path(session.create_tmp()).resolve()
         dist = tmp / "dist"
         shutil.rmtree(dist, ignore_errors=True)
-        session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+        installer = ["--installer", "uv"] if uv else []
+        session.run("python", "-m", "build", *installer, "--outdir", str(dist), str(ROOT))
         artifacts = sorted(dist.iterdir())
         session.run("twine", "check", "--strict", *map(str, artifacts))
 
@@ -194,10 +317,15 @@ def build(session: nox.Session) -> None:
         # A fresh venv with only the wheel: no editable install, no source tree on sys.path.
         venv = tmp / "wheel-venv"
         shutil.rmtree(venv, ignore_errors=True)
-        session.run("python", "-m", "venv", str(venv))
         bindir = venv / ("Scripts" if sys.platform == "win32" else "bin")
         python = str(bindir / "python")
-        session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
+        if uv:
+            base = str(Path(session.bin) / "python")  # this session's Python
+            session.run("uv", "venv", "--quiet", "--python", base, str(venv))
+            session.run("uv", "pip", "install", "--quiet", "--python", python, str(wheel))
+        else:
+            session.run("python", "-m", "venv", str(venv))
+            session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
 
         example = tmp / "example"
         shutil.rmtree(example, ignore_errors=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.models import BotKey, Event, Message, Ticket
+from tests.harness.process import CI
 from tests.zz_users.models import MyTelegramUser
 
 #: The JSON examples of the 1.x README, which 2.x answers keep.
@@ -31,6 +32,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "browser" in path.parts:
             item.add_marker(pytest.mark.browser)
+        group = shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """Under pytest-xdist (``-n auto --dist loadgroup``), the tests that share one of
+    our module- or session-scoped fixtures (a live server, the integration stack, the
+    browser) run in one worker, so it starts once; the others spread over all workers.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    group = None
+    for name in getattr(item, "fixturenames", ()):
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions or not definitions[-1].baseid:  # a plugin's own fixture
+            continue
+        scope = definitions[-1].scope
+        if scope == "session":
+            return f"session:{name}"
+        if scope in ("package", "module") and group is None:
+            group = item.nodeid.split("::")[0]
+    return group
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under ``CI=true`` a skipped test fails: what it needs must be installed there."""
+    report = yield
+    if CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must run every test: {report.longrepr}"
+    return report
 
 
 @pytest.fixture
