@@ -81,7 +81,7 @@ def _locked_ticket(ticket_id: Any) -> Ticket:
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
     try:
-        return Ticket.objects.select_for_update().select_related("user").get(pk=ticket_id)
+        return Ticket.objects.select_for_update().get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id}) from None
 
