@@ -22,8 +22,10 @@ class SupportConfig(AppConfig):
 
         from support import (
             checks,  # noqa: F401  (registers the system checks)
+            credentials,
             sqlite,
         )
-
-        sqlite.install()
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)
+
+        sqlite.install()  # concurrent writers wait on SQLite instead of failing
+        credentials.forget_on_changes()  # remembered credentials go when one may be withdrawn

@@ -5,8 +5,9 @@ layer). Environment variables switch it to production-like services:
 
 * ``DATABASE_URL``: e.g. ``postgres://user:pass@127.0.0.1:5432/support``
   (needs ``pip install "chatlabs-django-support[production]"``);
-* ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer, so
-  several ASGI workers share live events;
+* ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer and
+  the cache, so several ASGI workers share live events, rate-limit counters
+  and the forgetting of withdrawn credentials;
 * ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
 * ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
   ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
@@ -95,6 +96,14 @@ if os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+        }
+    }
+    # Shared by the workers: rate limits count per credential across them, and
+    # a revoked key or a withdrawn permission is forgotten by all at once.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
         }
     }
 else:

@@ -31,7 +31,7 @@ from channels.layers import get_channel_layer
 from support import events
 from support.actors import Actor, Credential
 from support.conf import support_settings
-from support.credentials import revoked_credentials
+from support.credentials import forget_here, revoked_credentials
 from support.exceptions import TooManyStreams
 from support.realtime.db import db_read
 from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
@@ -190,6 +190,7 @@ class Hub:
 
     def revoke(self, credentials: set[Credential]) -> None:
         """Close this process's connections that use one of *credentials*."""
+        forget_here()  # and make this worker look every credential up again
         for subscriber in list(self._subscribers):
             if subscriber.credential in credentials:
                 subscriber.revoke()
