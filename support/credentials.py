@@ -33,10 +33,11 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
+from django.core.cache import BaseCache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
+from support import sharedcache
 from support.actors import Actor, Credential, is_manager
 from support.botkeys import authenticate_bot_key
 from support.conf import support_settings
@@ -101,14 +102,18 @@ GENERATION_KEY = "support-credentials-generation"
 REMEMBERED_LIMIT = 10_000
 
 #: digest of "scheme credential" -> (expires at, generation, actor)
-_remembered_actors: dict[str, tuple[float, tuple[int, int], Actor]] = {}
+_remembered_actors: dict[str, tuple[float, tuple[int, int] | None, Actor]] = {}
 _local_generation = 0
 _lock = threading.Lock()
 
 
-def _generation() -> tuple[int, int]:
-    """Every worker's (shared) and this worker's count of changes so far."""
-    return int(caches[support_settings.THROTTLE_CACHE].get(GENERATION_KEY, 0)), _local_generation
+def _generation() -> tuple[int, int] | None:
+    """Every worker's (shared) and this worker's count of changes so far.
+
+    ``None`` while the shared cache fails: nothing is remembered then.
+    """
+    shared = sharedcache.use(lambda cache: int(cache.get(GENERATION_KEY, 0)), None)
+    return None if shared is None else (shared, _local_generation)
 
 
 def _remembered(scheme: str, credential: str) -> Actor:
@@ -119,6 +124,8 @@ def _remembered(scheme: str, credential: str) -> Actor:
     if hit is not None and hit[0] > now and hit[1] == generation:
         return hit[2]
     actor = _look_up(scheme, credential)  # raises for a bad one: never remembered
+    if generation is None:
+        return actor
     with _lock:
         if len(_remembered_actors) >= REMEMBERED_LIMIT:
             _remembered_actors.clear()
@@ -138,11 +145,16 @@ def forget_here() -> None:
 def forget_everywhere(*args: Any, **kwargs: Any) -> None:
     """Forget remembered credentials in every worker (a signal receiver, hence the arguments)."""
     forget_here()
-    cache = caches[support_settings.THROTTLE_CACHE]
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not there yet (or evicted)
-        cache.set(GENERATION_KEY, 1, None)
+
+    def bump(cache: BaseCache) -> None:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # not there yet (or evicted)
+            cache.set(GENERATION_KEY, 1, None)
+
+    # A failing cache can't tell the other workers: they forget within the
+    # recheck interval, or when the revocation's broadcast reaches their hub.
+    sharedcache.use(bump, None)
 
 
 def forget_on_changes() -> None:

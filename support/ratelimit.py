@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 
-from django.core.cache import caches
+from django.core.cache import BaseCache
 
+from support import sharedcache
 from support.actors import Actor
 from support.conf import support_settings
 from support.exceptions import RateLimited
@@ -39,10 +40,16 @@ def spend(actor: Actor) -> None:
     if rate is None:
         return
     allowed, window = parse_rate(rate)
-    cache = caches[support_settings.THROTTLE_CACHE]
     key = f"support-throttle-{actor.credential}"
     now = time.time()
-    history = [at for at in cache.get(key, []) if at > now - window]
-    if len(history) >= allowed:
-        raise RateLimited(retry_after=window - (now - history[-1]))
-    cache.set(key, [now, *history], window)
+
+    def count(cache: BaseCache) -> float | None:
+        history = [at for at in cache.get(key, []) if at > now - window]
+        if len(history) >= allowed:
+            return float(window - (now - history[-1]))
+        cache.set(key, [now, *history], window)
+        return None
+
+    retry_after = sharedcache.use(count, None)  # a failing cache limits nothing
+    if retry_after is not None:
+        raise RateLimited(retry_after=retry_after)

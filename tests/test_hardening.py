@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from rest_framework.test import APIClient
 
 from support.models import Message
 from support.realtime.consumer import CLOSE_BAD_CURSOR, CLOSE_TOO_MANY_STREAMS
@@ -468,3 +469,42 @@ def test_clients_that_stop_reading_are_dropped_and_memory_comes_back(tmp_path: P
         time.sleep(3)  # the aborts run ABORT_GRACE after the closes
         after = rss_bytes(pid)
         assert after <= baseline * 1.2, (baseline, after)
+
+
+# -- the shared cache failing -----------------------------------------------------
+
+
+class BrokenCache(BaseCache):
+    """A cache whose server is down: every call raises, as redis-py's does."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError("the cache server is down")
+
+    get = set = add = delete = incr = clear = _fail
+
+
+@pytest.mark.django_db
+def test_a_failing_shared_cache_refuses_nothing(bot_key, make_ticket, settings, caplog):
+    settings.CACHES = {
+        **settings.CACHES,
+        "broken": {"BACKEND": "tests.test_hardening.BrokenCache"},
+    }
+    settings.SUPPORT_THROTTLE_CACHE = "broken"
+    settings.SUPPORT_THROTTLE_RATES = {"bot": "1/min", "manager": None}
+    key, raw = bot_key
+    ticket = make_ticket()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    url = f"/support/tickets/{ticket.pk}/messages/"
+    with caplog.at_level(logging.WARNING, logger="support.sharedcache"):
+        answers = [client.post(url, {"text": f"m{n}"}, format="json") for n in range(3)]
+    assert [a.status_code for a in answers] == [201] * 3  # not limited, no 500
+    assert "is failing" in caplog.text
+    # Nothing is remembered without the cache: a revocation still holds at once.
+    from support.services import revoke_bot_key
+
+    revoke_bot_key(key)
+    assert client.post(url, {"text": "late"}, format="json").status_code == 401
