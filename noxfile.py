@@ -119,9 +119,7 @@ def require_tools(session: nox.Session, *names: str) -> None:
 @nox.session(python=False)
 def preflight(session: nox.Session) -> None:
     """Check that every system tool `make test` needs is installed; name the missing ones."""
-    message = missing_tools(*TOOLS)
-    if message:
-        session.error(message)
+    require_tools(session, *TOOLS)
     session.log(f"present: {', '.join(TOOLS)}")
 
 
