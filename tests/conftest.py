@@ -42,9 +42,9 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
     our module- or session-scoped fixtures (a live server, the integration stack, the
     browser) run in one worker, so it starts once; the others spread over all workers.
     """
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
+    if not isinstance(item, pytest.Function):
         return None
+    info = item._fixtureinfo
     group = None
     for name in getattr(item, "fixturenames", ()):
         definitions = info.name2fixturedefs.get(name)
