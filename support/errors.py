@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
@@ -86,7 +86,7 @@ def as_support_error(exc: BaseException) -> SupportError | None:
         return PermissionDenied()
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
         return TooLarge()
-    if isinstance(exc, OperationalError | DatabaseError) and is_contention(exc):
+    if isinstance(exc, DatabaseError) and is_contention(exc):
         return Unavailable()
     return None
 

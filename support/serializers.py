@@ -30,16 +30,11 @@ class TelegramUserSerializer(serializers.Serializer[Any]):
 
 
 class ManagerSerializer(serializers.Serializer[Any]):
+    """The schema of a ticket's manager; :func:`ticket_data` builds the dict."""
+
     id = serializers.IntegerField(source="pk", read_only=True)
-    first_name = serializers.SerializerMethodField()
-    last_name = serializers.SerializerMethodField()
-
-    # A custom user model may lack the names; 1.x clients always get both.
-    def get_first_name(self, obj: Any) -> str:
-        return str(getattr(obj, "first_name", "") or "")
-
-    def get_last_name(self, obj: Any) -> str:
-        return str(getattr(obj, "last_name", "") or "")
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):

@@ -162,10 +162,6 @@ class Hub:
         self._subscribers.add(subscriber)
         return subscriber
 
-    def streams_of(self, credential: Credential) -> int:
-        """How many streams *credential* holds open in this process."""
-        return self._streams[credential]
-
     def relay(self, relay: Relay) -> None:
         """Hand every event and every revocation to *relay* as well, from now on (once)."""
         if relay not in self._relays:
