@@ -47,8 +47,23 @@ test: venv
 	$(if $(NOX_ARGS),,$(BIN)/nox --report /dev/null -s preflight)
 	$(BIN)/nox $(NOX_ARGS)
 
-demo: venv
-	$(BIN)/python example/manage.py demo
+# The demo's own virtualenv: the package and the example project's extra, no
+# development tools. uv when installed (fast), else venv and pip.
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+
+$(DEMO_STAMP): pyproject.toml
+	if uv --version >/dev/null 2>&1; then \
+		uv venv -q --seed --allow-existing -p "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(DEMO_VENV) && \
+		uv pip install -q -p $(DEMO_VENV)/bin/python -e ".[example]"; \
+	else \
+		{ test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV); } && \
+		$(DEMO_VENV)/bin/python -m pip install -e ".[example]"; \
+	fi
+	touch $@
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python example/manage.py demo
 
 lint: venv
 	$(BIN)/ruff check .

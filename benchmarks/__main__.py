@@ -14,8 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.config import say
 from benchmarks.runner import BENCHMARKS, Options, run, write_report
-from benchmarks.util import ROOT, say
+from tests.harness.process import ROOT
 
 
 def parse(argv: list[str]) -> Options:

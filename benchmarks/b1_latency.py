@@ -21,28 +21,13 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable
+from statistics import median
 from typing import Any
 
-from benchmarks.config import Sizes
+from benchmarks.config import Sizes, say
 from benchmarks.load import Crowd, drain, grow, poster_for, run_paced, wait_idle
-from benchmarks.recorder import Recorder
-from benchmarks.servers import Target
-from benchmarks.util import median, say, summarise_ms
-
-#: Quantiles kept per cell (0..100), enough to draw a CDF.
-QUANTILES = tuple(range(0, 101))
-
-
-def quantiles_ms(samples: list[float], missing: int) -> list[float | None]:
-    values = sorted(s * 1000 for s in samples)
-    total = len(values) + missing
-    if not total:
-        return []
-    out: list[float | None] = []
-    for q in QUANTILES:
-        rank = min(total, max(1, round(q / 100 * total))) - 1
-        out.append(values[rank] if rank < len(values) else None)
-    return out
+from benchmarks.recorder import Recorder, quantiles_ms, summarise_ms
+from benchmarks.targets import Target
 
 
 async def _listen(target: Target, transport: str, listeners: int, recorder: Recorder) -> Crowd:
@@ -57,6 +42,20 @@ async def _listen(target: Target, transport: str, listeners: int, recorder: Reco
     return crowd
 
 
+def _cell(
+    target: Target, transport: str, listeners: int, recorder: Recorder, crowd: Crowd
+) -> dict[str, Any]:
+    """Which cell a row is, and how many of its listeners connected."""
+    return {
+        "target": target.key,
+        "transport": transport,
+        "listeners": listeners,
+        "connected": recorder.listeners,
+        "connect_failures": crowd.failures,
+        "connect_retries": crowd.retries,
+    }
+
+
 async def unloaded(target: Target, transport: str, listeners: int, sizes: Sizes) -> dict[str, Any]:
     messages = sizes.b1_messages if listeners < 1000 else sizes.b1_messages_large
     await wait_idle(target)
@@ -67,7 +66,7 @@ async def unloaded(target: Target, transport: str, listeners: int, sizes: Sizes)
     await poster.open()
     post_times: list[float] = []
     gc.collect()
-    cpu_before, client_before = target.server.cpu(), time.process_time()
+    cpu_before, client_before = target.server.cpu_seconds(), time.process_time()
     try:
         for index in range(messages):
             if index >= 3 and time.perf_counter() - started > sizes.b1_cell_budget:
@@ -84,18 +83,13 @@ async def unloaded(target: Target, transport: str, listeners: int, sizes: Sizes)
             await asyncio.sleep(sizes.b1_gap)
         await drain(recorder, sizes.b1_timeout)
     finally:
-        server_cpu = target.server.cpu() - cpu_before
+        server_cpu = target.server.cpu_seconds() - cpu_before
         client_cpu = time.process_time() - client_before
         await poster.close()
         await crowd.close()
     samples, missing = recorder.latencies()
     return {
-        "target": target.key,
-        "transport": transport,
-        "listeners": listeners,
-        "connected": recorder.listeners,
-        "connect_failures": crowd.failures,
-        "connect_retries": crowd.retries,
+        **_cell(target, transport, listeners, recorder, crowd),
         "messages": sum(1 for t in recorder.posted if t is not None),
         "post_failures": recorder.post_failures,
         **summarise_ms(samples, missing),
@@ -125,12 +119,7 @@ async def loaded(
     samples, missing = recorder.latencies()
     expected = recorder.expected()
     return {
-        "target": target.key,
-        "transport": "websocket",
-        "listeners": listeners,
-        "connected": recorder.listeners,
-        "connect_failures": crowd.failures,
-        "connect_retries": crowd.retries,
+        **_cell(target, "websocket", listeners, recorder, crowd),
         "offered_rate": rate,
         "achieved_rate": pacing.achieved_rate,
         "messages": count,

@@ -19,11 +19,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks.config import Sizes
+from benchmarks.config import Sizes, say
 from benchmarks.load import Crowd, grow, run_paced, wait_idle
-from benchmarks.recorder import Recorder
-from benchmarks.servers import Target
-from benchmarks.util import say, summarise_ms
+from benchmarks.recorder import Recorder, summarise_ms
+from benchmarks.targets import Target
 
 
 async def step(

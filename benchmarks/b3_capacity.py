@@ -17,45 +17,23 @@ why.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
-from benchmarks.config import Sizes
-from benchmarks.load import Crowd, drain, grow, poster_for, wait_idle
-from benchmarks.recorder import Recorder
-from benchmarks.servers import Target
-from benchmarks.util import say, summarise_ms, thread_count
+from benchmarks.config import Sizes, say
+from benchmarks.load import Crowd, drain, grow, poster_for, wait_idle, warm
+from benchmarks.recorder import Recorder, summarise_ms
+from benchmarks.targets import Target
 
 
 def _point(target: Target, held: int, seconds: float) -> dict[str, float]:
-    pid = target.server.pid
-    try:
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        fds = -1
     return {
         "connections": held,
-        "rss_bytes": target.server.rss(),
+        "rss_bytes": target.server.rss_bytes(),
         "seconds": seconds,
-        "server_fds": fds,
-        "server_threads": thread_count(pid),
+        "server_fds": target.server.open_files(),
+        "server_threads": target.server.threads(),
     }
-
-
-async def _warm(target: Target, transport: str) -> None:
-    """One listener and one message, so lazy imports and caches are in place."""
-    recorder = Recorder(1, 1)
-    crowd = Crowd(transport)
-    await grow(crowd, target, recorder, 1)
-    await asyncio.sleep(0.3)
-    poster = poster_for(target)
-    await poster.open()
-    recorder.posted[0] = time.perf_counter()
-    await poster.post(recorder.text(0))
-    await recorder.wait_all(0, 10)
-    await poster.close()
-    await crowd.close()
 
 
 def _held(crowd: Crowd) -> int:
@@ -65,7 +43,7 @@ def _held(crowd: Crowd) -> int:
 async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     target.server.stop()
     target.server.start(fresh_port=True)
-    await _warm(target, transport)
+    await warm(target, transport, 1)
     await wait_idle(target)
     server = target.server
     points = [_point(target, 0, 0.0)]

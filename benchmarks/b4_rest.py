@@ -15,34 +15,17 @@ from __future__ import annotations
 
 import json
 import time
+from statistics import median
 from typing import Any
 
 from benchmarks.config import Sizes
 from benchmarks.load import wait_idle
-from benchmarks.servers import Target
-from benchmarks.util import median, percentile
+from benchmarks.recorder import percentile
+from benchmarks.targets import Target
 from benchmarks.wire import HttpConnection
 
-SEED_OURS = """
-from django.contrib.auth.models import User
-from my_users.models import MyTelegramUser
-from support.models import Message, Ticket
-need = %(tickets)d - Ticket.objects.count()
-manager = User.objects.get(username="bench-manager")
-MyTelegramUser.objects.bulk_create(
-    [MyTelegramUser(telegram_id=9_000_000 + i) for i in range(500)], ignore_conflicts=True)
-tickets = Ticket.objects.bulk_create([
-    Ticket(user_id=9_000_000 + i %% 500, title=f"seeded ticket {i}",
-           support_manager=manager if i %% 3 == 0 else None, resolved=i %% 5 == 0)
-    for i in range(max(need, 0))], batch_size=1000)
-Message.objects.bulk_create([
-    Message(ticket=t, sender=sender, text=f"seeded {sender} message", viewed=sender == "supp",
-            author=manager if sender == "supp" else None)
-    for t in tickets for sender in ("user", "supp")], batch_size=1000)
-print(Ticket.objects.count())
-"""
-
-SEED_ORIGINAL = """
+#: Tops the database up to %(tickets)d; ours also marks who wrote and what was seen.
+SEED = """
 from django.contrib.auth import get_user_model
 from my_users.models import MyTelegramUser
 from support.models import Message, Ticket
@@ -55,10 +38,11 @@ tickets = Ticket.objects.bulk_create([
            support_manager=manager if i %% 3 == 0 else None, resolved=i %% 5 == 0)
     for i in range(max(need, 0))], batch_size=1000)
 Message.objects.bulk_create([
-    Message(ticket=t, sender=sender, text=f"seeded {sender} message")
+    Message(ticket=t, sender=sender, text=f"seeded {sender} message"%(fields)s)
     for t in tickets for sender in ("user", "supp")], batch_size=1000)
 print(Ticket.objects.count())
 """
+OURS_FIELDS = ', viewed=sender == "supp", author=manager if sender == "supp" else None'
 
 COUNT_QUERIES = """
 import json
@@ -86,8 +70,9 @@ def _urls(target: Target, tickets: int) -> list[tuple[str, int]]:
 
 async def run(target: Target, sizes: Sizes) -> list[dict[str, Any]]:
     assert target.manage is not None
-    seed = SEED_OURS if target.family == "ours" else SEED_ORIGINAL
-    tickets = int(target.manage(seed % {"tickets": sizes.b4_tickets}).strip().splitlines()[-1])
+    fields = OURS_FIELDS if target.family == "ours" else ""
+    seed = SEED % {"tickets": sizes.b4_tickets, "fields": fields}
+    tickets = int(target.manage(seed).strip().splitlines()[-1])
     urls = _urls(target, tickets)
     if target.family == "ours":
         token = dict(target.listen_headers)["Authorization"]

@@ -1,4 +1,4 @@
-"""Sizes of the full run and of ``--quick`` (the CI smoke test).
+"""Sizes of the full run and of ``--quick`` (the CI smoke test); the client's limits.
 
 The full run's sizes are the issue's (1, 100 and 1,000 listeners; 100
 listeners for throughput; up to 10,000 idle connections; 10,000 tickets),
@@ -9,7 +9,12 @@ shrinks it until the run takes a minute or two.
 
 from __future__ import annotations
 
+import resource
+import sys
+import time
 from dataclasses import dataclass
+
+_STARTED = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -105,3 +110,23 @@ QUICK = Sizes(
     b4_page_repeats=3,
     in_flight=8,
 )
+
+
+def say(message: str) -> None:
+    """Progress on stderr, with the seconds since the run started."""
+    sys.stderr.write(f"[bench {time.monotonic() - _STARTED:7.1f}s] {message}\n")
+    sys.stderr.flush()
+
+
+def raise_nofile_limit() -> int:
+    """Raise this process's open-file limit to the hard limit; return it.
+
+    10,000 connections need 10,000 descriptors on each side; children
+    inherit the raised limit, so the servers we spawn get it too.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

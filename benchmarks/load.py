@@ -1,4 +1,4 @@
-"""Crowds of listeners and a bot that posts, for any :class:`~benchmarks.servers.Target`.
+"""Crowds of listeners and a bot that posts, for any :class:`~benchmarks.targets.Target`.
 
 The poster is the bot of each target: our REST ``POST tickets/<id>/messages/``
 with an ``Api-Key`` (keys rotate), the original's anonymous POST, or the
@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.recorder import Recorder, Scanner
-from benchmarks.servers import HttpPost, Target, WsPost
+from benchmarks.targets import HttpPost, Target, WsPost
 from benchmarks.wire import (
     HttpConnection,
     Listener,
     LongPollStats,
     SseListener,
     WebSocketListener,
-    WebSocketTarget,
     longpoll_listener,
 )
 
@@ -92,14 +91,10 @@ class Crowd:
 
 async def _open_stream(target: Target, transport: str, scanner: Scanner) -> Listener:
     loop = asyncio.get_running_loop()
-    listener: Listener
-    if transport == "websocket":
-        listener = WebSocketListener(
-            WebSocketTarget(target.port, target.ws_path, target.listen_headers), scanner
-        )
-    else:
-        path = f"{target.api}events/stream/"
-        listener = SseListener(target.port, path, target.listen_headers, scanner)
+    websocket = transport == "websocket"
+    kind = WebSocketListener if websocket else SseListener
+    path = target.ws_path if websocket else f"{target.api}events/stream/"
+    listener: Listener = kind(target.port, path, target.listen_headers, scanner)
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await loop.create_connection(lambda: listener, "127.0.0.1", target.port)
@@ -331,7 +326,7 @@ async def run_paced(
     poster = poster_for(target, connections=in_flight)
     await poster.open()
     gc.collect()
-    cpu_before, client_before = target.server.cpu(), time.process_time()
+    cpu_before, client_before = target.server.cpu_seconds(), time.process_time()
     start = time.perf_counter()
     try:
         if on_start is not None:
@@ -340,7 +335,7 @@ async def run_paced(
         await drain(recorder, grace)
     finally:
         elapsed = time.perf_counter() - start
-        server_cpu = target.server.cpu() - cpu_before
+        server_cpu = target.server.cpu_seconds() - cpu_before
         client_cpu = time.process_time() - client_before
         await poster.close()
     return PacedRun(pacing, start, elapsed, server_cpu, client_cpu)
@@ -354,8 +349,26 @@ async def wait_idle(target: Target, limit: float = 30.0, threshold: float = 0.1)
     """
     start = time.perf_counter()
     while time.perf_counter() - start < limit:
-        before = target.server.cpu()
+        before = target.server.cpu_seconds()
         await asyncio.sleep(0.5)
-        if (target.server.cpu() - before) / 0.5 < threshold:
+        if (target.server.cpu_seconds() - before) / 0.5 < threshold:
             break
     return time.perf_counter() - start
+
+
+async def warm(target: Target, transport: str, messages: int) -> None:
+    """One listener and a few posts, so lazy imports and caches are in place before measuring."""
+    recorder = Recorder(1, messages)
+    crowd = Crowd(transport)
+    await grow(crowd, target, recorder, 1)
+    if not len(crowd):
+        raise RuntimeError(f"{target.key}: a {transport} listener cannot connect: {crowd.errors}")
+    await asyncio.sleep(0.3)
+    poster = poster_for(target)
+    await poster.open()
+    for index in range(messages):
+        recorder.posted[index] = time.perf_counter()
+        await poster.post(recorder.text(index))
+        await recorder.wait_all(index, 10)
+    await poster.close()
+    await crowd.close()

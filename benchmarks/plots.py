@@ -11,16 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from benchmarks.report import QUERY_LOG_LIMIT, label, ours_keys
+
 COLOURS = {"ours": "tab:blue", "pure": "tab:green", "original": "tab:red"}
 MARKERS = {"websocket": "o", "sse": "s", "longpoll": "^"}
-
-
-def _label(results: dict[str, Any], key: str) -> str:
-    return str(results["targets"].get(key, {}).get("label", key))
-
-
-def _family(results: dict[str, Any], key: str) -> str:
-    return str(results["targets"].get(key, {}).get("family", "ours"))
 
 
 OURS_PALETTE = ("tab:blue", "tab:purple", "tab:cyan", "tab:orange", "tab:brown", "tab:olive")
@@ -28,10 +22,10 @@ OURS_PALETTE = ("tab:blue", "tab:purple", "tab:cyan", "tab:orange", "tab:brown",
 
 def _colour(results: dict[str, Any], key: str) -> str:
     """Baselines by family; each configuration of ours its own stable colour."""
-    family = _family(results, key)
+    family = str(results["targets"].get(key, {}).get("family", "ours"))
     if family != "ours":
         return COLOURS[family]
-    ours = [k for k, t in results["targets"].items() if t["family"] == "ours"]
+    ours = ours_keys(results)
     return OURS_PALETTE[ours.index(key) % len(OURS_PALETTE)] if key in ours else "tab:blue"
 
 
@@ -49,7 +43,7 @@ def b1_bars(results: dict[str, Any], out: Path) -> str | None:
     fig, axes = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 6), squeeze=False)
     for ax, n in zip(axes[0], sizes, strict=True):
         rows = [r for r in results["b1"] if r["listeners"] == n]
-        names = [f"{_label(results, r['target'])}\n{r['transport']}" for r in rows]
+        names = [f"{label(results, r['target'])}\n{r['transport']}" for r in rows]
         y = range(len(rows))
         p99 = [r["p99_ms"] or 0 for r in rows]
         p50 = [r["p50_ms"] or 0 for r in rows]
@@ -88,7 +82,7 @@ def b1_cdf(results: dict[str, Any], out: Path) -> str | None:
         _cdf(
             left,
             r["quantiles_ms"],
-            f"{_label(results, r['target'])} {r['transport']}",
+            f"{label(results, r['target'])} {r['transport']}",
             _colour(results, r["target"]),
             styles[r["transport"]],
         )
@@ -97,7 +91,7 @@ def b1_cdf(results: dict[str, Any], out: Path) -> str | None:
         _cdf(
             right,
             r["quantiles_ms"],
-            _label(results, r["target"]),
+            label(results, r["target"]),
             _colour(results, r["target"]),
             "-",
         )
@@ -128,7 +122,7 @@ def b2_throughput(results: dict[str, Any], out: Path) -> str | None:
         ys = [s["delivered_events_per_s"] for s in steps]
         top = max([top, *xs, *ys])
         low = min([low, *xs, *(y for y in ys if y > 0)])
-        ax.plot(xs, ys, "-", color=colour, alpha=0.6, label=_label(results, r["target"]))
+        ax.plot(xs, ys, "-", color=colour, alpha=0.6, label=label(results, r["target"]))
         for s in steps:
             ax.plot(
                 s["offered_events_per_s"], s["delivered_events_per_s"],
@@ -162,7 +156,7 @@ def b3_rss(results: dict[str, Any], out: Path) -> str | None:
         xs = [p["connections"] for p in r["points"]]
         ys = [p["rss_bytes"] / 2**20 for p in r["points"]]
         ax.plot(xs, ys, "-" + MARKERS[r["transport"]], color=colour,
-                label=f"{_label(results, r['target'])} {r['transport']}")  # fmt: skip
+                label=f"{label(results, r['target'])} {r['transport']}")  # fmt: skip
     ax.axhline(1024, color="grey", linewidth=0.8, linestyle="--", label="1 GiB")
     ax.set_xlabel("idle connections held")
     ax.set_ylabel("server RSS (MiB)")
@@ -176,12 +170,12 @@ def b4_rest(results: dict[str, Any], out: Path) -> str | None:
     if not results["b4"]:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(results["b4"]) + 1.5))
-    names = [f"{_label(results, r['target'])}  {r['url']}" for r in results["b4"]]
+    names = [f"{label(results, r['target'])}  {r['url']}" for r in results["b4"]]
     values = [r["median_ms"] for r in results["b4"]]
     colours = [_colour(results, r["target"]) for r in results["b4"]]
     ax.barh(range(len(values)), values, color=colours)
     for i, r in enumerate(results["b4"]):
-        count = f"≥ {r['queries']:,}" if r["queries"] >= 9000 else f"{r['queries']:,}"
+        count = f"≥ {r['queries']:,}" if r["queries"] >= QUERY_LOG_LIMIT else f"{r['queries']:,}"
         ax.text(r["median_ms"], i, f" {count} queries", va="center", fontsize=8)
     ax.set_yticks(range(len(values)), names, fontsize=8)
     ax.invert_yaxis()

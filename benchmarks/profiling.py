@@ -1,8 +1,9 @@
 """Where the server's time goes: py-spy samples of a running worker, summarised.
 
 py-spy attaches to the server process by pid (no change to the server, no
-restart) and samples its Python stacks. The raw collapsed stacks are kept
-(open them in speedscope or flamegraph.pl); the summary attributes each
+restart) and samples its Python stacks. The raw collapsed stacks are written
+to ``raw/`` in the output folder (open them in speedscope or flamegraph.pl;
+they are not committed); the summary, which goes into the results, attributes each
 sample's innermost frame to a layer (WebSocket server, channels, asgiref's
 thread hops, the ORM, our app, …), which says what to optimise next.
 
@@ -16,12 +17,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.util import ROOT, say
+from benchmarks.config import say
+from tests.harness.process import ROOT
 
 #: (layer, substrings of the file path), first match wins.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -57,19 +60,20 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
+def _executable() -> str | None:
+    """py-spy on ``PATH``, else next to this Python (a virtual environment's ``bin``)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 def available() -> bool:
-    return shutil.which("py-spy") is not None or (Path(_bin()) / "py-spy").exists()
-
-
-def _bin() -> str:
-    import sys
-
-    return str(Path(sys.executable).parent)
+    return _executable() is not None
 
 
 def start(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
     """Sample *pid* for *seconds* at 100 Hz into *output* (raw collapsed stacks)."""
-    executable = shutil.which("py-spy") or str(Path(_bin()) / "py-spy")
+    executable = _executable()
+    assert executable is not None, "py-spy is not installed"
     say(f"  profiling pid {pid} for {seconds:.0f} s with py-spy")
     return subprocess.Popen(
         [executable, "record", "--pid", str(pid), "--duration", str(int(seconds)),

@@ -8,17 +8,17 @@ database, no authentication, no channel layer, no ASGI: what is left is the
 cost of Python, asyncio and WebSocket framing, which is the floor under any
 Python server that fans out the same payload.
 
-Run: ``python -m benchmarks.purews --port 8765 [--loop uvloop|asyncio]``.
+Run: ``python -m benchmarks.purews --port 8765`` (on uvloop).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 from datetime import UTC, datetime
 
+import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 LISTENERS: set[ServerConnection] = set()
@@ -69,14 +69,7 @@ async def main(port: int) -> None:
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
-    args = parser.parse_args()
-    if args.loop == "uvloop":
-        import uvloop
-
-        uvloop.run(main(args.port))
-    else:
-        asyncio.run(main(args.port))
+    uvloop.run(main(parser.parse_args().port))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""When each benchmark message was posted, and when each listener first saw it.
+"""When each benchmark message was posted, when each listener first saw it, and the
+statistics of those delays.
 
 Every posted text carries a marker ``bm<seq>z``; whatever a transport wraps
 around it (a WebSocket frame, an SSE ``data:`` line, a long-poll JSON body,
@@ -14,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import re
 import time
+from collections.abc import Sequence
 
 MARKER = re.compile(rb"bm(\d+)z")
 #: Bytes kept between two payloads, so a marker split across TCP reads is found.
@@ -123,3 +126,48 @@ class Scanner:
                 seen[index] = 1
                 recorder.arrive(index, now)
         self._tail = buf[max(end, len(buf) - _TAIL) :]
+
+
+# --- statistics ---------------------------------------------------------------
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of ascending *sorted_values* (``inf`` entries allowed)."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def summarise_ms(samples: Sequence[float], missing: int = 0) -> dict[str, float]:
+    """p50/p95/p99/max in milliseconds of latencies in seconds.
+
+    *missing* deliveries count as infinitely late, so a run that loses 2 %
+    of its events has an infinite p99: a percentile that ignored them would
+    flatter exactly the servers that drop events.
+    """
+    values = sorted([s * 1000 for s in samples] + [math.inf] * missing)
+    return {
+        "p50_ms": percentile(values, 50),
+        "p95_ms": percentile(values, 95),
+        "p99_ms": percentile(values, 99),
+        "max_ms": values[-1] if values else math.nan,
+        "samples": len(values),
+        "missing": missing,
+    }
+
+
+#: Quantiles kept per cell (0..100), enough to draw a CDF.
+QUANTILES = tuple(range(0, 101))
+
+
+def quantiles_ms(samples: list[float], missing: int) -> list[float | None]:
+    values = sorted(s * 1000 for s in samples)
+    total = len(values) + missing
+    if not total:
+        return []
+    out: list[float | None] = []
+    for q in QUANTILES:
+        rank = min(total, max(1, round(q / 100 * total))) - 1
+        out.append(values[rank] if rank < len(values) else None)
+    return out

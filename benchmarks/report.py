@@ -40,11 +40,13 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _label(results: dict[str, Any], key: str) -> str:
+def label(results: dict[str, Any], key: str) -> str:
+    """A target's label in tables and plots."""
     return str(results["targets"].get(key, {}).get("label", key))
 
 
-def _ours(results: dict[str, Any]) -> list[str]:
+def ours_keys(results: dict[str, Any]) -> list[str]:
+    """Our configurations' keys, in the order they were measured."""
     return [k for k, t in results["targets"].items() if t["family"] == "ours"]
 
 
@@ -67,7 +69,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     """The headline ratios, also stored in ``results.json``."""
     out: dict[str, Any] = {"b2_events_vs_pure": {}, "b2_events_vs_original": {}, "b1": {}}
     pure, original = _b2(results, "pure"), _b2(results, "original")
-    for key in _ours(results):
+    for key in ours_keys(results):
         ours = _b2(results, key)
         if ours is None:
             continue
@@ -81,7 +83,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             )
     out["b3_websocket"] = {}
     b3 = {(r["target"], r["transport"]): r for r in results["b3"]}
-    for key in _ours(results):
+    for key in ours_keys(results):
         ours = b3.get((key, "websocket"))
         if ours is None:
             continue
@@ -96,7 +98,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     for n in results["meta"]["sizes"]["b1_listeners"]:
         base_pure = _b1(results, "pure", "websocket", n)
         base_orig = _b1(results, "original", "websocket", n)
-        for key in _ours(results):
+        for key in ours_keys(results):
             row = _b1(results, key, "websocket", n)
             if row is None:
                 continue
@@ -115,7 +117,7 @@ def targets_check(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's three targets, per configuration of ours: measured, and met or not."""
     checks: list[dict[str, Any]] = []
     pure = _b2(results, "pure")
-    for key in _ours(results):
+    for key in ours_keys(results):
         ours = _b2(results, key)
         if ours and pure and pure["sustained_events_per_s"]:
             share = ours["sustained_events_per_s"] / pure["sustained_events_per_s"]
@@ -204,7 +206,7 @@ def _b1_tables(results: dict[str, Any]) -> str:
             series.append((row["target"], row["transport"]))
     rows = []
     for key, transport in series:
-        cells = [_label(results, key), transport]
+        cells = [label(results, key), transport]
         for n in sizes:
             row = _b1(results, key, transport, n)
             if row is None:
@@ -225,7 +227,7 @@ def _b1_loaded(results: dict[str, Any]) -> str:
     for r in results["b1_loaded"]:
         rows.append(
             [
-                _label(results, r["target"]),
+                label(results, r["target"]),
                 f"{r['offered_rate']:.0f} / {r['achieved_rate']:.0f}",
                 f"{r['connected']}",
                 f"{r['delivered_fraction']:.1%}",
@@ -251,7 +253,7 @@ def _b2_table(results: dict[str, Any]) -> str:
     for r in results["b2"]:
         rows.append(
             [
-                _label(results, r["target"]),
+                label(results, r["target"]),
                 _num(r["sustained_posts_per_s"]),
                 _num(r["sustained_events_per_s"]),
                 _ratio(r["sustained_events_per_s"], pure_rate),
@@ -273,7 +275,7 @@ def _b2_steps(results: dict[str, Any]) -> str:
         for s in r["steps"]:
             rows.append(
                 [
-                    _label(results, r["target"]),
+                    label(results, r["target"]),
                     f"{s['offered_rate']:.0f}",
                     f"{s['achieved_rate']:.0f}",
                     "pass" if s["passed"] else "**fail**",
@@ -297,7 +299,7 @@ def _b3_table(results: dict[str, Any]) -> str:
         b = r["broadcast"]
         rows.append(
             [
-                _label(results, r["target"]),
+                label(results, r["target"]),
                 r["transport"],
                 f"{r['reached']:,} / {r['attempted']:,}",
                 f"{r['rss_idle_bytes'] / 2**20:,.0f}",
@@ -325,7 +327,7 @@ def _queries(count: int) -> str:
 def _b4_table(results: dict[str, Any]) -> str:
     rows = [
         [
-            _label(results, r["target"]),
+            label(results, r["target"]),
             f"`{r['url']}`",
             f"{r['tickets']:,}",
             _ms(r["median_ms"]),
@@ -347,7 +349,7 @@ def _profiles(results: dict[str, Any]) -> str:
     for p in results["profiles"]:
         if not p.get("samples"):
             continue
-        parts.append(f"### {p['scenario']}\n\n{p['samples']:,} samples (raw: `{p['raw']}`).\n")
+        parts.append(f"### {p['scenario']}\n\n{p['samples']:,} samples.\n")
         parts.append(
             _table(
                 ["layer (innermost frame)", "share"],
@@ -386,7 +388,7 @@ def markdown(results: dict[str, Any]) -> str:
             (
                 [
                     c["target"],
-                    _label(results, c["config"]),
+                    label(results, c["config"]),
                     c["measured"],
                     "yes" if c["met"] else "**no**",
                 ]

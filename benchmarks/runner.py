@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -28,17 +29,18 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, machine, profiling
-from benchmarks.config import FULL, QUICK, Sizes
-from benchmarks.load import Crowd, grow, poster_for
-from benchmarks.original import WORKAROUNDS
-from benchmarks.original import original as build_original
+from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, profiling
+from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
+from benchmarks.load import Crowd, grow, warm
 from benchmarks.recorder import Recorder
-from benchmarks.servers import Target, create_database, ours, postgres_server, pure, redis_server
-from benchmarks.util import raise_nofile_limit, say
+from benchmarks.targets import WORKAROUNDS, Target, original, ours, pure
+from tests.harness.postgres import create_database, find_pg_bin, running_postgres
+from tests.harness.process import ROOT
+from tests.harness.redis import RedisServer
 
 BENCHMARKS = ("b1", "b2", "b3", "b4")
 T = TypeVar("T")
@@ -85,23 +87,6 @@ class Run:
             )
             return None
 
-    async def warm(self, target: Target) -> None:
-        """One listener and three posts, so the first measured message pays no import."""
-        recorder = Recorder(1, 3)
-        crowd = Crowd("websocket")
-        await grow(crowd, target, recorder, 1)
-        if not len(crowd):
-            raise RuntimeError(f"{target.key}: a WebSocket listener cannot connect: {crowd.errors}")
-        await asyncio.sleep(0.3)
-        poster = poster_for(target)
-        await poster.open()
-        for index in range(3):
-            recorder.posted[index] = time.perf_counter()
-            await poster.post(recorder.text(index))
-            await recorder.wait_all(index, 10)
-        await poster.close()
-        await crowd.close()
-
     def checkpoint(self) -> None:
         """Write what is measured so far, so an interrupted run still leaves numbers."""
         partial = json.dumps(_clean(self.results), indent=1, ensure_ascii=False)
@@ -124,7 +109,8 @@ class Run:
         """
         if not self.profiling():
             return await work(None)
-        raw = self.options.out / f"profile-{name}.txt"
+        raw = self.options.out / RAW / f"profile-{name}.txt"
+        raw.parent.mkdir(exist_ok=True)
         started: list[subprocess.Popen[bytes]] = []
 
         def start() -> None:
@@ -137,23 +123,19 @@ class Run:
                 summary = await asyncio.to_thread(profiling.finish, started[0], raw)
                 if summary is not None:
                     self.results["profiles"].append(
-                        {"name": name, "target": target.key, "scenario": what, "raw": raw.name,
-                         **summary}
+                        {"name": name, "target": target.key, "scenario": what,
+                         "raw": f"{RAW}/{raw.name}", **summary}
                     )  # fmt: skip
 
     async def execute(self) -> dict[str, Any]:
-        # SIGTERM or SIGINT cancel the run, so the servers are stopped on the way out.
-        loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        assert task is not None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+        _cancel_on_signals()
         options, sizes, results = self.options, self.sizes, self.results
         started = time.monotonic()
         results["meta"] = {
             "mode": sizes.name,
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join(["python", "-m", "benchmarks", *sys.argv[1:]]),
-            "machine": machine.describe(),
+            "machine": _machine(),
             "client": {
                 "nofile": raise_nofile_limit(),
                 "loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
@@ -161,42 +143,34 @@ class Run:
             "sizes": sizes.__dict__,
             "original_workarounds": WORKAROUNDS if options.original else [],
         }
-        # SQLite files (ours and the original's) live on tmpfs when there is one: this
-        # disk's fsync takes ~17 ms, and the PostgreSQL cluster runs with fsync off.
-        # Both databases then cost CPU, not disk waits, which is what is compared.
-        shm = Path("/dev/shm")
-        tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-        workdir = Path(tempfile.mkdtemp(prefix="chatlabs-bench-", dir=tmp_root))
-        results["meta"]["workdir_on_tmpfs"] = tmp_root is not None
+        workdir, results["meta"]["workdir_on_tmpfs"] = _workdir()
         targets: list[Target] = []
         with contextlib.ExitStack() as stack:
             if not options.keep:
                 stack.callback(shutil.rmtree, workdir, True)
             stack.callback(_stop_all, targets)
             configs = [c for c in sizes.configs if options.postgres or c[1] != "pg"]
-            pg_url = redis_url = None
+            pg_url, redis = None, RedisServer(workdir, maxclients=10000)
             if any(storage == "pg" for _server, storage in configs):
                 say("starting PostgreSQL and Redis")
-                pg_url = stack.enter_context(postgres_server())
-                redis_url = stack.enter_context(redis_server(workdir))
+                pg_url = stack.enter_context(running_postgres())
+                stack.callback(redis.start().stop)
             targets.append(pure(workdir))
             for index, (server_kind, storage) in enumerate(configs):
                 if storage == "pg":
                     assert pg_url is not None
-                    assert redis_url is not None
                     database = create_database(pg_url, f"bench_{server_kind}")
-                    targets.append(ours(workdir, server_kind, database, f"{redis_url}/{index}"))
+                    targets.append(ours(workdir, server_kind, database, redis.url_for(index)))
                 else:
                     targets.append(ours(workdir, server_kind))
             if options.original:
                 built = await self.attempt(
-                    "original 1.2.0: install and start",
-                    asyncio.to_thread(build_original, workdir),
+                    "original 1.2.0: install and start", asyncio.to_thread(original, workdir)
                 )
                 if built is not None:
                     targets.append(built)
             for target in targets:
-                await self.attempt(f"{target.key}: warm-up", self.warm(target))
+                await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
                 results["targets"][target.key] = {
                     **target.describe(),
                     "server_nofile": target.server.nofile_limit(),
@@ -239,15 +213,11 @@ class Run:
                         )
         profiled = False
         for target in targets:
-            what = (
-                f"B1 loaded {target.key}: {sizes.b1_loaded_rate:.0f}/s "
-                f"to {sizes.b1_loaded_listeners} WebSocket listeners"
-            )
             if target.family == "ours" and not profiled:
                 profiled = True  # the first of ours: daphne on SQLite
-                row = await self.attempt(what, self.profile_loaded(target, what))
+                row = await self.profile_loaded(target)
             else:
-                row = await self.attempt(what, b1_latency.loaded(target, sizes))
+                row = await self.attempt(self.loaded_what(target), b1_latency.loaded(target, sizes))
             if row is not None:
                 results["b1_loaded"].append(row)
                 say(
@@ -272,11 +242,20 @@ class Run:
             if target.family == "ours" and target.storage.startswith("SQLite"):
                 await self.saturation_profile(target, _saturation_rate(row))
 
-    async def profile_loaded(self, target: Target, what: str) -> dict[str, Any]:
+    def loaded_what(self, target: Target) -> str:
+        return (
+            f"B1 loaded {target.key}: {self.sizes.b1_loaded_rate:.0f}/s "
+            f"to {self.sizes.b1_loaded_listeners} WebSocket listeners"
+        )
+
+    async def profile_loaded(self, target: Target) -> dict[str, Any] | None:
+        """The B1 loaded cell, with py-spy attached once posting starts."""
+
         async def work(on_start: Callable[[], object] | None) -> dict[str, Any]:
             return await b1_latency.loaded(target, self.sizes, on_start)
 
-        return await self.profiled(target, "b1-loaded", what, work)
+        what = self.loaded_what(target)
+        return await self.attempt(what, self.profiled(target, "b1-loaded", what, work))
 
     async def saturation_profile(self, target: Target, rate: float) -> None:
         """One more B2 step at *rate* (the first failing one), with py-spy attached."""
@@ -305,15 +284,10 @@ class Run:
 
         The B2 rate is the earlier run's first failing rate for that server.
         """
-        loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        assert task is not None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+        _cancel_on_signals()
         earlier = json.loads((self.options.out / "results.json").read_text())
         rates = {r["target"]: _saturation_rate(r) for r in earlier["b2"]}
-        shm = Path("/dev/shm")
-        tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-        workdir = Path(tempfile.mkdtemp(prefix="chatlabs-bench-", dir=tmp_root))
+        workdir, _on_tmpfs = _workdir()
         targets: list[Target] = []
         with contextlib.ExitStack() as stack:
             stack.callback(shutil.rmtree, workdir, True)
@@ -323,13 +297,9 @@ class Run:
                     continue
                 target = ours(workdir, server_kind)
                 targets.append(target)
-                await self.warm(target)
+                await warm(target, "websocket", 3)
                 if not any(p["scenario"].startswith("B1") for p in self.results["profiles"]):
-                    what = (
-                        f"B1 loaded {target.key}: {self.sizes.b1_loaded_rate:.0f}/s "
-                        f"to {self.sizes.b1_loaded_listeners} WebSocket listeners"
-                    )
-                    await self.attempt(what, self.profile_loaded(target, what))
+                    await self.profile_loaded(target)
                 await self.saturation_profile(target, rates.get(target.key, 100.0))
         earlier["profiles"] = self.results["profiles"]
         earlier["errors"] = earlier["errors"] + self.results["errors"]
@@ -353,6 +323,74 @@ class Run:
                         f"  held {row['reached']} ({row['stopped']}), "
                         f"{row['rss_per_connection_bytes'] / 1024:.1f} KiB/connection"
                     )
+
+
+#: Where py-spy's raw stacks go, in the output folder (not committed: summaries are).
+RAW = "raw"
+
+
+def _cancel_on_signals() -> None:
+    """SIGTERM or SIGINT cancel the run, so the servers are stopped on the way out."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+
+
+def _workdir() -> tuple[Path, bool]:
+    """A new work folder, and whether it is on tmpfs.
+
+    SQLite files (ours and the original's) live on tmpfs when there is one: this
+    disk's fsync takes ~17 ms, and the PostgreSQL cluster runs with fsync off.
+    Both databases then cost CPU, not disk waits, which is what is compared.
+    """
+    shm = Path("/dev/shm")
+    tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="chatlabs-bench-", dir=tmp_root)), tmp_root is not None
+
+
+PACKAGES = (
+    "Django", "channels", "daphne", "Twisted", "autobahn", "uvicorn", "uvloop", "httptools",
+    "websockets", "djangorestframework", "django-eventstream", "channels-redis", "redis",
+    "psycopg", "asgiref", "chatlabs-django-support",
+)  # fmt: skip
+
+
+def _machine() -> dict[str, Any]:
+    """What the numbers are measured on: CPU, memory, load, versions."""
+
+    def first_line(*command: str) -> str | None:
+        try:
+            run = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+        except OSError:
+            return None
+        lines = (run.stdout or run.stderr).strip().splitlines()
+        return lines[0] if run.returncode == 0 and lines else None
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    def proc(path: str, key: str) -> str | None:
+        lines = Path(path).read_text().splitlines()
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), None)
+
+    pg_bin = find_pg_bin()
+    return {
+        "commit": first_line("git", "-C", str(ROOT), "rev-parse", "--verify", "-q", "HEAD"),
+        "cpu": proc("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)),
+        "memory_bytes": int((proc("/proc/meminfo", "MemTotal:") or "0 kB").split()[0]) * 1024,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_start": os.getloadavg(),
+        "packages": {name: version(name) for name in PACKAGES},
+        "postgresql": first_line(str(pg_bin / "postgres"), "--version") if pg_bin else None,
+        "redis": first_line("redis-server", "--version"),
+    }
 
 
 def _saturation_rate(row: dict[str, Any]) -> float:

@@ -18,7 +18,7 @@ import base64
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 from benchmarks.recorder import Scanner
@@ -167,12 +167,14 @@ class _Dechunker:
 class Listener(asyncio.Protocol):
     """A streaming listener (WebSocket or SSE) as a bare asyncio protocol.
 
-    ``opened`` resolves when the server accepted the stream (``101`` or
-    ``200``); ``closed`` when the connection ends.
+    It ``GET``s *path* on *port* with *headers*. ``opened`` resolves when the
+    server accepted the stream (``101`` or ``200``); ``closed`` when the
+    connection ends.
     """
 
-    def __init__(self, scanner: Scanner) -> None:
+    def __init__(self, port: int, path: str, headers: Headers, scanner: Scanner) -> None:
         loop = asyncio.get_running_loop()
+        self.port, self.path, self.headers = port, path, headers
         self.scanner = scanner
         self.opened: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -231,19 +233,8 @@ class Listener(asyncio.Protocol):
             self.transport.close()
 
 
-@dataclass
-class WebSocketTarget:
-    port: int
-    path: str
-    headers: Headers = field(default_factory=tuple)
-
-
 class WebSocketListener(Listener):
     """RFC 6455 client: unmasked server frames in, masked control frames out."""
-
-    def __init__(self, target: WebSocketTarget, scanner: Scanner) -> None:
-        super().__init__(scanner)
-        self.target = target
 
     def request(self) -> bytes:
         key = base64.b64encode(os.urandom(16)).decode()
@@ -251,7 +242,7 @@ class WebSocketListener(Listener):
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         )
-        return _head("GET", self.target.path, self.target.port, self.target.headers, extra)
+        return _head("GET", self.path, self.port, self.headers, extra)
 
     def accept(self, status: int, headers: dict[str, str]) -> None:
         if status != 101:
@@ -302,8 +293,7 @@ class SseListener(Listener):
     """``GET`` a ``text/event-stream`` and scan the de-chunked body."""
 
     def __init__(self, port: int, path: str, headers: Headers, scanner: Scanner) -> None:
-        super().__init__(scanner)
-        self.port, self.path, self.headers = port, path, headers
+        super().__init__(port, path, headers, scanner)
         self._dechunker: _Dechunker | None = None
 
     def request(self) -> bytes:
@@ -327,11 +317,9 @@ class SseListener(Listener):
 
 @dataclass
 class LongPollStats:
-    """How many long-polls are held by the server right now, and how many were made."""
+    """How many long-polls the server is holding right now."""
 
     pending: int = 0
-    requests: int = 0
-    errors: int = 0
 
 
 async def longpoll_listener(
@@ -364,7 +352,6 @@ async def longpoll_listener(
             if not held:  # a resend on a fresh connection is the same poll
                 held = True
                 stats.pending += 1
-                stats.requests += 1
             if not ready.done():
                 ready.set_result(None)
 
@@ -378,7 +365,6 @@ async def longpoll_listener(
                     held = False
                     stats.pending -= 1
             if response.status != 200:
-                stats.errors += 1
                 await asyncio.sleep(0.5)
                 continue
             scanner.feed(response.body)

@@ -1,8 +1,9 @@
 """ChatLabs Django Support: a support desk for Telegram bots.
 
-``get_asgi_application`` is importable before Django is configured (the seed's
-``asgi.py`` imports it before it sets ``DJANGO_SETTINGS_MODULE``), so this
-module imports nothing from Django at import time.
+``get_asgi_application`` is importable before Django is configured (the
+``asgi.py`` of the 1.x README imports it before it sets
+``DJANGO_SETTINGS_MODULE``), so this module imports nothing from Django at
+import time.
 """
 
 from __future__ import annotations

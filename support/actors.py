@@ -8,7 +8,7 @@ permissions themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from support.models import BotKey, Sender
 
@@ -23,6 +23,17 @@ def is_manager(user: Any) -> bool:
         and getattr(user, "is_active", False)
         and user.has_perm(MANAGE_PERMISSION)
     )
+
+
+class Credential(NamedTuple):
+    """One credential's identity, whichever transport uses it: ``("bot", key id)``
+    or ``("manager", user id)``. Rate limits, stream limits and revocation key on it."""
+
+    kind: Literal["bot", "manager"]
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.pk}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,12 @@ class Actor:
     @property
     def manager_id(self) -> int | None:
         return None if self.manager is None else int(self.manager.pk)
+
+    @property
+    def credential(self) -> Credential:
+        if self.bot is not None:
+            return Credential("bot", int(self.bot.pk))
+        return Credential("manager", int(self.manager.pk))
 
     def is_allowed(self) -> bool:
         """Whether the credential may act at all (active key, or a manager)."""

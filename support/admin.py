@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from support import services
 from support.actors import Actor
-from support.botkeys import create_bot_key, revoke_bot_key
+from support.botkeys import create_bot_key
 from support.exceptions import SupportError
 from support.models import BotKey, Message, Ticket
 
@@ -129,7 +129,7 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.action(description=_("Revoke selected keys"))
 def revoke_keys(modeladmin: BotKeyAdmin, request: HttpRequest, queryset: QuerySet[BotKey]) -> None:
     for key in queryset:
-        revoke_bot_key(key)
+        services.revoke_bot_key(key)
     modeladmin.message_user(request, _("Keys revoked; they stop working at once."))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
+from support.conf import EVENTSTREAM_STORAGE
 
 
 class SupportConfig(AppConfig):
@@ -20,5 +20,12 @@ class SupportConfig(AppConfig):
         if not hasattr(settings, "EVENTSTREAM_STORAGE_CLASS"):
             settings.EVENTSTREAM_STORAGE_CLASS = EVENTSTREAM_STORAGE
 
-        from support import checks  # noqa: F401  (registers the system checks)
+        from support import (
+            checks,  # noqa: F401  (registers the system checks)
+            credentials,
+            sqlite,
+        )
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)
+
+        sqlite.install()  # concurrent writers wait on SQLite instead of failing
+        credentials.forget_on_changes()  # remembered credentials go when one may be withdrawn

@@ -1,7 +1,7 @@
 """The project's ASGI application: Django for HTTP, and the app's WebSocket routes.
 
 WebSocket routing is added in one place, :func:`websocket_application`, so a
-host project's ``asgi.py`` stays the seed's three lines.
+host project's ``asgi.py`` stays the three lines of the 1.x README.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from django.core.asgi import get_asgi_application as get_django_asgi_application
 def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
     """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""
     http = get_django_asgi_application()  # sets Django up before any model import
-    protocols: dict[str, Any] = {"http": http}
+    from support.realtime.outbox import remember_server_send
+
+    protocols: dict[str, Any] = {"http": remember_server_send(http)}
     websocket = websocket_application()
     if websocket is not None:
         protocols["websocket"] = websocket

@@ -1,4 +1,4 @@
-"""Creating, checking and revoking bot keys.
+"""Creating and checking bot keys (revoking one is :func:`support.services.revoke_bot_key`).
 
 A key reads ``<prefix>.<secret>``: the prefix is stored in clear to find the
 row, the whole key only as a SHA-256 digest.
@@ -10,10 +10,6 @@ import hashlib
 import hmac
 import secrets
 
-from django.db import transaction
-from django.utils import timezone
-
-from support import events
 from support.models import BotKey
 
 PREFIX_BYTES = 6
@@ -50,20 +46,3 @@ def authenticate_bot_key(raw_key: str) -> BotKey | None:
     if key is None or not hmac.compare_digest(key.hashed_key, hash_key(raw_key)):
         return None
     return key
-
-
-def revoke_bot_key(key: BotKey) -> None:
-    """Revoke *key*: its next request fails, and its open streams close now.
-
-    Every process's hub hears of it through the channel layer and closes the
-    key's WebSocket, SSE and long-poll connections; should that message be
-    lost, connections also re-check their credential every few seconds.
-    """
-    if key.revoked_at is not None:
-        return
-    key.revoked_at = timezone.now()
-    key.save(update_fields=["revoked_at"])
-    key_id = key.pk
-    transaction.on_commit(
-        lambda: events.broadcast({"type": events.REVOKED_MESSAGE_TYPE, "bot_key": key_id})
-    )

@@ -2,18 +2,23 @@
 
 Every value is looked up on ``django.conf.settings`` when it is used, never at
 import time, so ``override_settings`` in tests and late configuration in host
-projects both work.
+projects both work. This module only reads: the system checks in
+:mod:`support.checks` tell a project that a value is wrong (``support.E006`` on).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings as django_settings
-from django.core.exceptions import ImproperlyConfigured
 
 #: The setting that names the Telegram user model (``"app_label.ModelName"``).
 TELEGRAM_USER_MODEL_SETTING = "SUPPORT_TELEGRAM_USER_MODEL"
+#: The django-eventstream storage that serves SSE from the support event log:
+#: ``EVENTSTREAM_STORAGE_CLASS`` is set to it when a project leaves it unset.
+EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
 
 
 class SupportSettings:
@@ -23,10 +28,7 @@ class SupportSettings:
         return getattr(django_settings, f"SUPPORT_{name}", default)
 
     def _int(self, name: str, default: int) -> int:
-        value = self._get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ImproperlyConfigured(f"SUPPORT_{name} must be a non-negative integer.")
-        return value
+        return cast(int, self._get(name, default))
 
     @property
     def TELEGRAM_USER_MODEL(self) -> str | None:
@@ -40,9 +42,7 @@ class SupportSettings:
         value = self._get("EVENT_RETENTION", timedelta(days=7))
         if isinstance(value, int | float) and not isinstance(value, bool):
             return timedelta(seconds=value)
-        if not isinstance(value, timedelta):
-            raise ImproperlyConfigured("SUPPORT_EVENT_RETENTION must be a timedelta or seconds.")
-        return value
+        return cast(timedelta, value)
 
     @property
     def LONGPOLL_MAX_TIMEOUT(self) -> int:
@@ -68,9 +68,7 @@ class SupportSettings:
     def WEBSOCKET_PATHS(self) -> tuple[str, ...]:
         """Paths the WebSocket consumer is routed at (no leading slash)."""
         value = self._get("WEBSOCKET_PATHS", ("ws/support/", "ws/support/manager/"))
-        if not isinstance(value, list | tuple):
-            raise ImproperlyConfigured("SUPPORT_WEBSOCKET_PATHS must be a list of paths.")
-        return tuple(str(path) for path in value)
+        return tuple(str(path) for path in cast(Sequence[object], value))
 
     @property
     def HUB_POLL_INTERVAL(self) -> float:
@@ -79,10 +77,7 @@ class SupportSettings:
         The channel layer wakes the hub at once; this timer is the safety net
         for publications lost while the layer was down.
         """
-        value = self._get("HUB_POLL_INTERVAL", 2.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ImproperlyConfigured("SUPPORT_HUB_POLL_INTERVAL must be a positive number.")
-        return float(value)
+        return float(cast(float, self._get("HUB_POLL_INTERVAL", 2.0)))
 
     @property
     def CREDENTIAL_RECHECK_INTERVAL(self) -> float:
@@ -92,21 +87,14 @@ class SupportSettings:
         re-check is what ends the streams of a manager who lost the
         permission or was deactivated, and the safety net for a lost broadcast.
         """
-        value = self._get("CREDENTIAL_RECHECK_INTERVAL", 10.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ImproperlyConfigured(
-                "SUPPORT_CREDENTIAL_RECHECK_INTERVAL must be a positive number."
-            )
-        return float(value)
+        return float(cast(float, self._get("CREDENTIAL_RECHECK_INTERVAL", 10.0)))
 
     @property
     def THROTTLE_RATES(self) -> dict[str, str | None]:
         """Request rates per side (``"6000/min"``; ``None`` turns a side's limit off)."""
         defaults: dict[str, str | None] = {"bot": "6000/min", "manager": "600/min"}
         value = self._get("THROTTLE_RATES", defaults)
-        if not isinstance(value, dict):
-            raise ImproperlyConfigured("SUPPORT_THROTTLE_RATES must be a dict.")
-        return {**defaults, **value}
+        return {**defaults, **cast(dict[str, str | None], value)}
 
     @property
     def THROTTLE_CACHE(self) -> str:
@@ -117,6 +105,29 @@ class SupportSettings:
     def CHANNEL_GROUP(self) -> str:
         """Channel-layer group every process's hub listens on for new events."""
         return str(self._get("CHANNEL_GROUP", "support.events"))
+
+    @property
+    def TUNE_SQLITE(self) -> bool:
+        """Whether SQLite connections get WAL, IMMEDIATE writes and a busy timeout."""
+        return bool(self._get("TUNE_SQLITE", True))
+
+    @property
+    def MAX_STREAMS_PER_CREDENTIAL(self) -> int:
+        """Open streams (WebSocket, SSE, waiting long-polls) one credential may hold per
+        worker process; 0 means no limit. 32 fits a manager with many tabs and a bot
+        with a few workers."""
+        return self._int("MAX_STREAMS_PER_CREDENTIAL", 32)
+
+    @property
+    def MAX_CLIENT_BACKLOG(self) -> int:
+        """Bytes a WebSocket or SSE client may leave unread at the server before its
+        stream is closed (it resumes by cursor); 0 means no limit."""
+        return self._int("MAX_CLIENT_BACKLOG", 1024 * 1024)
+
+    @property
+    def SLOW_CLIENT_TIMEOUT(self) -> float:
+        """Seconds a WebSocket send may wait on a client before its stream is closed."""
+        return float(cast(float, self._get("SLOW_CLIENT_TIMEOUT", 10.0)))
 
 
 support_settings = SupportSettings()

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from support.conf import support_settings
 from support.cursors import parse_position
-from support.exceptions import CursorExpired, Invalid
+from support.exceptions import CursorExpired, Invalid, InvalidCursor
 from support.models import Event, EventLogState
 
 logger = logging.getLogger(__name__)
@@ -139,9 +139,19 @@ def read_after(position: int, limit: int = 100) -> list[Event]:
     first, then events, and such a trim would return a gap as "no events".)
     When the first event read is ``position + 1`` nothing after the cursor
     can have been trimmed, so the usual read, a hub following the log, is a
-    single query.
+    single query; so is "nothing new" (plus the head). A cursor beyond the
+    head is :class:`InvalidCursor`.
     """
     rows = list(Event.objects.filter(id__gt=position).order_by("id")[:limit])
+    if not rows:
+        # Read after the rows, the head can only be newer: a cursor beyond it
+        # was never issued here (another server's, or made up). Waiting on it
+        # would hide every event until the log caught up, so it is refused.
+        head = current_position()
+        if position > head:
+            raise InvalidCursor()
+        if position == head:
+            return rows  # nothing after the cursor, nothing trimmed after it
     if (not rows or rows[0].pk != position + 1) and position < trimmed_through():
         raise CursorExpired()
     return rows

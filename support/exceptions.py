@@ -2,19 +2,20 @@
 
 Each carries an HTTP ``status``, a snake_case ``code`` and a human ``detail``
 (and ``errors`` per field for validation), which is exactly the error body of
-the REST API and of WebSocket ``error`` frames.
+the REST API and of WebSocket ``error`` frames (:mod:`support.errors`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
 
 class SupportError(Exception):
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "invalid"
+    status: int = 400
+    code: str = "invalid"
     default_detail: ClassVar[Any] = _("Invalid request.")
 
     def __init__(self, detail: Any = None, *, errors: dict[str, list[str]] | None = None) -> None:
@@ -27,6 +28,10 @@ class SupportError(Exception):
         if self.errors:
             body["errors"] = self.errors
         return body
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the error's response."""
+        return {}
 
 
 class Invalid(SupportError):
@@ -42,11 +47,26 @@ class NotAuthenticated(SupportError):
     code = "not_authenticated"
     default_detail = _("Authentication credentials were not provided or are not valid.")
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Api-Key"}
+
 
 class PermissionDenied(SupportError):
     status = 403
     code = "permission_denied"
     default_detail = _("You do not have permission to perform this action.")
+
+
+class MethodNotAllowed(SupportError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        self.allowed = allowed
+        super().__init__(_('Method "%(method)s" not allowed.') % {"method": method[:32]})
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)}
 
 
 class NotFound(SupportError):
@@ -86,9 +106,87 @@ class IdempotencyConflict(Conflict):
     default_detail = _("This idempotency key was already used by the other side.")
 
 
+class InvalidCursor(Invalid):
+    """A cursor beyond the log's head: this server never issued it."""
+
+    code = "invalid_cursor"
+    default_detail = _(
+        "This cursor is ahead of the event log; it was not issued by this server. "
+        "Start again without one."
+    )
+
+
 class CursorExpired(SupportError):
     status = 410
     code = "cursor_expired"
     default_detail = _(
         "The cursor is older than the event log's retention; re-read the state over REST."
     )
+
+
+class RateLimited(SupportError):
+    """The credential spent its request budget (``SUPPORT_THROTTLE_RATES``)."""
+
+    status = 429
+    code = "rate_limited"
+    default_detail = _("Request was throttled.")
+
+    def __init__(self, retry_after: float, detail: Any = None) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        if detail is None:
+            detail = _("Request was throttled. Expected available in %(n)d seconds.") % {
+                "n": self.retry_after
+            }
+        super().__init__(detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyStreams(SupportError):
+    """The credential holds ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` streams on this worker."""
+
+    status = 429
+    code = "too_many_streams"
+    default_detail = _(
+        "This credential has too many open streams; close one, or raise "
+        "SUPPORT_MAX_STREAMS_PER_CREDENTIAL."
+    )
+
+
+class TooLarge(SupportError):
+    status = 413
+    code = "too_large"
+    default_detail = _("The request body is larger than the server accepts.")
+
+
+class ServerError(SupportError):
+    """An unexpected failure; the body names the request id the log has too."""
+
+    status = 500
+    code = "server_error"
+    default_detail = _("The server failed to handle this request; nothing was changed.")
+
+    def __init__(self, request_id: str, detail: Any = None) -> None:
+        self.request_id = request_id
+        super().__init__(detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "request_id": self.request_id}
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Request-ID": self.request_id}
+
+
+class Unavailable(SupportError):
+    """The database stayed busy (locked) for longer than the write may wait."""
+
+    status = 503
+    code = "busy"
+    default_detail = _("The server is busy; retry the request.")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

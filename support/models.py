@@ -15,7 +15,7 @@ from support.cursors import format_cursor
 
 
 class Sender(models.TextChoices):
-    """Which side of the conversation wrote a message (the seed's values)."""
+    """Which side of the conversation wrote a message (the 1.x values, kept for 1.x clients)."""
 
     USER = "user", _("user")
     SUPPORT = "supp", _("support")

@@ -6,7 +6,7 @@ permission, validates values, writes in one transaction, appends its event
 to the log in that same transaction, and leaves live delivery to the commit
 (:mod:`support.events`). A function that raises has written nothing.
 
-Rules (SPEC §4):
+Rules:
 
 * bots open tickets and write as the user; managers write as support;
 * a manager's write on a ticket assigned to someone else is
@@ -23,6 +23,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from support import events
@@ -39,7 +40,7 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
-from support.models import Message, Sender, Ticket
+from support.models import BotKey, Message, Sender, Ticket
 from support.serializers import message_data, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
@@ -80,7 +81,7 @@ def _locked_ticket(ticket_id: Any) -> Ticket:
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
     try:
-        return Ticket.objects.select_for_update().select_related("user").get(pk=ticket_id)
+        return Ticket.objects.select_for_update().get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id}) from None
 
@@ -95,12 +96,25 @@ def _check_not_others(actor: Actor, ticket: Ticket) -> None:
         raise AssignedToOther()
 
 
-def _clean_text(text: Any, *, field: str = "text") -> str:
-    if not isinstance(text, str):
+def _clean_string(value: Any, field: str, *, limit: int, strip: bool = False) -> str:
+    """The one rule set for every string a client sends (text, title, idempotency key).
+
+    Not blank, no NUL (PostgreSQL cannot store it), no lone surrogate (not
+    encodable as UTF-8, so no database can), at most *limit* characters.
+    The REST and WebSocket inputs refuse the same values before this runs;
+    this is the rule for every other caller (the admin, bot code in-process).
+    """
+    if not isinstance(value, str):
         raise Invalid.field(field, _("Must be a string."))
+    text: str = value
+    if strip:
+        text = text.strip()
     if not text.strip():
         raise Invalid.field(field, _("May not be blank."))
-    limit = support_settings.MAX_TEXT_LENGTH
+    if "\x00" in text:
+        raise Invalid.field(field, _("Null characters are not allowed."))
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        raise Invalid.field(field, _("Surrogate characters are not allowed."))
     if len(text) > limit:
         raise Invalid.field(
             field, _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
@@ -108,31 +122,18 @@ def _clean_text(text: Any, *, field: str = "text") -> str:
     return text
 
 
-def _clean_idempotency_key(key: Any) -> str | None:
-    if key is not None and (
-        not isinstance(key, str) or not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH
-    ):
-        raise Invalid.field(
-            "idempotency_key",
-            _("A non-empty string of at most %(n)d characters.")
-            % {"n": IDEMPOTENCY_KEY_MAX_LENGTH},
-        )
-    return key
+def _clean_text(text: Any) -> str:
+    return _clean_string(text, "text", limit=support_settings.MAX_TEXT_LENGTH)
 
 
 def _clean_title(title: Any) -> str:
-    if not isinstance(title, str):
-        raise Invalid.field("title", _("Must be a string."))
-    title = title.strip()
-    if not title:
-        raise Invalid.field("title", _("May not be blank."))
-    limit = support_settings.MAX_TITLE_LENGTH
-    if len(title) > limit:
-        raise Invalid.field(
-            "title",
-            _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit},
-        )
-    return str(title)
+    return _clean_string(title, "title", limit=support_settings.MAX_TITLE_LENGTH, strip=True)
+
+
+def _clean_idempotency_key(key: Any) -> str | None:
+    if key is None:
+        return None
+    return _clean_string(key, "idempotency_key", limit=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
 # -- tickets -----------------------------------------------------------------
@@ -245,7 +246,7 @@ def _ticket_opened_with(actor: Actor, key: str, user_id: int) -> Ticket | None:
 def update_ticket(
     actor: Actor, ticket_id: Any, *, title: Any = None, resolved: Any = None
 ) -> Ticket:
-    """Change the title and/or the resolved flag (the seed's PATCH)."""
+    """Change the title and/or the resolved flag (``PATCH tickets/{id}/``, as in 1.x)."""
     _require(actor)
     if resolved is not None and not isinstance(resolved, bool):
         raise Invalid.field("resolved", _("Must be a boolean."))
@@ -383,3 +384,26 @@ def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]
             Message.objects.filter(id__in=ids).update(viewed=True)
             events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
     return ids
+
+
+# -- bot keys ----------------------------------------------------------------
+
+
+def revoke_bot_key(key: BotKey) -> None:
+    """Revoke *key*: its next request fails, and its open streams close now.
+
+    The admin's *Revoke selected keys* and management commands call this.
+    Revoking a revoked key changes nothing. After the commit, every
+    process's hub hears of it through the channel layer and closes the key's
+    WebSocket, SSE and long-poll connections; should that message be lost,
+    connections also re-check their credential every few seconds.
+    """
+    if key.revoked_at is not None:
+        return
+    with transaction.atomic():
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        key_id = key.pk
+        transaction.on_commit(
+            lambda: events.broadcast({"type": events.REVOKED_MESSAGE_TYPE, "bot_key": key_id})
+        )

@@ -39,6 +39,7 @@ class ClientOptions:
     timeout: httpx.Timeout = field(default_factory=lambda: C.DEFAULT_TIMEOUT)
     max_retries: int = C.DEFAULT_MAX_RETRIES
     headers: Mapping[str, str] = field(default_factory=dict)
+    websocket_path: str = C.DEFAULT_WEBSOCKET_PATH
 
     @classmethod
     def resolve(
@@ -49,6 +50,7 @@ class ClientOptions:
         timeout: float | httpx.Timeout | None,
         max_retries: int | None,
         headers: Mapping[str, str] | None,
+        websocket_path: str | None = None,
     ) -> ClientOptions:
         """Arguments first, then ``SUPPORT_*`` environment variables."""
         base_url = base_url or os.environ.get(C.ENV_BASE_URL)
@@ -75,6 +77,7 @@ class ClientOptions:
             timeout=as_timeout(timeout),
             max_retries=C.DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
             headers=dict(headers or {}),
+            websocket_path="/" + (websocket_path or C.DEFAULT_WEBSOCKET_PATH).lstrip("/"),
         )
 
     @property
@@ -93,10 +96,10 @@ class ClientOptions:
 
     @property
     def websocket_url(self) -> str:
-        """``ws(s)://host/ws/support/`` for a base URL of ``http(s)://host/<mount>/``."""
+        """``ws(s)://host/<websocket_path>`` for a base URL of ``http(s)://host/<mount>/``."""
         url = httpx.URL(self.base_url)
         scheme = "wss" if url.scheme == "https" else "ws"
-        return str(url.copy_with(scheme=scheme, path="/ws/support/", query=None))
+        return str(url.copy_with(scheme=scheme, path=self.websocket_path, query=None))
 
     def with_changes(
         self, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

@@ -25,6 +25,10 @@ class SupportClient:
     ``SUPPORT_API_KEY`` and ``SUPPORT_TOKEN``. Requests time out (30 s; 10 s
     to connect) and are retried on connection errors, 429 and 5xx with
     jittered exponential backoff, honouring ``Retry-After``.
+
+    ``websocket_path`` is where the server routes its WebSocket, on the base
+    URL's host (default ``/ws/support/``): event streams over WebSocket
+    connect to ``ws(s)://<host><websocket_path>``.
     """
 
     def __init__(
@@ -37,9 +41,10 @@ class SupportClient:
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        websocket_path: str | None = None,
     ) -> None:
         options = ClientOptions.resolve(
-            base_url, api_key, token, timeout, max_retries, default_headers
+            base_url, api_key, token, timeout, max_retries, default_headers, websocket_path
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client()
@@ -90,6 +95,10 @@ class AsyncSupportClient:
     >>> async with AsyncSupportClient("https://example.org/support/", token="…") as desk:
     ...     async with desk.realtime() as conn:
     ...         await conn.assign(16)
+
+    ``websocket_path`` is where the server routes its WebSocket, on the base
+    URL's host (default ``/ws/support/``): :meth:`realtime` and event streams
+    over WebSocket connect to ``ws(s)://<host><websocket_path>``.
     """
 
     def __init__(
@@ -102,9 +111,10 @@ class AsyncSupportClient:
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        websocket_path: str | None = None,
     ) -> None:
         options = ClientOptions.resolve(
-            base_url, api_key, token, timeout, max_retries, default_headers
+            base_url, api_key, token, timeout, max_retries, default_headers, websocket_path
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient()

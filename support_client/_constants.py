@@ -9,6 +9,10 @@ ENV_BASE_URL = "SUPPORT_BASE_URL"
 ENV_API_KEY = "SUPPORT_API_KEY"
 ENV_TOKEN = "SUPPORT_TOKEN"
 
+#: Where the server routes its WebSocket, on the base URL's host
+#: (``SUPPORT_WEBSOCKET_PATHS`` on the server; the first is ``ws/support/``).
+DEFAULT_WEBSOCKET_PATH = "/ws/support/"
+
 #: Seconds: 10 to connect, 30 for the rest. Long-polls add their own hold time.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 DEFAULT_MAX_RETRIES = 2

@@ -155,23 +155,3 @@ def make_status_error(response: httpx.Response) -> APIStatusError:
     except ValueError:
         body = response.text
     return from_error_body(response.status_code, body, response)
-
-
-#: WebSocket ``error`` codes and the status their REST twin answers with.
-WS_CODE_STATUS = {
-    "bad_json": 400,
-    "frame_too_large": 400,
-    "unknown_type": 400,
-    "invalid": 400,
-    "unknown_user": 400,
-    "not_authenticated": 401,
-    "permission_denied": 403,
-    "not_found": 404,
-    "already_assigned": 409,
-    "assigned_to_other": 409,
-    "ticket_resolved": 409,
-    "idempotency_conflict": 409,
-    "cursor_expired": 410,
-    "rate_limited": 429,
-    "server_error": 500,
-}

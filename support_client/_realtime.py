@@ -23,7 +23,6 @@ from websockets.asyncio.client import connect as ws_connect
 
 from support_client._base_client import ClientOptions, validate
 from support_client._exceptions import (
-    WS_CODE_STATUS,
     APIConnectionError,
     APITimeoutError,
     from_error_body,
@@ -126,8 +125,11 @@ class RealtimeConnection:
         finally:
             self._pending.pop(request_id, None)
         if answer["type"] == "error":
-            code = answer.get("code")
-            raise from_error_body(WS_CODE_STATUS.get(str(code), 400), answer)
+            # Error frames carry the status their REST twin answers with.
+            status = answer.get("status")
+            if isinstance(status, bool) or not isinstance(status, int) or status < 400:
+                status = 400
+            raise from_error_body(status, answer)
         data: dict[str, Any] = answer["data"]
         return data
 

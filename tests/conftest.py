@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,12 @@ from rest_framework.test import APIClient
 
 from support.actors import Actor
 from support.botkeys import create_bot_key
-from support.models import BotKey
-from tests.live import CI
+from support.models import BotKey, Event, Message, Ticket
+from tests.harness.process import CI
 from tests.zz_users.models import MyTelegramUser
 
-SEED_EXAMPLES: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "seed_examples.json").read_text()
-)
+#: The JSON examples of the 1.x README, which 2.x answers keep.
+V1_EXAMPLES: dict[str, Any] = json.loads((Path(__file__).parent / "seed_examples.json").read_text())
 
 
 #: Test files that belong to the integration run (``-m integration``) with the stack's tests.
@@ -46,7 +46,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
         return None
     info = item._fixtureinfo
     group = None
-    for name in item.fixturenames:
+    for name in getattr(item, "fixturenames", ()):
         definitions = info.name2fixturedefs.get(name)
         if not definitions or not definitions[-1].baseid:  # a plugin's own fixture
             continue
@@ -71,8 +71,8 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
-def seed_examples() -> dict[str, Any]:
-    return SEED_EXAMPLES
+def v1_examples() -> dict[str, Any]:
+    return V1_EXAMPLES
 
 
 def make_manager(username: str = "alice", **extra: Any) -> User:
@@ -165,6 +165,42 @@ def make_ticket(bot_actor: Actor, tg_user: MyTelegramUser) -> Callable[..., Any]
         )
 
     return make
+
+
+@dataclass
+class Desk:
+    """Four tickets of ``tg_user``, each in a state the service rules care about."""
+
+    open: Ticket  # unassigned, one user message
+    mine: Ticket  # assigned to ``manager``
+    others: Ticket  # assigned to ``other_manager``
+    resolved: Ticket
+
+
+@pytest.fixture
+def desk(
+    manager_actor: Actor, other_actor: Actor, bot_actor: Actor, tg_user: MyTelegramUser
+) -> Desk:
+    from support import services
+
+    def ticket(title: str) -> Ticket:
+        return services.open_ticket(bot_actor, user_id=tg_user.pk, title=title, text="hello")
+
+    open_, mine, others, resolved = (ticket(t) for t in ("open", "mine", "others", "resolved"))
+    services.assign(manager_actor, mine.pk)
+    services.assign(other_actor, others.pk)
+    services.resolve(bot_actor, resolved.pk)
+    return Desk(open_, mine, others, resolved)
+
+
+def snapshot() -> tuple[Any, ...]:
+    """Everything a refused write must leave as it was: tickets, messages, users, the log."""
+    return (
+        list(Ticket.objects.order_by("id").values()),
+        list(Message.objects.order_by("id").values()),
+        list(Event.objects.order_by("id").values_list("id", "type")),
+        list(MyTelegramUser.objects.order_by("pk").values_list("pk", flat=True)),
+    )
 
 
 @pytest.fixture

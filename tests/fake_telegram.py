@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.live import free_port
+from tests.harness.process import free_port
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Support", "username": "desk_test_bot"}
 

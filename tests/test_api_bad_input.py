@@ -15,37 +15,21 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from support import services
-from support.botkeys import create_bot_key, revoke_bot_key
-from support.models import Event, Message, Ticket
-from tests.conftest import token_client
-from tests.zz_users.models import MyTelegramUser
+from support.botkeys import create_bot_key
+from support.services import revoke_bot_key
+from tests.conftest import Desk, snapshot, token_client
 
 LONG_TEXT = "x" * 4097
 LONG_TITLE = "t" * 257
 
 
 @dataclass
-class World:
-    open: Ticket  # unassigned, one user message
-    mine: Ticket  # assigned to the calling manager
-    others: Ticket  # assigned to another manager
-    resolved: Ticket
+class World(Desk):
     clients: dict[str, APIClient]
 
 
 @pytest.fixture
-def world(
-    manager_actor, other_actor, bot_actor, tg_user, manager, other_manager, plain_user, bot_key
-) -> World:
-    def ticket(title: str) -> Ticket:
-        return services.open_ticket(bot_actor, user_id=tg_user.pk, title=title, text="hello")
-
-    open_, mine, others, resolved = (ticket(t) for t in ("open", "mine", "others", "resolved"))
-    services.assign(manager_actor, mine.pk)
-    services.assign(other_actor, others.pk)
-    services.resolve(bot_actor, resolved.pk)
-
+def world(desk, plain_user, manager, bot_key) -> World:
     revoked, revoked_raw = create_bot_key("old-bot")
     revoke_bot_key(revoked)
     clients = {
@@ -57,16 +41,7 @@ def world(
     }
     clients["bot"].credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
     clients["revoked"].credentials(HTTP_AUTHORIZATION=f"Api-Key {revoked_raw}")
-    return World(open_, mine, others, resolved, clients)
-
-
-def snapshot() -> tuple[Any, ...]:
-    return (
-        list(Ticket.objects.order_by("id").values()),
-        list(Message.objects.order_by("id").values()),
-        list(Event.objects.order_by("id").values_list("id", "type")),
-        list(MyTelegramUser.objects.order_by("pk").values_list("pk", flat=True)),
-    )
+    return World(desk.open, desk.mine, desk.others, desk.resolved, clients)
 
 
 # (caller, method, path, body, status, code); {open} etc. name a World ticket.

@@ -185,6 +185,7 @@ def test_ticket_list_runs_a_constant_number_of_queries(
                 services.post_message(manager_actor, ticket.pk, text="reply")
 
     add_tickets(1)
+    count_queries()  # the first request also looks the token up; later ones remember it
     one = count_queries()
     add_tickets(49)
     fifty = count_queries()
@@ -202,6 +203,7 @@ def test_message_list_runs_a_constant_number_of_queries(manager_client, bot_acto
             manager_client.get(url)
         return len(ctx.captured_queries)
 
+    count()  # the first request also looks the token up; later ones remember it
     before = count()
     for i in range(49):
         services.post_message(bot_actor, ticket.pk, text=f"m{i}")

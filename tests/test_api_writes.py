@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from support.models import Event, Message, Ticket
 from tests.zz_users.models import MyTelegramUser
 
@@ -76,6 +78,17 @@ def test_assign_unassign_cycle(manager_client, other_client, make_ticket):
     assert other_client.post(f"{base}/assign/").status_code == 200
     assert event_types().count("ticket.assigned") == 2
     assert event_types().count("ticket.unassigned") == 1
+
+
+def test_an_action_url_that_forgets_its_service_fails_as_the_urlconf_loads():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from support.api.views import TicketActionView
+
+    assert TicketActionView.service is None  # no default action to fall back on
+    for initkwargs in ({}, {"service": None}):
+        with pytest.raises(ImproperlyConfigured, match=r"needs service="):
+            TicketActionView.as_view(**initkwargs)
 
 
 def test_resolve_and_reopen_are_idempotent(bot_client, manager_client, make_ticket):

@@ -28,13 +28,16 @@ async def test_asgi_application_serves_the_api(stop_hub):
         headers=[(b"host", b"testserver"), (b"authorization", f"Api-Key {raw}".encode())],
     )
     response = await communicator.get_response()
+    # Let Django's handler finish (it closes the request body last); cancelled
+    # at teardown instead, it would leave the body's temporary file open.
+    await communicator.wait(5)
     assert response["status"] == 200
     assert json.loads(response["body"]) == []
     assert await sync_to_async(BotKey.objects.count)() == 1
 
 
 def test_support_imports_without_django_configured():
-    # The seed's asgi.py imports get_asgi_application before it sets
+    # The 1.x README's asgi.py imports get_asgi_application before it sets
     # DJANGO_SETTINGS_MODULE.
     code = (
         "import support, sys; assert callable(support.get_asgi_application); "

@@ -17,25 +17,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+from tests.harness.process import ROOT, missing
 
 pytestmark = pytest.mark.live
-
-
-def require(condition: bool, what: str) -> None:
-    if not condition:
-        if CI:
-            pytest.fail(f"{what} is missing, and CI=true")
-        pytest.skip(f"{what} is missing")
 
 
 def is_number(value: Any) -> bool:
@@ -50,7 +40,8 @@ def assert_numbers(row: dict[str, Any], *fields: str) -> None:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for module in ("matplotlib", "websockets", "uvloop"):
-        require(importlib.util.find_spec(module) is not None, f"the Python package {module}")
+        if importlib.util.find_spec(module) is None:
+            missing(f"the Python package {module} is missing")
     out = tmp_path_factory.mktemp("bench")
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from support.botkeys import authenticate_bot_key, create_bot_key, hash_key, revoke_bot_key
+from support.botkeys import authenticate_bot_key, create_bot_key, hash_key
 from support.models import BotKey
+from support.services import revoke_bot_key
 
 
 def test_command_prints_the_key_alone_on_the_last_line(db):
@@ -61,3 +62,23 @@ def test_revocation_takes_effect_on_the_next_request(db):
     response = client.get("/support/tickets/")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_revoking_broadcasts_once_after_the_commit(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    from support import events
+
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(events, "broadcast", sent.append)
+    key, _raw = create_bot_key("bot")
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke_bot_key(key)
+        assert sent == []  # not before the commit
+    revoked_at = key.revoked_at
+    assert revoked_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        revoke_bot_key(key)  # already revoked: nothing changes, nothing is sent
+    key.refresh_from_db()
+    assert key.revoked_at == revoked_at
+    assert sent == [{"type": "support.revoked", "bot_key": key.pk}]

@@ -1,11 +1,20 @@
-"""System checks for SUPPORT_TELEGRAM_USER_MODEL and token authentication."""
+"""System checks for SUPPORT_TELEGRAM_USER_MODEL, token authentication and each setting."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from support.checks import check_telegram_user_model, check_token_authentication
+from support.checks import (
+    SETTING_CHECKS,
+    check_settings,
+    check_telegram_user_model,
+    check_token_authentication,
+)
 
 
 def ids() -> list[str | None]:
@@ -71,3 +80,57 @@ def test_eventstream_storage_defaults_to_the_event_log():
         EVENTSTREAM_STORAGE_CLASS="django_eventstream.storage.DjangoModelStorage"
     ):
         assert [m.id for m in check_eventstream_storage()] == ["support.E005"]
+
+
+DURATION = "must be a timedelta or seconds."
+NON_NEGATIVE = "must be a non-negative integer."
+POSITIVE = "must be a positive number."
+
+#: setting, a wrong value, a right one, the check id, the message's end.
+SETTINGS = [
+    ("SUPPORT_EVENT_RETENTION", "7 days", 3600, "support.E006", DURATION),
+    ("SUPPORT_EVENT_RETENTION", None, timedelta(days=1), "support.E006", DURATION),
+    ("SUPPORT_LONGPOLL_MAX_TIMEOUT", -1, 0, "support.E007", NON_NEGATIVE),
+    ("SUPPORT_LONGPOLL_MAX_TIMEOUT", 2.5, 60, "support.E007", NON_NEGATIVE),
+    ("SUPPORT_LONGPOLL_DEFAULT_TIMEOUT", "25", 25, "support.E008", NON_NEGATIVE),
+    ("SUPPORT_MAX_TEXT_LENGTH", True, 100, "support.E009", NON_NEGATIVE),
+    ("SUPPORT_MAX_TITLE_LENGTH", -5, 80, "support.E010", NON_NEGATIVE),
+    ("SUPPORT_WEBSOCKET_PATHS", "ws/x/", ["ws/x/"], "support.E011", "must be a list of paths."),
+    ("SUPPORT_HUB_POLL_INTERVAL", 0, 0.5, "support.E012", POSITIVE),
+    ("SUPPORT_HUB_POLL_INTERVAL", "2", 2, "support.E012", POSITIVE),
+    ("SUPPORT_CREDENTIAL_RECHECK_INTERVAL", -1.0, 10, "support.E013", POSITIVE),
+    ("SUPPORT_THROTTLE_RATES", "600/min", {"bot": None}, "support.E014", "must be a dict."),
+    ("SUPPORT_MAX_STREAMS_PER_CREDENTIAL", -1, 0, "support.E015", NON_NEGATIVE),
+    ("SUPPORT_MAX_STREAMS_PER_CREDENTIAL", "32", 8, "support.E015", NON_NEGATIVE),
+    ("SUPPORT_MAX_CLIENT_BACKLOG", 1.5, 1 << 20, "support.E016", NON_NEGATIVE),
+    ("SUPPORT_SLOW_CLIENT_TIMEOUT", 0, 2.5, "support.E017", POSITIVE),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "wrong", "right", "check_id", "message"),
+    SETTINGS,
+    ids=[f"{row[3]}-{row[1]!r}" for row in SETTINGS],
+)
+def test_each_setting_is_checked_by_id(setting, wrong, right, check_id, message):
+    with override_settings(**{setting: wrong}):
+        found = check_settings()
+    assert [(m.id, m.msg) for m in found] == [(check_id, f"{setting} {message}")]
+    assert repr(wrong) in (found[0].hint or "")
+    with override_settings(**{setting: right}):
+        assert check_settings() == []
+
+
+def test_settings_left_unset_pass_and_every_setting_check_is_in_the_table():
+    assert check_settings() == []
+    assert {row[3] for row in SETTINGS} == set(SETTING_CHECKS)
+
+
+def test_a_wrong_setting_fails_manage_py_check_and_reading_it_does_not_raise():
+    from support.conf import support_settings
+
+    with override_settings(SUPPORT_MAX_TEXT_LENGTH="long"):
+        value: object = support_settings.MAX_TEXT_LENGTH
+        assert value == "long"  # conf only reads
+        with pytest.raises(SystemCheckError, match=r"support\.E009"):
+            call_command("check")

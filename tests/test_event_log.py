@@ -16,32 +16,32 @@ from support.exceptions import CursorExpired, Invalid
 from support.models import Event, Message, Ticket
 
 
-def test_envelope_is_type_payload_and_cursor(make_ticket, seed_examples):
+def test_envelope_is_type_payload_and_cursor(make_ticket, v1_examples):
     ticket = make_ticket()
     created = Event.objects.get(type="ticket.created").envelope()
     assert list(created) == ["type", "ticket", "event_id"]
     assert created["ticket"]["id"] == ticket.pk
-    seed = seed_examples["websocket_server_to_client"][0]["ticket"]
-    assert set(seed) <= set(created["ticket"])
+    example = v1_examples["websocket_server_to_client"][0]["ticket"]
+    assert set(example) <= set(created["ticket"])
     assert isinstance(created["event_id"], str)
 
 
-def test_assigned_event_has_the_seed_shape(make_ticket, manager_actor, seed_examples):
+def test_assigned_event_has_the_1x_shape(make_ticket, manager_actor, v1_examples):
     ticket = make_ticket()
     services.assign(manager_actor, ticket.pk)
     envelope = Event.objects.get(type="ticket.assigned").envelope()
-    seed = seed_examples["websocket_server_to_client"][1]
-    assert {k: v for k, v in envelope.items() if k != "event_id"}.keys() == seed.keys()
+    example = v1_examples["websocket_server_to_client"][1]
+    assert {k: v for k, v in envelope.items() if k != "event_id"}.keys() == example.keys()
     assert envelope["id"] == ticket.pk
     assert envelope["support_manager"] == manager_actor.manager_id
 
 
-def test_message_event_has_the_seed_shape(make_ticket, seed_examples):
+def test_message_event_has_the_1x_shape(make_ticket, v1_examples):
     make_ticket(text="some_text")
     envelope = Event.objects.get(type="ticket.message.new").envelope()
-    seed = seed_examples["websocket_server_to_client"][2]
+    example = v1_examples["websocket_server_to_client"][2]
     assert list(envelope) == ["type", "message", "event_id"]
-    assert list(envelope["message"])[: len(seed["message"])] == list(seed["message"])
+    assert list(envelope["message"])[: len(example["message"])] == list(example["message"])
 
 
 def test_rolled_back_change_leaves_no_event(make_ticket, bot_actor):

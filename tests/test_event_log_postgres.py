@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import CI, EXAMPLE, LiveServer, server_env
+from tests.harness.postgres import require_postgres, running_postgres
+from tests.harness.process import EXAMPLE
+from tests.harness.server import LiveServer, server_env
 from tests.live_clients import auth, current_cursor, longpoll_events, websocket_events
-from tests.pgserver import find_pg_bin, running_postgres
 
 pytestmark = pytest.mark.live
 
@@ -40,11 +41,7 @@ for i in range(int(os.environ["COUNT"])):
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if find_pg_bin() is None:
-        message = "PostgreSQL server binaries not found (initdb, pg_ctl)"
-        if CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres()
     with running_postgres() as url:
         yield url
 

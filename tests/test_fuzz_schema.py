@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.live import Credentials, LiveServer, running_server
+from tests.harness.server import Credentials, LiveServer, running_server
 from tests.live_clients import auth
 
 pytestmark = pytest.mark.live

@@ -7,7 +7,7 @@ extra fields, well-formed commands, and binary frames. After each frame a
 ``ticket.resolve`` probe with a fresh ``request_id`` follows on a known
 ticket; everything the server says between the two is the frame's answer.
 
-The protocol (README, "Real time"): a frame that is not a valid command is
+The protocol (docs/events.md, "Commands"): a frame that is not a valid command is
 answered with exactly one ``{"type": "error", ...}`` frame (string ``code``
 from the documented list, string ``detail``, ``request_id`` echoed when the
 frame had a usable one, else ``null``); a valid command gets its ``ack``
@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.live import Credentials, LiveServer, running_server
+from tests.harness.server import Credentials, LiveServer, running_server
 from tests.live_clients import auth
 
 pytestmark = pytest.mark.live
@@ -45,9 +45,8 @@ ANSWER_TIMEOUT = 15.0
 TICKETS = 6
 PROBE_TICKET = TICKETS
 
-# The protocol, as the README documents it. Two limits are the server's own
-# (support/realtime/commands.py), not the README's: frames are measured in
-# characters (the README says "64 KiB"), and a usable request_id string has at
+# The protocol, as docs/events.md documents it (support/realtime/commands.py):
+# frames of at most 65,536 characters, and a usable request_id string of at
 # most 128 characters.
 MAX_FRAME = 64 * 1024
 MAX_REQUEST_ID = 128
@@ -61,7 +60,7 @@ COMMANDS: dict[str, dict[str, tuple[bool, type]]] = {
 }
 COMMON_FIELDS = {"type", "request_id", "ticket_id"}
 #: What a well-formed command may still be refused with (the service layer's rules;
-#: ``idempotency_conflict``, a key the bot used first, is missing from the README's list).
+#: ``idempotency_conflict`` is a message key the bot used first).
 SERVICE_ERRORS = {
     "invalid",
     "not_found",

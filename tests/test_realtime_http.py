@@ -150,7 +150,7 @@ async def test_only_get(world, path):
 
 
 async def test_revoking_a_key_ends_its_waiting_long_poll_at_once(world):
-    from support.botkeys import revoke_bot_key
+    from support.services import revoke_bot_key
 
     client = Client(f"Api-Key {world['bot_key']}")
     after = f"support:{world['cursor']}"

@@ -8,10 +8,10 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from support import services
-from support.actors import Actor
+from support.actors import Actor, Credential
 from support.models import BotKey
-from support.realtime import auth as auth_module
 from support.realtime import hub as hub_module
+from support.realtime import replay as replay_module
 from tests.test_realtime_websocket import setup_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,13 +20,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def test_fan_out_reads_once_and_serialises_once(stop_hub, monkeypatch):
     world = await setup_world()
     reads: list[int] = []
-    original = hub_module.read_log
+    original = replay_module.read_log
 
-    def counting_read(after: int, limit: int = hub_module.BATCH) -> list[hub_module.LiveEvent]:
+    def counting_read(
+        after: int, limit: int = replay_module.BATCH
+    ) -> list[replay_module.LiveEvent]:
         reads.append(after)
         return original(after, limit)
 
-    monkeypatch.setattr(hub_module, "read_log_async", sync_to_async(counting_read))
+    monkeypatch.setattr(replay_module, "read_log_async", sync_to_async(counting_read))
     hub = hub_module.get_hub()
     subscribers = [await hub.subscribe() for _ in range(50)]
     reads.clear()
@@ -90,10 +92,10 @@ async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
     alice = await sync_to_async(User.objects.get)(username="alice")
     bob = await sync_to_async(User.objects.get)(username="bob")
     key = await sync_to_async(BotKey.objects.get)()
-    calls: list[set[tuple[str, int]]] = []
-    original = auth_module.revoked_credentials_async
+    calls: list[set[Credential]] = []
+    original = hub_module.revoked_credentials_async
 
-    async def counting(credentials: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    async def counting(credentials: set[Credential]) -> set[Credential]:
         calls.append(set(credentials))
         return await original(credentials)
 
@@ -120,17 +122,48 @@ async def test_credentials_are_rechecked_once_per_credential_not_per_connection(
 def test_revoked_credentials_costs_queries_per_credential_kind(db, django_assert_num_queries):
     from django.contrib.auth.models import User
 
-    from support.botkeys import create_bot_key, revoke_bot_key
-    from support.realtime.auth import revoked_credentials
+    from support.botkeys import create_bot_key
+    from support.credentials import revoked_credentials
+    from support.services import revoke_bot_key
     from tests.conftest import make_manager
 
     alice = make_manager("alice")
     eve = User.objects.create_user("eve")
     keys = [create_bot_key(f"bot {n}")[0] for n in range(3)]
     revoke_bot_key(keys[1])
-    wanted = {("manager", alice.pk), ("manager", eve.pk), *(("bot", key.pk) for key in keys)}
+    wanted = {
+        Credential("manager", alice.pk),
+        Credential("manager", eve.pk),
+        *(Credential("bot", key.pk) for key in keys),
+    }
     # bot keys: 1; users: 1; Django's permission check per active user: 2 each.
     with django_assert_num_queries(2 + 2 * 2):
         revoked = revoked_credentials(wanted)
     assert revoked == {("manager", eve.pk), ("bot", keys[1].pk)}
     assert revoked_credentials(set()) == set()
+
+
+async def test_a_relay_gets_every_event_and_every_revocation(stop_hub):
+    world = await setup_world()
+    pushed: list[int] = []
+    revoked: list[set[Credential]] = []
+
+    class Recorder:
+        def push(self, event: replay_module.LiveEvent) -> None:
+            pushed.append(event.position)
+
+        def revoke(self, credentials: set[Credential]) -> None:
+            revoked.append(credentials)
+
+    recorder = Recorder()
+    hub = hub_module.get_hub()
+    hub.relay(recorder)
+    hub.relay(recorder)  # once, however often it is handed over
+    await hub.start()
+    async with await hub.subscribe() as subscriber:
+        bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
+        await sync_to_async(services.resolve)(bot, world["queued"])
+        batch = await subscriber.wait(timeout=5)
+    assert pushed == [event.position for event in batch] == [world["cursor"] + 1]
+    hub.on_message({"type": "support.revoked", "bot_key": 7})
+    assert revoked == [{("bot", 7)}]

@@ -18,7 +18,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.live import Credentials, LiveServer, RedisServer, running_server, server_env
+from tests.harness.redis import RedisServer
+from tests.harness.server import Credentials, LiveServer, running_server, server_env
 from tests.live_clients import TRANSPORTS, auth, current_cursor, longpoll_events
 
 pytestmark = pytest.mark.live
@@ -106,18 +107,18 @@ def assert_same_events(received: dict[str, list[tuple[str, str]]]) -> list[dict[
     return websocket
 
 
-async def test_three_transports_see_the_same_scenario(server, seed_examples):
+async def test_three_transports_see_the_same_scenario(server, v1_examples):
     live, credentials = server
     events = assert_same_events(await watch_scenario(live, live, credentials))
-    seed_created, seed_assigned, seed_message = seed_examples["websocket_server_to_client"]
+    v1_created, v1_assigned, v1_message = v1_examples["websocket_server_to_client"]
     created = events[0]
-    assert set(seed_created) | {"event_id"} == set(created)
-    assert set(seed_created["ticket"]) <= set(created["ticket"])
+    assert set(v1_created) | {"event_id"} == set(created)
+    assert set(v1_created["ticket"]) <= set(created["ticket"])
     assert created["ticket"]["user"] == {"telegram_id": 4242}
-    assert set(events[3]) == set(seed_assigned) | {"event_id"}
+    assert set(events[3]) == set(v1_assigned) | {"event_id"}
     assert events[3]["support_manager"] == credentials.manager_ids[0]
     reply = events[4]
-    assert list(reply["message"])[: len(seed_message["message"])] == list(seed_message["message"])
+    assert list(reply["message"])[: len(v1_message["message"])] == list(v1_message["message"])
     assert reply["message"]["sender"] == "supp"
     assert events[5]["ids"] == [events[1]["message"]["id"], events[2]["message"]["id"]]
 

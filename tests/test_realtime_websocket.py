@@ -86,7 +86,7 @@ async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return frame
 
 
-async def test_seed_commands_and_events(application, stop_hub, seed_examples):
+async def test_1x_commands_and_events(application, stop_hub, v1_examples):
     world = await setup_world()
     ws = connect(application, authorization=f"Token {world['alice']}")
     connected, _ = await ws.connect()
@@ -94,8 +94,8 @@ async def test_seed_commands_and_events(application, stop_hub, seed_examples):
 
     await ws.send_json_to({"type": "ticket.assign", "ticket_id": world["queued"]})
     assigned = await receive(ws)
-    seed_assigned = seed_examples["websocket_server_to_client"][1]
-    assert assigned.keys() - {"event_id"} == seed_assigned.keys()
+    v1_assigned = v1_examples["websocket_server_to_client"][1]
+    assert assigned.keys() - {"event_id"} == v1_assigned.keys()
     assert assigned == {
         "type": "ticket.assigned",
         "id": world["queued"],
@@ -107,9 +107,9 @@ async def test_seed_commands_and_events(application, stop_hub, seed_examples):
         {"type": "ticket.message.new", "ticket_id": world["queued"], "text": "The is some text"}
     )
     message = await receive(ws)
-    seed_message = seed_examples["websocket_server_to_client"][2]
+    v1_message = v1_examples["websocket_server_to_client"][2]
     assert message["type"] == "ticket.message.new"
-    assert list(message["message"])[:6] == list(seed_message["message"])
+    assert list(message["message"])[:6] == list(v1_message["message"])
     assert message["message"]["sender"] == "supp"
     assert message["message"]["text"] == "The is some text"
     assert await ws.receive_nothing(timeout=0.3)  # no ack without a request_id
@@ -282,6 +282,7 @@ async def test_error_echoes_the_request_id(application, stop_hub):
     assert await receive(ws) == {
         "type": "error",
         "request_id": "x",
+        "status": 409,
         "code": "already_assigned",
         "detail": "Another manager has already taken this ticket.",
     }
@@ -431,7 +432,7 @@ async def test_revoking_a_key_closes_its_open_websocket_at_once(application, sto
     await ws.send_json_to({"type": "ticket.resolve", "ticket_id": world["queued"], "request_id": 1})
     assert {(await receive(ws))["type"], (await receive(ws))["type"]} == {"ack", "ticket.resolved"}
 
-    from support.botkeys import revoke_bot_key
+    from support.services import revoke_bot_key
 
     await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
     closed = await ws.receive_output(timeout=3)

@@ -30,8 +30,8 @@ from support_client import (
     TicketCreated,
     TicketResolved,
 )
-from tests.live import Credentials, LiveServer, running_server
-from tests.proxy import Proxy
+from tests.harness.proxy import Proxy
+from tests.harness.server import Credentials, LiveServer, running_server
 
 pytestmark = pytest.mark.live
 
@@ -208,31 +208,49 @@ def test_sync_stream_survives_a_server_kill(own_server):
 @pytest.mark.parametrize(
     ("mode", "landed"), [("pass", "websocket"), ("refuse-upgrade", "sse"), ("buffer", "longpoll")]
 )
+async def stream_auto(
+    bot_api: str, desk_api: str, credentials: Credentials, *, user_id: int, title: str,
+    sends: int, first_byte_timeout: float, timeout: float,
+) -> tuple[str | None, list[str], list[str]]:  # fmt: skip
+    """A desk streams with ``transport="auto"`` through *desk_api* while the bot opens a
+    ticket and posts *sends* messages: the transport it landed on, the event ids it
+    received, and those of the log."""
+    async with (
+        AsyncSupportClient(bot_api, api_key=credentials.bot_key) as bot,
+        AsyncSupportClient(desk_api, token=credentials.managers[0]) as desk,
+    ):
+        start = (await desk.events.poll()).cursor
+        stream = desk.events.stream(
+            after=start, transport="auto", first_byte_timeout=first_byte_timeout
+        )
+        ticket = await bot.tickets.create(user_id=user_id, title=title, text="one")
+        received = []
+        async with asyncio.timeout(timeout):
+            async for event in stream:
+                received.append(event.event_id)
+                if len(received) == 2:
+                    for i in range(sends):
+                        await bot.messages.send(ticket.id, f"m{i}")
+                if len(received) == 2 + sends:
+                    break
+        await stream.aclose()
+        logged = (await desk.events.poll(after=start, timeout=0)).events
+    return stream.transport, received, [event.event_id for event in logged]
+
+
+@pytest.mark.parametrize(
+    ("mode", "landed"), [("pass", "websocket"), ("refuse-upgrade", "sse"), ("buffer", "longpoll")]
+)
 async def test_auto_steps_down_behind_restrictive_proxies(own_server, mode, landed):
     live, credentials = own_server
     proxy = Proxy(live.port, mode).start()
     try:
-        api = f"{proxy.url}/support/"
-        async with (
-            AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
-            AsyncSupportClient(api, token=credentials.managers[0]) as desk,
-        ):
-            start = (await desk.events.poll()).cursor
-            stream = desk.events.stream(after=start, transport="auto", first_byte_timeout=1.5)
-            ticket = await bot.tickets.create(user_id=779, title="Proxy", text="one")
-            received = []
-            async with asyncio.timeout(60):
-                async for event in stream:
-                    received.append(event.event_id)
-                    if len(received) == 2:
-                        for i in range(3):
-                            await bot.messages.send(ticket.id, f"m{i}")
-                    if len(received) == 5:
-                        break
-            await stream.aclose()
-            logged = (await desk.events.poll(after=start, timeout=0)).events
-        assert stream.transport == landed
-        assert received == [event.event_id for event in logged]
+        transport, received, logged = await stream_auto(
+            live.api, f"{proxy.url}/support/", credentials,
+            user_id=779, title="Proxy", sends=3, first_byte_timeout=1.5, timeout=60,
+        )  # fmt: skip
+        assert transport == landed
+        assert received == logged
         if mode != "pass":
             assert proxy.refused_upgrades >= 1
     finally:

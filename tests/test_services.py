@@ -1,14 +1,19 @@
-"""The service layer enforces permissions itself, whatever adapter calls it."""
+"""The service layer enforces permissions and the ticket rules itself, whatever adapter
+calls it: the REST tests (``test_api_bad_input.py``, ``test_api_writes.py``) check the
+same rules through the API."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pytest
 
 from support import services
 from support.actors import Actor
-from support.botkeys import revoke_bot_key
-from support.exceptions import IdempotencyConflict, NotAuthenticated, PermissionDenied
+from support.exceptions import Conflict, IdempotencyConflict, NotAuthenticated, PermissionDenied
 from support.models import Event, Ticket
+from support.services import revoke_bot_key
+from tests.conftest import snapshot
 
 
 def test_an_actor_without_credential_is_not_authenticated(make_ticket):
@@ -139,3 +144,114 @@ def test_the_first_message_carries_the_ticket_key(bot_actor, db):
     assert again.message.text == "It fails"
     assert ticket.messages.count() == 1
     assert Event.objects.count() == events
+
+
+# -- the ticket rules: assignment and resolution ------------------------------------------
+
+post = partial(services.post_message, text="hi")
+rename = partial(services.update_ticket, title="Mine now")
+
+# (case, actor, service, desk ticket, code): the call must raise a Conflict with this code.
+REFUSED = [
+    ("message: another manager's ticket", "manager", post, "others", "assigned_to_other"),
+    ("message: user on a resolved ticket", "bot", post, "resolved", "ticket_resolved"),
+    ("message: manager on a resolved ticket", "manager", post, "resolved", "ticket_resolved"),
+    ("assign: another manager's ticket", "manager", services.assign, "others", "already_assigned"),
+    ("assign: a resolved ticket", "manager", services.assign, "resolved", "ticket_resolved"),
+    ("unassign: another manager's ticket", "manager", services.unassign, "others",
+     "assigned_to_other"),
+    ("resolve: another manager's ticket", "manager", services.resolve, "others",
+     "assigned_to_other"),
+    ("update: another manager's ticket", "manager", rename, "others", "assigned_to_other"),
+    ("viewed: another manager's ticket", "manager", services.mark_viewed, "others",
+     "assigned_to_other"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("actor", "service", "ticket", "code"),
+    [case[1:] for case in REFUSED],
+    ids=[case[0] for case in REFUSED],
+)
+def test_a_rule_breaking_call_is_a_conflict_and_changes_nothing(
+    desk, manager_actor, bot_actor, actor, service, ticket, code
+):
+    before = snapshot()
+    with pytest.raises(Conflict) as refused:
+        service(manager_actor if actor == "manager" else bot_actor, getattr(desk, ticket).pk)
+    assert (refused.value.status, refused.value.code) == (409, code)
+    assert snapshot() == before
+
+
+# (case, actor, service, desk ticket, events): the call succeeds and appends these events.
+ALLOWED = [
+    ("assign: one's own ticket again", "manager", services.assign, "mine", []),
+    ("resolve: a resolved ticket again", "bot", services.resolve, "resolved", []),
+    ("unassign: a queued ticket", "manager", services.unassign, "open", []),
+    ("message: a manager's reply takes a queued ticket", "manager", post, "open",
+     ["ticket.assigned", "ticket.message.new"]),
+    ("message: the user writes on a ticket a manager holds", "bot", post, "others",
+     ["ticket.message.new"]),
+    ("resolve: the bot resolves a ticket a manager holds", "bot", services.resolve, "others",
+     ["ticket.resolved"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("actor", "service", "ticket", "events"),
+    [case[1:] for case in ALLOWED],
+    ids=[case[0] for case in ALLOWED],
+)
+def test_a_call_within_the_rules_appends_exactly_its_events(
+    desk, manager_actor, bot_actor, actor, service, ticket, events
+):
+    last = Event.objects.order_by("id").last()
+    assert last is not None
+    service(manager_actor if actor == "manager" else bot_actor, getattr(desk, ticket).pk)
+    appended = Event.objects.filter(id__gt=last.pk).order_by("id")
+    assert list(appended.values_list("type", flat=True)) == events
+
+
+def test_the_assignment_survives_the_users_message(desk, bot_actor, other_actor):
+    services.post_message(bot_actor, desk.others.pk, text="more")
+    assert Ticket.objects.get(pk=desk.others.pk).support_manager_id == other_actor.manager_id
+
+
+# -- idempotent messages -------------------------------------------------------------------
+
+
+def test_a_repeated_message_key_returns_the_first_message_and_emits_nothing(desk, bot_actor):
+    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="tg-5501")
+    before = snapshot()
+    again = services.post_message(
+        bot_actor, desk.open.pk, text="hi (retried)", idempotency_key="tg-5501"
+    )
+    assert (first.created, again.created) == (True, False)
+    assert again.message.pk == first.message.pk
+    assert again.message.text == "hi"
+    assert snapshot() == before
+
+
+def test_a_repeated_message_key_returns_the_message_even_once_resolved(desk, bot_actor):
+    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
+    services.resolve(bot_actor, desk.open.pk)
+    before = snapshot()
+    again = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
+    assert (again.created, again.message.pk) == (False, first.message.pk)
+    assert snapshot() == before
+
+
+def test_a_message_key_of_the_other_side_is_a_conflict(desk, bot_actor, manager_actor):
+    services.post_message(bot_actor, desk.mine.pk, text="hi", idempotency_key="k1")
+    before = snapshot()
+    with pytest.raises(IdempotencyConflict) as refused:
+        services.post_message(manager_actor, desk.mine.pk, text="hi", idempotency_key="k1")
+    assert (refused.value.status, refused.value.code) == (409, "idempotency_conflict")
+    assert snapshot() == before
+
+
+def test_message_keys_are_scoped_to_the_ticket(desk, bot_actor):
+    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
+    other = services.post_message(bot_actor, desk.mine.pk, text="hi", idempotency_key="k1")
+    assert (first.created, other.created) == (True, True)
+    assert first.message.pk != other.message.pk

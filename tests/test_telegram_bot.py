@@ -17,7 +17,7 @@ import respx
 import telegram_bot as tb
 
 from support_client import AsyncSupportClient, StreamReset, TicketResolved
-from tests.test_sdk_unit import TICKET
+from tests.sdk.common import TICKET
 
 BASE = "http://desk.test/support/"
 TOKEN = "4242:TEST-token"

@@ -26,7 +26,8 @@ import pytest
 
 from support_client import SupportClient, Ticket
 from tests.fake_telegram import FakeTelegram
-from tests.live import ROOT, Credentials, LiveServer, running_server
+from tests.harness.process import ROOT
+from tests.harness.server import Credentials, LiveServer, running_server
 
 pytestmark = pytest.mark.live
 

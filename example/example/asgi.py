@@ -1,4 +1,4 @@
-"""The seed README's asgi.py, unchanged."""
+"""The 1.x README's asgi.py, unchanged: it still works with 2.x."""
 
 import os
 

@@ -5,10 +5,13 @@ layer). Environment variables switch it to production-like services:
 
 * ``DATABASE_URL``: e.g. ``postgres://user:pass@127.0.0.1:5432/support``
   (needs ``pip install "chatlabs-django-support[production]"``);
-* ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer, so
-  several ASGI workers share live events;
+* ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer and
+  the cache, so several ASGI workers share live events, rate-limit counters
+  and the forgetting of withdrawn credentials;
 * ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
-* ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``: the app's settings of that name.
+* ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
+  ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
+  tests and benchmarks lift the stream limit with ``0``).
 """
 
 from __future__ import annotations
@@ -83,8 +86,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            # Writers queue for SQLite's lock instead of failing with "database is locked".
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # No OPTIONS needed: the support app makes SQLite queue writers
+            # (WAL, IMMEDIATE, a busy timeout; see support/sqlite.py).
         }
     }
 
@@ -95,12 +98,22 @@ if os.environ.get("REDIS_URL"):
             "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
         }
     }
+    # Shared by the workers: rate limits count per credential across them, and
+    # a revoked key or a withdrawn permission is forgotten by all at once.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SUPPORT_TELEGRAM_USER_MODEL = "my_users.MyTelegramUser"
 if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
     SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
+if os.environ.get("SUPPORT_MAX_STREAMS_PER_CREDENTIAL"):
+    SUPPORT_MAX_STREAMS_PER_CREDENTIAL = int(os.environ["SUPPORT_MAX_STREAMS_PER_CREDENTIAL"])
 if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
     # E.g. longer manager replies, which the example bot splits for Telegram.
     SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])

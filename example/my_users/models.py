@@ -2,7 +2,7 @@ from django.db import models
 
 
 class MyTelegramUser(models.Model):
-    """The seed README's Telegram user model, as a host project writes it."""
+    """The 1.x README's Telegram user model, as a host project writes it."""
 
     telegram_id = models.BigIntegerField(primary_key=True, unique=True)
 

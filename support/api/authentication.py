@@ -1,18 +1,18 @@
-"""DRF authentication for the two sides: bot keys, and managers' tokens or sessions."""
+"""DRF's side of :mod:`support.credentials`: one authentication class for the API.
+
+``request.user`` is the manager, or a :class:`BotPrincipal` for a bot;
+``request.auth`` is the :class:`~support.actors.Actor` when a header named it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
-from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
+from rest_framework import authentication
 from rest_framework.request import Request
 
-from support.botkeys import authenticate_bot_key
+from support import credentials
 from support.models import BotKey
-
-API_KEY_KEYWORD = "Api-Key"
 
 
 class BotPrincipal:
@@ -39,38 +39,15 @@ class BotPrincipal:
         return str(self)
 
 
-class BotKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Api-Key <key>``."""
+class SupportAuthentication(authentication.SessionAuthentication):
+    """``Authorization: Api-Key …`` or ``Token …``, else the session (with DRF's CSRF check)."""
 
-    def authenticate(self, request: Request) -> tuple[BotPrincipal, BotKey] | None:
-        raw = parse_authorization(request.META.get("HTTP_AUTHORIZATION", ""), API_KEY_KEYWORD)
-        if raw is None:
-            return None
-        key = authenticate_bot_key(raw)
-        if key is None:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked bot key."))
-        return BotPrincipal(key), key
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        actor = credentials.actor_for_header(request.META.get("HTTP_AUTHORIZATION"))
+        if actor is None:
+            return super().authenticate(request)
+        user = actor.manager if actor.bot is None else BotPrincipal(actor.bot)
+        return user, actor
 
     def authenticate_header(self, request: Request) -> str:
-        return API_KEY_KEYWORD
-
-
-def parse_authorization(header: str, keyword: str) -> str | None:
-    """The credential of an ``Authorization: <keyword> <credential>`` header, or ``None``."""
-    scheme, _sep, credential = header.strip().partition(" ")
-    if scheme.lower() != keyword.lower():
-        return None
-    credential = credential.strip()
-    if not credential or " " in credential:
-        raise exceptions.AuthenticationFailed(_("Malformed Authorization header."))
-    return credential
-
-
-def authentication_classes() -> list[type[authentication.BaseAuthentication]]:
-    """Bot keys, DRF tokens when ``rest_framework.authtoken`` is installed, sessions."""
-    classes: list[type[authentication.BaseAuthentication]] = [BotKeyAuthentication]
-    if apps.is_installed("rest_framework.authtoken"):
-        classes.append(authentication.TokenAuthentication)
-    # The browser's session; DRF enforces CSRF on unsafe methods for it.
-    classes.append(authentication.SessionAuthentication)
-    return classes
+        return credentials.API_KEY

@@ -1,4 +1,4 @@
-"""Ticket filters: the seed's ``user_id``, ``resolved``, ``manager``, ``manager__isnull``,
+"""Ticket filters: ``user_id``, ``resolved``, ``manager``, ``manager__isnull`` (as in 1.x),
 plus ``search`` and ``ordering`` (what the manager console's queue needs).
 
 django-filter's ``BooleanFilter`` quietly ignores a value it cannot read
@@ -48,7 +48,7 @@ class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
         max_length=256,
         help_text=_("A Telegram user id (whole number), or part of the title (any case)."),
     )
-    # Oldest first stays the default (the seed's order); ``-id`` is newest first.
+    # Oldest first stays the default (1.x's order); ``-id`` is newest first.
     ordering = django_filters.OrderingFilter(fields=(("id", "id"),))
 
     class Meta:

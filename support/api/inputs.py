@@ -81,9 +81,14 @@ class TicketUpdateInput(StrictSerializer):
     resolved = StrictBooleanField(required=False)
 
 
-class MessageCreateInput(StrictSerializer):
+class MessageInput(StrictSerializer):
+    """A message's body; the WebSocket's ``ticket.message.new`` takes exactly this."""
+
     text = StrictCharField(trim_whitespace=False, allow_blank=True)
     idempotency_key = StrictCharField(required=False, trim_whitespace=False, allow_blank=True)
+
+
+class MessageCreateInput(MessageInput):
     sender = serializers.ChoiceField(
         choices=Sender.choices,
         required=False,

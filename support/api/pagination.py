@@ -1,6 +1,6 @@
-"""``?limit=&offset=`` that keeps the seed's plain-list body.
+"""``?limit=&offset=`` that keeps the plain-list body, for 1.x clients.
 
-The seed's clients read a JSON array; wrapping it in ``{"results": ...}``
+1.x clients read a JSON array; wrapping it in ``{"results": ...}``
 when a limit is given would make them branch on the query string. The page
 stays a plain array; the total and the neighbouring pages go in headers
 (``X-Total-Count`` and an RFC 8288 ``Link``).
@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 
 class PlainListPagination(LimitOffsetPagination):
-    default_limit = None  # no limit given: the whole list, as in the seed
+    default_limit = None  # no limit given: the whole list, as in 1.x
     max_limit = 500
 
     def get_limit(self, request: Request) -> int | None:

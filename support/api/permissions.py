@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from support.actors import Actor, is_manager
 from support.api.authentication import BotPrincipal
-from support.exceptions import NotAuthenticated
+from support.credentials import actor_for_user
 
 
 class IsManagerOrBot(permissions.BasePermission):
@@ -22,9 +22,6 @@ class IsManagerOrBot(permissions.BasePermission):
 
 def actor_for(request: Request) -> Actor:
     """The service-layer actor behind an authenticated request."""
-    user = request.user
-    if isinstance(user, BotPrincipal):
-        return Actor.for_bot(user.key)
-    if user is None or not user.is_authenticated:
-        raise NotAuthenticated()
-    return Actor.for_manager(user)
+    if isinstance(request.auth, Actor):
+        return request.auth
+    return actor_for_user(request.user)

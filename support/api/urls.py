@@ -1,10 +1,11 @@
+"""The REST endpoints; :mod:`support.urls` mounts them with the event streams."""
+
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import path
 
 from support import services
 from support.api import views
-from support.realtime import longpoll, sse
 
 urlpatterns = [
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
@@ -35,10 +36,5 @@ urlpatterns = [
         views.MarkViewedView.as_view(),
         name="messages-viewed",
     ),
-    # django-stubs types views as sync; Django serves async views natively.
-    path("events/", longpoll.longpoll, name="events"),  # type: ignore[arg-type]
-    path("events/stream/", sse.stream, name="events-stream"),  # type: ignore[arg-type]
     path("schema/", views.SchemaView.as_view(), name="schema"),
-    # Last: any other path under the mount (`tickets/abc/`, say) is a JSON 404.
-    re_path(r"^[\s\S]*$", views.not_found, name="not-found"),  # newlines in ids too
 ]

@@ -9,8 +9,9 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -21,7 +22,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.pagination import BasePagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +31,7 @@ from rest_framework.serializers import Serializer
 import support
 from support import services
 from support.actors import Actor
-from support.api.authentication import authentication_classes
+from support.api.authentication import SupportAuthentication
 from support.api.errors import exception_handler
 from support.api.filters import TicketFilter
 from support.api.inputs import (
@@ -44,8 +45,13 @@ from support.api.pagination import PlainListPagination
 from support.api.parsers import SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
+from support.errors import error_response
+from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+
+if TYPE_CHECKING:
+    from rest_framework.views import AsView, GenericView
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(
@@ -63,14 +69,14 @@ ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 405
 
 
 class SupportView(generics.GenericAPIView[Any]):
+    authentication_classes = (SupportAuthentication,)
     renderer_classes = (JSONRenderer,)
     parser_classes = (SafeJSONParser,)
     permission_classes = (IsManagerOrBot,)
     throttle_classes = (SupportRateThrottle,)
+    filter_backends: tuple[type[Any], ...] = ()  # the list views that filter name theirs
+    pagination_class: type[BasePagination] | None = None
     schema = AutoSchema()
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        return [cls() for cls in authentication_classes()]
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return exception_handler
@@ -84,6 +90,13 @@ class SupportView(generics.GenericAPIView[Any]):
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+    def list_response(self) -> Response:
+        """The filtered queryset as a plain list, one page of it when ``?limit=`` asks."""
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = self.get_serializer(queryset if page is None else page, many=True).data
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     def reader_side(self) -> str:
         return str(self.actor.side)
@@ -105,7 +118,10 @@ class SupportView(generics.GenericAPIView[Any]):
     responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
 class TicketListView(SupportView):
-    """``GET tickets/`` (the seed's filters) and ``POST tickets/`` (bots; 200 on a replayed key)."""
+    """``GET tickets/`` (filters: :class:`TicketFilter`) and ``POST tickets/`` (bots).
+
+    A ``POST`` that repeats its ``idempotency_key`` is answered 200, with the ticket it opened.
+    """
 
     serializer_class = TicketSerializer
     filter_backends = (DjangoFilterBackend,)
@@ -121,11 +137,7 @@ class TicketListView(SupportView):
         return {**super().get_serializer_context(), "side": self.reader_side()}
 
     def get(self, request: Request) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(queryset, many=True).data)
+        return self.list_response()
 
     def post(self, request: Request) -> Response:
         body = self.parse(TicketCreateInput)
@@ -160,12 +172,24 @@ class TicketActionView(SupportView):
     """``POST tickets/{id}/<action>/``: assign, unassign, resolve, reopen."""
 
     serializer_class = TicketSerializer
-    #: The service function; each URL passes its own through ``as_view(service=...)``.
-    service: Callable[[Actor, Any], Ticket] = staticmethod(services.assign)
+    #: The action's service function: each URL passes its own, ``as_view(service=...)``.
+    #: There is no default: :meth:`as_view` refuses a URL that leaves it out.
+    service: Callable[[Actor, Any], Ticket] | None = None
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> AsView[GenericView]:
+        if not callable(initkwargs.get("service")):
+            raise ImproperlyConfigured(
+                f"{cls.__name__}.as_view() needs service=, the support.services function "
+                "of its action (assign, unassign, resolve or reopen)."
+            )
+        return super().as_view(**initkwargs)
 
     def post(self, request: Request, pk: int) -> Response:
         self.parse(EmptyInput)
-        return self.ticket_response(self.service(self.actor, pk))
+        service = self.service
+        assert service is not None  # as_view() requires it
+        return self.ticket_response(service(self.actor, pk))
 
 
 @extend_schema(
@@ -190,11 +214,7 @@ class MessageListView(SupportView):
         return ticket.messages.order_by("created_at", "id")
 
     def get(self, request: Request, pk: int) -> Response:
-        queryset = self.get_queryset()
-        page = self.paginate_queryset(queryset)
-        if page is not None:
-            return self.get_paginated_response(self.get_serializer(page, many=True).data)
-        return Response(self.get_serializer(queryset, many=True).data)
+        return self.list_response()
 
     def post(self, request: Request, pk: int) -> Response:
         body = self.parse(MessageCreateInput)
@@ -249,4 +269,4 @@ class SchemaView(SpectacularAPIView):
 @csrf_exempt  # it changes nothing; a CSRF 403 in HTML would only hide the 404
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Paths under the API that match nothing: the API's 404, not Django's HTML one."""
-    return JsonResponse({"code": "not_found", "detail": str(_("No such endpoint."))}, status=404)
+    return error_response(NotFound(_("No such endpoint.")))

@@ -1,8 +1,10 @@
 """WebSocket commands: validate a frame, then call one service function.
 
-Each command names the fields it takes and their JSON types; anything else
-in the frame is refused, as the REST API refuses unknown fields. Values
-(lengths, states, permissions) are the service layer's to judge.
+A command's fields are checked by the same input definitions as the REST
+endpoint that does the same thing (:mod:`support.api.inputs`), so both
+refuse the same JSON; values (lengths, states, permissions) are the service
+layer's to judge. Commands spend the credential's request budget as REST
+requests do (:mod:`support.ratelimit`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
-from support import services
+from support import ratelimit, services
 from support.actors import Actor
+from support.api.inputs import EmptyInput, MarkViewedInput, MessageInput, StrictIntegerField
+from support.errors import field_errors
 from support.exceptions import Invalid, SupportError
 from support.models import Message, Ticket
 from support.serializers import message_data, ticket_data
@@ -34,6 +39,7 @@ class BadFrame(SupportError):
 
 
 class FrameTooLarge(SupportError):
+    status = 413
     code = "frame_too_large"
 
 
@@ -41,38 +47,38 @@ class UnknownType(SupportError):
     code = "unknown_type"
 
 
+Run = Callable[[Actor, int, dict[str, Any]], Ticket | Message]
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
-    #: field name -> (required, accepted JSON type)
-    fields: dict[str, tuple[bool, type]]
-    run: Callable[[Actor, dict[str, Any]], Ticket | Message]
+    #: The fields besides ``type``, ``request_id`` and ``ticket_id``.
+    input: type[serializers.Serializer[Any]]
+    run: Run
     #: whether the ack's data is a message (else the ticket)
     returns_message: bool = False
 
 
-def _viewed(actor: Actor, args: dict[str, Any]) -> Ticket:
-    services.mark_viewed(actor, args["ticket_id"], up_to=args.get("up_to"))
-    return Ticket.objects.get(pk=args["ticket_id"])
+def _viewed(actor: Actor, ticket_id: int, args: dict[str, Any]) -> Ticket:
+    services.mark_viewed(actor, ticket_id, **args)
+    return Ticket.objects.get(pk=ticket_id)
 
 
 COMMANDS: dict[str, Command] = {
-    "ticket.assign": Command({}, lambda a, x: services.assign(a, x["ticket_id"])),
-    "ticket.unassign": Command({}, lambda a, x: services.unassign(a, x["ticket_id"])),
-    "ticket.resolve": Command({}, lambda a, x: services.resolve(a, x["ticket_id"])),
-    "ticket.reopen": Command({}, lambda a, x: services.reopen(a, x["ticket_id"])),
+    "ticket.assign": Command(EmptyInput, lambda a, t, x: services.assign(a, t)),
+    "ticket.unassign": Command(EmptyInput, lambda a, t, x: services.unassign(a, t)),
+    "ticket.resolve": Command(EmptyInput, lambda a, t, x: services.resolve(a, t)),
+    "ticket.reopen": Command(EmptyInput, lambda a, t, x: services.reopen(a, t)),
     "ticket.message.new": Command(
-        {"text": (True, str), "idempotency_key": (False, str)},
-        lambda a, x: (
-            services.post_message(
-                a, x["ticket_id"], text=x["text"], idempotency_key=x.get("idempotency_key")
-            ).message
-        ),
+        MessageInput,
+        lambda a, t, x: services.post_message(a, t, **x).message,
         returns_message=True,
     ),
-    "ticket.messages.viewed": Command({"up_to": (False, int)}, _viewed),
+    "ticket.messages.viewed": Command(MarkViewedInput, _viewed),
 }
 
-COMMON_FIELDS = {"type", "request_id", "ticket_id"}
+COMMON_FIELDS = ("type", "request_id", "ticket_id")
+_TICKET_ID = StrictIntegerField(error_messages={"required": _("This field is required.")})
 
 
 def parse_frame(text: str) -> dict[str, Any]:
@@ -98,7 +104,16 @@ def request_id_of(frame: dict[str, Any]) -> Any:
     return None
 
 
-def validate(frame: dict[str, Any]) -> tuple[Command, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A validated command: what to run, on which ticket, with which arguments."""
+
+    command: Command
+    ticket_id: int
+    args: dict[str, Any]
+
+
+def validate(frame: dict[str, Any]) -> Call:
     """The command a frame names and its arguments; raises on any mismatch."""
     kind = frame.get("type")
     if not isinstance(kind, str):
@@ -109,29 +124,25 @@ def validate(frame: dict[str, Any]) -> tuple[Command, dict[str, Any]]:
     errors: dict[str, list[str]] = {}
     if "request_id" in frame and request_id_of(frame) is None:
         errors["request_id"] = [_("A string of at most 128 characters, or an integer.")]
-    ticket_id = frame.get("ticket_id")
-    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
-        errors["ticket_id"] = [_("Required; a ticket id is an integer.")]
-    for name, (required, kind_type) in command.fields.items():
-        if name not in frame:
-            if required:
-                errors[name] = [_("This field is required.")]
-            continue
-        value = frame[name]
-        if (isinstance(value, bool) and kind_type is not bool) or not isinstance(value, kind_type):
-            errors[name] = [_("Wrong type.")]
-    for name in sorted(set(frame) - COMMON_FIELDS - set(command.fields)):
-        errors[name] = [_("Unknown field.")]
+    ticket_id = None
+    try:
+        ticket_id = _TICKET_ID.run_validation(frame.get("ticket_id", serializers.empty))
+    except serializers.ValidationError as error:
+        errors["ticket_id"] = field_errors({"ticket_id": error.detail})["ticket_id"]
+    body = command.input(data={k: v for k, v in frame.items() if k not in COMMON_FIELDS})
+    if not body.is_valid():
+        errors.update(field_errors(body.errors))
     if errors:
         raise Invalid(_("Invalid command."), errors=errors)
-    args = {key: value for key, value in frame.items() if key not in ("type", "request_id")}
-    return command, args
+    assert ticket_id is not None
+    return Call(command, ticket_id, dict(body.validated_data))
 
 
-def execute(actor: Actor, command: Command, args: dict[str, Any]) -> dict[str, Any]:
-    """Run a validated command (sync, in a DB thread); the ack's ``data``."""
-    result = command.run(actor, args)
-    if command.returns_message:
+def execute(actor: Actor, call: Call) -> dict[str, Any]:
+    """Spend the budget and run a validated command (sync, in a DB thread); the ack's ``data``."""
+    ratelimit.spend(actor)
+    result = call.command.run(actor, call.ticket_id, call.args)
+    if call.command.returns_message:
         assert isinstance(result, Message)
         return message_data(result)
     assert isinstance(result, Ticket)

@@ -1,4 +1,4 @@
-"""The WebSocket endpoint: the seed's protocol, more commands, resumable events.
+"""The WebSocket endpoint: the 1.x protocol, more commands, resumable events.
 
 On connect, ``?after=<cursor>`` replays what the client missed, then the
 stream goes live with no gap and no duplicate at the seam (see
@@ -12,18 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from support import events
 from support.actors import Actor
-from support.cursors import format_cursor
-from support.exceptions import CursorExpired, SupportError
+from support.conf import support_settings
+from support.errors import error_for, error_frame
+from support.exceptions import SupportError, TooManyStreams
 from support.realtime import commands
-from support.realtime.hub import BATCH, Subscriber, current_position_async, get_hub, read_log_async
+from support.realtime.hub import Subscriber, get_hub
+from support.realtime.outbox import Outbox
+from support.realtime.replay import Reset, check_cursor, follow
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,10 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_CURSOR = 4400
 #: Close code when the credential was revoked while connected.
 CLOSE_REVOKED = 4401
+#: Close code when the credential holds ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` streams.
+CLOSE_TOO_MANY_STREAMS = 4429
+#: Close code for a client that stopped reading (``SUPPORT_MAX_CLIENT_BACKLOG``).
+CLOSE_SLOW_READER = 4408
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -52,11 +61,14 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         after_raw = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("after")
         try:
             after = events.parse_cursor(after_raw[-1] if after_raw else None)
+            if after is not None:
+                await check_cursor(after)
+            self.subscriber = await get_hub().subscribe(self.actor)
         except SupportError as error:
             await self.send_error(error, None)
-            await self.close(CLOSE_BAD_CURSOR)
+            too_many = isinstance(error, TooManyStreams)
+            await self.close(CLOSE_TOO_MANY_STREAMS if too_many else CLOSE_BAD_CURSOR)
             return
-        self.subscriber = await get_hub().subscribe(self.actor)
         self.pump = asyncio.create_task(self._pump(after))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -74,6 +86,9 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if self.pump is not None:
             self.pump.cancel()
             self.pump = None
+        self._stop_subscription()
+
+    def _stop_subscription(self) -> None:
         if self.subscriber is not None:
             self.subscriber.close()
             self.subscriber = None
@@ -81,55 +96,47 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def _pump(self, after: int | None) -> None:
         """Send the replay, then live events; each position at most once, in order.
 
-        The subscription is taken before the log is read, so an event that
-        commits during the replay is both read and queued: ``last`` drops
-        the second copy. An event committed after the read is queued only.
+        The subscription was taken (in :meth:`connect`) before the log is
+        read: :func:`~support.realtime.replay.follow` joins the two. It ends
+        when the credential is revoked.
         """
         subscriber = self.subscriber
         assert subscriber is not None
-        last = subscriber.floor if after is None else after
+        outbox = Outbox.of(self.scope)
         try:
-            if after is not None:
-                last = await self._catch_up(last)
-            while True:
-                batch = await subscriber.wait()
-                if subscriber.revoked:  # see Hub.revoke and Hub.recheck_credentials
-                    await self.close(CLOSE_REVOKED)
-                    return
-                if subscriber.take_overflow():
-                    last = await self._catch_up(last)
-                    continue
-                for event in batch:
-                    if event.position > last:
-                        await self.send(text_data=event.json)
-                        last = event.position
+            async with aclosing(follow(subscriber, after)) as chunks:
+                async for chunk in chunks:
+                    frames = [chunk.json] if isinstance(chunk, Reset) else [e.json for e in chunk]
+                    # A server with backpressure blocks a send to a client that
+                    # stopped reading; one without it buffers (see outbox).
+                    async with asyncio.timeout(support_settings.SLOW_CLIENT_TIMEOUT):
+                        for frame in frames:
+                            await self.send(text_data=frame)
+                    if outbox is not None and outbox.too_full():
+                        await self._drop_slow_reader(outbox)
+                        return
+            await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
+        except TimeoutError:
+            await self._drop_slow_reader(outbox)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
 
-    async def _catch_up(self, last: int) -> int:
-        while True:
-            try:
-                batch = await read_log_async(last, BATCH)
-            except CursorExpired:
-                last = await current_position_async()
-                cursor = format_cursor(last)
-                await self.send(text_data=json.dumps({"type": "stream.reset", "event_id": cursor}))
-                continue
-            for event in batch:
-                await self.send(text_data=event.json)
-                last = event.position
-            if len(batch) < BATCH:
-                return last
+    async def _drop_slow_reader(self, outbox: Outbox | None) -> None:
+        """Close a stream its client does not keep up with; it resumes by cursor."""
+        logger.info("Closing a WebSocket of %s: its client is not reading.", self.actor.credential)
+        self._stop_subscription()
+        await self.close(CLOSE_SLOW_READER)
+        if outbox is not None:
+            outbox.abort_later()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None:
-            await self.send_error(commands.BadFrame("Binary frames are not accepted."), None)
-            return
         request_id = None
         try:
+            if text_data is None:
+                raise commands.BadFrame(_("Binary frames are not accepted."))
             frame = commands.parse_frame(text_data)
             request_id = commands.request_id_of(frame)
             if frame.get("type") == commands.PING:
@@ -137,27 +144,17 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 # accept an upgrade and then pass nothing); touches no database.
                 await self.send_json({"type": "pong", "request_id": request_id})
                 return
-            command, args = commands.validate(frame)
-            data = await database_sync_to_async(commands.execute)(self.actor, command, args)
-        except SupportError as error:
-            await self.send_error(error, request_id)
-            return
-        except Exception:
-            logger.exception("WebSocket command failed")
-            await self.send_json(
-                {
-                    "type": "error",
-                    "request_id": request_id,
-                    "code": "server_error",
-                    "detail": "The server failed to run this command; nothing was changed.",
-                }
-            )
+            call = commands.validate(frame)
+            data = await database_sync_to_async(commands.execute)(self.actor, call)
+        except Exception as exc:  # every failure is an error frame; the connection stays
+            where = f"WebSocket command of {self.actor.credential}"
+            await self.send_error(error_for(exc, where=where), request_id)
             return
         if request_id is not None:
             await self.send_json({"type": "ack", "request_id": request_id, "data": data})
 
     async def send_error(self, error: SupportError, request_id: Any) -> None:
-        await self.send_json({"type": "error", "request_id": request_id, **error.as_dict()})
+        await self.send_json(error_frame(error, request_id))
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))

@@ -7,20 +7,21 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from support.actors import Actor
-from support.exceptions import SupportError
-from support.realtime.auth import actor_for_request_async
+from support.credentials import authenticate
+from support.errors import error_for, error_response
+from support.exceptions import MethodNotAllowed
+from support.realtime.db import db_read
 
 View = Callable[[HttpRequest, Actor], Awaitable[HttpResponse]]
 
 
-def error_response(error: SupportError) -> JsonResponse:
-    response = JsonResponse(error.as_dict(), status=error.status)
-    if error.status == 401:
-        response["WWW-Authenticate"] = "Api-Key"
-    return response
+@db_read
+def actor_for_request(request: HttpRequest) -> Actor:
+    """The caller of a plain view: the ``Authorization`` header, else the session."""
+    return authenticate(request.headers.get("Authorization"), getattr(request, "user", None))
 
 
 def json_text_response(body: str, status: int = 200) -> HttpResponse:
@@ -33,18 +34,13 @@ def support_view(view: View) -> Callable[[HttpRequest], Awaitable[HttpResponse]]
 
     @wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method not in ("GET", "HEAD"):
-            response = JsonResponse(
-                {"code": "method_not_allowed", "detail": f"Method {request.method} not allowed."},
-                status=405,
-            )
-            response["Allow"] = "GET, HEAD"
-            return response
         try:
-            actor = await actor_for_request_async(request)
+            if request.method not in ("GET", "HEAD"):
+                raise MethodNotAllowed(str(request.method), ["GET", "HEAD"])
+            actor = await actor_for_request(request)
             return await view(request, actor)
-        except SupportError as error:
-            return error_response(error)
+        except Exception as exc:  # every failure is the JSON shape, a bug a logged 500
+            return error_response(error_for(exc, request))
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]  # GET only: nothing to forge
     return wrapper

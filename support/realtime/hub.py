@@ -1,8 +1,10 @@
 """The per-process fan-out of the event log to this process's listeners.
 
 One :class:`Hub` per event loop (one per ASGI worker process) follows the
-log and hands every new event to each local listener: WebSocket consumers,
-long-poll requests and django-eventstream's SSE streams.
+log and hands every new event to each local listener: WebSocket consumers and
+long-poll requests through a :class:`Subscriber` each, django-eventstream's
+SSE streams through a :class:`Relay` (:mod:`support.realtime.sse`). It also
+tells them when a credential they use is revoked.
 
 Why read the log instead of relaying channel-layer messages? Events from
 different workers can reach the layer out of commit order, and a message can
@@ -21,19 +23,18 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections import Counter, deque
+from typing import Protocol
 
 from channels.layers import get_channel_layer
 
 from support import events
-from support.actors import Actor
+from support.actors import Actor, Credential
 from support.conf import support_settings
-from support.cursors import CHANNEL
-from support.exceptions import CursorExpired
-from support.realtime.auth import CredentialId, credential_id, revoked_credentials_async
+from support.credentials import forget_here, revoked_credentials
+from support.exceptions import TooManyStreams
 from support.realtime.db import db_read
+from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +42,16 @@ logger = logging.getLogger(__name__)
 DEGRADED_POLL_INTERVAL = 0.5
 #: Seconds between re-joins of the layer group (Redis groups expire).
 GROUP_REFRESH = 600.0
-#: Events read from the log per query.
-BATCH = 500
 #: Events a listener may have pending before it must catch up from the log.
 SUBSCRIBER_LIMIT = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class LiveEvent:
-    """A committed event, ready to send: its log position, type and JSON text."""
+class Relay(Protocol):
+    """A listener outside the hub's subscribers that takes every event and revocation."""
 
-    position: int
-    type: str
-    json: str
+    def push(self, event: LiveEvent) -> None: ...
 
-
-def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
-    """Events after *after*, serialised; :class:`CursorExpired` if some were trimmed."""
-    return [
-        LiveEvent(row.pk, row.type, row.envelope_json())
-        for row in events.read_after(after, limit=limit)
-    ]
-
-
-read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = db_read(read_log)
-current_position_async: Callable[[], Awaitable[int]] = db_read(events.current_position)
+    def revoke(self, credentials: set[Credential]) -> None: ...
 
 
 class Subscriber:
@@ -81,7 +67,7 @@ class Subscriber:
         self, hub: Hub, floor: int, actor: Actor | None = None, *, events: bool = True
     ) -> None:
         self.floor = floor
-        self.credential = None if actor is None else credential_id(actor)
+        self.credential = None if actor is None else actor.credential
         self.wants_events = events
         self.overflowed = False
         #: Set when the credential is revoked: close the connection.
@@ -133,6 +119,9 @@ class Hub:
     def __init__(self) -> None:
         self.position = 0
         self._subscribers: set[Subscriber] = set()
+        #: Open streams per credential in this process (``MAX_STREAMS_PER_CREDENTIAL``).
+        self._streams: Counter[Credential] = Counter()
+        self._relays: list[Relay] = []
         self._wake = asyncio.Event()
         self._started = asyncio.Event()
         self._layer_ok = True
@@ -150,21 +139,47 @@ class Hub:
         await self._started.wait()
 
     async def subscribe(self, actor: Actor | None = None) -> Subscriber:
-        """A queue of every event after now, for a connection of *actor*'s."""
+        """A queue of every event after now, for a connection of *actor*'s.
+
+        Raises :class:`TooManyStreams` when *actor*'s credential already holds
+        ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL`` subscriptions in this process.
+        """
         await self.start()
-        subscriber = Subscriber(self, floor=self.position, actor=actor)
-        self._subscribers.add(subscriber)
-        return subscriber
+        return self._add(Subscriber(self, floor=self.position, actor=actor))
 
     async def watch(self, actor: Actor) -> Subscriber:
         """No events, only ``revoked``: for streams that get their events elsewhere (SSE)."""
         await self.start()
-        subscriber = Subscriber(self, floor=self.position, actor=actor, events=False)
+        return self._add(Subscriber(self, floor=self.position, actor=actor, events=False))
+
+    def _add(self, subscriber: Subscriber) -> Subscriber:
+        credential = subscriber.credential
+        if credential is not None:
+            limit = support_settings.MAX_STREAMS_PER_CREDENTIAL
+            if limit and self._streams[credential] >= limit:
+                raise TooManyStreams()
+            self._streams[credential] += 1
         self._subscribers.add(subscriber)
         return subscriber
 
+    def streams_of(self, credential: Credential) -> int:
+        """How many streams *credential* holds open in this process."""
+        return self._streams[credential]
+
+    def relay(self, relay: Relay) -> None:
+        """Hand every event and every revocation to *relay* as well, from now on (once)."""
+        if relay not in self._relays:
+            self._relays.append(relay)
+
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber not in self._subscribers:
+            return  # closed twice
         self._subscribers.discard(subscriber)
+        credential = subscriber.credential
+        if credential is not None:
+            self._streams[credential] -= 1
+            if self._streams[credential] <= 0:
+                del self._streams[credential]
 
     @property
     def listener_count(self) -> int:
@@ -173,21 +188,20 @@ class Hub:
     def wake(self) -> None:
         self._wake.set()
 
-    def revoke(self, credentials: set[CredentialId]) -> None:
+    def revoke(self, credentials: set[Credential]) -> None:
         """Close this process's connections that use one of *credentials*."""
-        from django_eventstream.views import get_listener_manager
-
+        forget_here()  # and make this worker look every credential up again
         for subscriber in list(self._subscribers):
             if subscriber.credential in credentials:
                 subscriber.revoke()
-        for credential in credentials:
-            get_listener_manager().kick(stream_user_id(credential), CHANNEL)
+        for relay in self._relays:
+            relay.revoke(credentials)
 
     def on_message(self, message: dict[str, object]) -> None:
         if message.get("type") == events.REVOKED_MESSAGE_TYPE:
             bot_key = message.get("bot_key")
             if isinstance(bot_key, int):
-                self.revoke({("bot", bot_key)})
+                self.revoke({Credential("bot", bot_key)})
         else:
             self.wake()
 
@@ -249,25 +263,23 @@ class Hub:
                 logger.exception("The support hub could not re-check credentials.")
 
     async def _dispatch_new(self) -> None:
-        while True:
-            try:
-                batch = await read_log_async(self.position, BATCH)
-            except CursorExpired:
-                # This process slept past the retention window; nobody can be
-                # waiting for what was trimmed, so carry on from the present.
-                self.position = await current_position_async()
-                continue
-            for event in batch:
-                self._dispatch(event)
-            if len(batch) < BATCH:
-                return
+        async with contextlib.aclosing(replay(self.position)) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Reset):
+                    # This process slept past the retention window; nobody can be
+                    # waiting for what was trimmed, so carry on from the present.
+                    self.position = chunk.position
+                    continue
+                for event in chunk:
+                    self._dispatch(event)
 
     def _dispatch(self, event: LiveEvent) -> None:
         self.position = event.position
         for subscriber in list(self._subscribers):
             if subscriber.wants_events:
                 subscriber.push(event)
-        _notify_eventstream(event)
+        for relay in self._relays:
+            relay.push(event)
 
     async def _listen(self) -> None:
         """Wake the hub on every publication to the channel-layer group."""
@@ -300,25 +312,7 @@ class Hub:
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
 
 
-def stream_user_id(credential: CredentialId) -> int | str:
-    """The user id django-eventstream's listener carries for an SSE stream (what a kick names).
-
-    A manager's stream runs as the manager (``request.user``), so it carries
-    the user's pk; a bot's stream carries ``bot-<key id>``.
-    """
-    kind, pk = credential
-    return pk if kind == "manager" else f"bot-{pk}"
-
-
-def _notify_eventstream(event: LiveEvent) -> None:
-    """Hand the event to django-eventstream's SSE listeners in this process."""
-    from django_eventstream.event import Event as StreamEvent
-    from django_eventstream.views import get_listener_manager
-
-    get_listener_manager().add_to_queues(
-        CHANNEL, StreamEvent(CHANNEL, event.type, event.json, id=event.position)
-    )
-
+revoked_credentials_async = db_read(revoked_credentials)
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 

@@ -7,7 +7,8 @@ with no events and the current cursor, to start from.
 
 from __future__ import annotations
 
-import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -16,9 +17,10 @@ from support import events
 from support.actors import Actor
 from support.conf import support_settings
 from support.cursors import format_cursor
-from support.exceptions import Invalid, NotAuthenticated
+from support.exceptions import CursorExpired, Invalid, NotAuthenticated
 from support.realtime.http import dumps, json_text_response, support_view
-from support.realtime.hub import BATCH, LiveEvent, current_position_async, get_hub, read_log_async
+from support.realtime.hub import get_hub
+from support.realtime.replay import Chunk, LiveEvent, Reset, current_position_async, follow, replay
 
 
 def parse_timeout(raw: str | None) -> int:
@@ -38,24 +40,24 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
         position = await current_position_async()
         return json_text_response(dumps({"events": [], "cursor": format_cursor(position)}))
 
-    batch: list[LiveEvent] = await read_log_async(after, BATCH)  # CursorExpired -> 410
+    batch = await _first_batch(replay(after))
     if not batch and timeout:
         async with await get_hub().subscribe(actor) as subscriber:
-            # Anything committed between the read above and the subscription.
-            batch = await read_log_async(after, BATCH)
-            deadline = time.monotonic() + timeout
-            while not batch:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                live = await subscriber.wait(remaining)
-                if subscriber.revoked:
-                    raise NotAuthenticated(_("The credential was revoked."))
-                if subscriber.take_overflow():
-                    batch = await read_log_async(after, BATCH)
-                else:
-                    batch = [event for event in live if event.position > after]
+            # Reads again: anything committed between the read above and the subscription.
+            batch = await _first_batch(follow(subscriber, after, timeout=timeout))
+            if not batch and subscriber.revoked:
+                raise NotAuthenticated(_("The credential was revoked."))
 
     cursor = format_cursor(batch[-1].position if batch else after)
     body = '{"events":[' + ",".join(event.json for event in batch) + '],"cursor":' + dumps(cursor)
     return json_text_response(body + "}")
+
+
+async def _first_batch(chunks: AsyncGenerator[Chunk, None]) -> list[LiveEvent]:
+    """The first batch *chunks* yields (``[]`` if none); an expired cursor is a 410."""
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            if isinstance(chunk, Reset):
+                raise CursorExpired()
+            return chunk
+    return []

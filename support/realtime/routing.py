@@ -15,10 +15,11 @@ from django.urls import path
 
 from support.actors import Actor
 from support.conf import support_settings
+from support.credentials import authenticate
 from support.exceptions import SupportError
-from support.realtime.auth import actor_for_authorization, actor_for_user
 from support.realtime.consumer import SupportConsumer
 from support.realtime.db import db_read
+from support.realtime.outbox import remember_server_send
 
 Scope = dict[str, Any]
 
@@ -76,11 +77,8 @@ class ActorMiddleware:
 
 
 def resolve_actor(scope: Scope) -> Actor | None:
-    header = _header(scope, b"authorization")
     try:
-        if header:
-            return actor_for_authorization(header)
-        return actor_for_user(scope.get("user"))
+        return authenticate(_header(scope, b"authorization"), scope.get("user"))
     except SupportError:
         return None
 
@@ -94,4 +92,5 @@ def websocket_urlpatterns() -> list[Any]:
 
 def websocket_application() -> Any:
     """The app's WebSocket side, ready for ``ProtocolTypeRouter``."""
-    return OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))
+    stack = OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))
+    return remember_server_send(stack)

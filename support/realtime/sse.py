@@ -4,13 +4,15 @@ This view checks the credential (a real 401/403, not a 200 stream carrying
 an error), accepts ``?after=<cursor>`` as well as ``Last-Event-ID``, and
 hands the request to django-eventstream on the ``support`` channel. That
 reads the event log through :class:`~support.realtime.storage.EventLogStorage`
-and receives live events from this process's hub; each event goes out as
+and receives live events from this process's hub (:class:`EventstreamRelay`);
+each event goes out as
 ``event: <type>``, ``id: <cursor>``, ``data: <the WebSocket JSON>``, with
 keep-alives every 20 seconds and headers that tell proxies not to buffer.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,16 +20,46 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django_eventstream.views import events as eventstream_events
+from django_eventstream.views import get_listener_manager
 
 from support import events
-from support.actors import Actor
+from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
-from support.realtime.auth import credential_id
-from support.realtime.db import db_read
-from support.realtime.http import dumps, support_view
-from support.realtime.hub import current_position_async, get_hub, stream_user_id
+from support.realtime.http import support_view
+from support.realtime.hub import Subscriber, get_hub
+from support.realtime.outbox import Outbox
+from support.realtime.replay import LiveEvent, Reset, reset_if_expired
+from support.realtime.storage import stream_event
 
-_trimmed_through_async = db_read(events.trimmed_through)
+logger = logging.getLogger(__name__)
+
+
+def stream_user_id(credential: Credential) -> int | str:
+    """The user id django-eventstream's listener carries for an SSE stream (what a kick names).
+
+    A manager's stream runs as the manager (``request.user``), so it carries
+    the user's pk; a bot's stream carries ``bot-<key id>``.
+    """
+    kind, pk = credential
+    return pk if kind == "manager" else str(credential)
+
+
+class EventstreamRelay:
+    """The hub's side of django-eventstream: this process's SSE listeners.
+
+    Each live event goes to every SSE stream's queue at once (one call, not
+    one per stream); a revoked credential's streams are kicked.
+    """
+
+    def push(self, event: LiveEvent) -> None:
+        get_listener_manager().add_to_queues(CHANNEL, stream_event(event))
+
+    def revoke(self, credentials: set[Credential]) -> None:
+        for credential in credentials:
+            get_listener_manager().kick(stream_user_id(credential), CHANNEL)
+
+
+EVENTSTREAM_RELAY = EventstreamRelay()
 
 
 @support_view
@@ -37,23 +69,37 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     after = events.parse_cursor(header or request.GET.get("after"), field=field)
     # The hub feeds django-eventstream's listeners in this process; start it
     # before the stream reads the log, so no commit falls between the two.
-    await get_hub().start()
-    reset: str | None = None
-    if after is not None and after < await _trimmed_through_async():
-        reset = format_cursor(await current_position_async())
-        after = None
+    hub = get_hub()
+    hub.relay(EVENTSTREAM_RELAY)
+    await hub.start()
+    reset = None if after is None else await reset_if_expired(after)  # or InvalidCursor
+    # Counts against the credential's stream limit from here (TooManyStreams: 429).
+    watch = await hub.watch(actor)
+    if reset is not None:
+        after = reset.position  # the stream starts with the reset, then goes on from the head
     # django-eventstream names each stream's listener by ``request.user.pk``:
     # that is what a revocation kicks (see Hub.revoke).
-    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(credential_id(actor)))
+    user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(actor.credential))
     request.user = user  # type: ignore[assignment]  # duck-typed for django-eventstream
     query = request.GET.copy()
     query.pop("after", None)
-    query["lastEventId"] = format_cursor(after) if after is not None else (reset or "")
+    query["lastEventId"] = format_cursor(after) if after is not None else ""
     request.GET = query  # type: ignore[assignment]  # a QueryDict either way
     request.META.pop("HTTP_LAST_EVENT_ID", None)
-    response: HttpResponse = await sync_to_async(eventstream_events)(request, channels=[CHANNEL])
+    try:
+        response: HttpResponse = await sync_to_async(eventstream_events)(
+            request, channels=[CHANNEL]
+        )
+    except BaseException:
+        watch.close()
+        raise
     if isinstance(response, StreamingHttpResponse):
-        response.streaming_content = _guarded(actor, reset, response.streaming_content)
+        outbox = Outbox.of(getattr(request, "scope", {}))
+        response.streaming_content = _guarded(watch, reset, response.streaming_content, outbox)
+        # Django closes the response when the request ends, streamed or not.
+        response._resource_closers.append(watch.close)
+    else:
+        watch.close()
     return response
 
 
@@ -73,7 +119,9 @@ _REVOKED = (
 )
 
 
-async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterator[bytes | str]:
+async def _guarded(
+    watch: Subscriber, reset: Reset | None, content: Any, outbox: Outbox | None = None
+) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
 
     A revocation (see ``Hub.revoke``) kicks the stream: django-eventstream
@@ -82,10 +130,9 @@ async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterat
     or the 20-second keep-alive), should the kick miss.
     """
     if reset is not None:
-        body = dumps({"type": "stream.reset", "event_id": reset})
-        yield f"event: stream.reset\nid: {reset}\ndata: {body}\n\n"
+        yield f"event: stream.reset\nid: {reset.cursor}\ndata: {reset.json}\n\n"
     last = -1
-    async with await get_hub().watch(actor) as watch:
+    async with watch:
         async for chunk in content:
             text = chunk.decode() if isinstance(chunk, bytes) else chunk
             if "event: stream-error" in text:
@@ -97,6 +144,14 @@ async def _guarded(actor: Actor, reset: str | None, content: Any) -> AsyncIterat
             text, last = _drop_repeats(text, last)
             if text:
                 yield text
+            if outbox is not None and outbox.too_full():
+                # The client stopped reading: end the stream and free its
+                # buffer; it reconnects with its last cursor like after any drop.
+                logger.info(
+                    "Closing an SSE stream of %s: its client is not reading.", watch.credential
+                )
+                outbox.abort_later()
+                return
 
 
 def _drop_repeats(text: str, last: int) -> tuple[str, int]:

@@ -23,6 +23,12 @@ from support import events
 from support.cursors import CHANNEL
 from support.exceptions import CursorExpired
 from support.realtime.db import released
+from support.realtime.replay import LiveEvent, read_log
+
+
+def stream_event(event: LiveEvent) -> StreamEvent:
+    """*event* as django-eventstream carries it; ``data`` is JSON text, written out as is."""
+    return StreamEvent(CHANNEL, event.type, event.json, id=event.position)
 
 
 class EventLogStorage(StorageBase):  # type: ignore[misc]
@@ -43,13 +49,12 @@ class EventLogStorage(StorageBase):  # type: ignore[misc]
         if channel != CHANNEL:
             return []
         try:
-            rows = events.read_after(int(last_id), limit=limit)
+            batch = read_log(int(last_id), limit)
         except CursorExpired:
             raise EventDoesNotExist(
                 f"Event {last_id} is older than the retention window", self.get_current_id(channel)
             ) from None
-        # `data` is JSON text already: django-eventstream writes it out as is.
-        return [StreamEvent(CHANNEL, row.type, row.envelope_json(), id=row.pk) for row in rows]
+        return [stream_event(event) for event in batch]
 
     @released
     def get_current_id(self, channel: str) -> int:

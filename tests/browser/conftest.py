@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.live import CI, ROOT, Credentials, LiveServer, running_server
+from tests.harness.process import ROOT, missing
+from tests.harness.server import Credentials, LiveServer, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 #: The tests' screenshots (one of them is copied to docs/images/ for the README).
@@ -40,10 +41,7 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
-        message = f"{CHROMIUM} is not installed (apt-get install -y chromium)"
-        if CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,

@@ -20,8 +20,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from support_client import MessageNew, SupportClient
 from tests.browser.conftest import ConsolePage, screenshot
-from tests.integration.stack import NginxServer
-from tests.live import Credentials, LiveServer
+from tests.harness.nginx import NginxServer
+from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

@@ -1,4 +1,8 @@
-"""One production-like stack for the integration tests (see ``stack.py``)."""
+"""The production-like stack on loopback: PostgreSQL, Redis, two ASGI workers, nginx.
+
+Everything runs in temporary directories and is torn down afterwards; nginx
+runs the project's own ``deploy/nginx.conf`` (see :mod:`tests.harness.nginx`).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import NginxServer
-from tests.live import CI, Credentials, LiveServer, RedisServer, server_env
-from tests.pgserver import find_pg_bin, running_postgres
+from tests.harness.nginx import NginxServer
+from tests.harness.postgres import require_postgres, running_postgres
+from tests.harness.redis import RedisServer
+from tests.harness.server import Credentials, LiveServer, server_env
 
 MANY_MANAGERS = """
 import json
@@ -42,15 +47,17 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if find_pg_bin() is None:
-        message = "PostgreSQL server binaries not found (initdb, pg_ctl)"
-        if CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres()
     workdir = tmp_path_factory.mktemp("stack")
     with running_postgres() as database_url:
         redis = RedisServer(workdir).start()
-        env = server_env(workdir, DATABASE_URL=database_url, REDIS_URL=redis.url)
+        # The load test opens hundreds of streams per credential: lift the cap.
+        env = server_env(
+            workdir,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis.url,
+            SUPPORT_MAX_STREAMS_PER_CREDENTIAL="0",
+        )
         workers = [LiveServer(workdir, env), LiveServer(workdir, env)]
         credentials = workers[0].prepare()
         output = workers[0].manage("shell", "-c", MANY_MANAGERS)

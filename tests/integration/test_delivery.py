@@ -10,6 +10,7 @@ import pytest
 from support_client import AsyncSupportClient
 from tests.integration.conftest import Stack
 from tests.test_realtime_live import assert_same_events, watch_scenario
+from tests.test_sdk_live import stream_auto
 
 
 async def test_cross_worker_delivery_on_all_three_transports_through_nginx(stack: Stack):
@@ -23,26 +24,12 @@ async def test_cross_worker_delivery_on_all_three_transports_through_nginx(stack
 async def test_sdk_auto_lands_on_what_the_proxy_allows(stack: Stack, mode: str, landed: str):
     proxy = stack.nginx_variant(mode)
     try:
-        async with (
-            AsyncSupportClient(stack.nginx.api, api_key=stack.credentials.bot_key) as bot,
-            AsyncSupportClient(proxy.api, token=stack.credentials.managers[0]) as desk,
-        ):
-            start = (await desk.events.poll()).cursor
-            stream = desk.events.stream(after=start, transport="auto", first_byte_timeout=2)
-            ticket = await bot.tickets.create(user_id=4001, title=f"via {mode}", text="hello")
-            received: list[str] = []
-            async with asyncio.timeout(90):
-                async for event in stream:
-                    received.append(event.event_id)
-                    if len(received) == 2:
-                        for i in range(5):
-                            await bot.messages.send(ticket.id, f"m{i}")
-                    if len(received) == 7:
-                        break
-            await stream.aclose()
-            logged = (await desk.events.poll(after=start, timeout=0)).events
-        assert stream.transport == landed
-        assert received == [event.event_id for event in logged]
+        transport, received, logged = await stream_auto(
+            stack.nginx.api, proxy.api, stack.credentials,
+            user_id=4001, title=f"via {mode}", sends=5, first_byte_timeout=2, timeout=90,
+        )  # fmt: skip
+        assert transport == landed
+        assert received == logged
     finally:
         proxy.stop()
 

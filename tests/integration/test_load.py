@@ -18,7 +18,6 @@ import httpx
 import websockets
 
 from tests.integration.conftest import Stack
-from tests.integration.stack import peak_rss_mib
 from tests.live_clients import auth
 
 #: The issue's figures (500 clients, 2,000 messages); about 12 minutes on two cores.
@@ -141,7 +140,7 @@ async def test_500_clients_receive_2000_messages_in_order(stack: Stack):
             after = page["cursor"]
     expected = hashlib.sha256(b"".join(b"%d," % p for p in logged)).hexdigest()
 
-    rss = [peak_rss_mib(worker) for worker in stack.workers]
+    rss = [worker.peak_rss_bytes() / 2**20 for worker in stack.workers]
     print(
         f"\nload: {sum(CLIENTS.values())} clients {CLIENTS}, {TOTAL} messages; "
         f"posted in {posted:.1f}s, all delivered after {delivered:.1f}s; "

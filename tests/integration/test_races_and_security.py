@@ -15,7 +15,7 @@ from tests.integration.conftest import Stack
 from tests.live_clients import auth
 
 REVOKE = """
-from support.botkeys import revoke_bot_key
+from support.services import revoke_bot_key
 from support.models import BotKey
 revoke_bot_key(BotKey.objects.get(prefix="{prefix}"))
 """

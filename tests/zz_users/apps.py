@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class ZzUsersConfig(AppConfig):
     """A Telegram user app whose label sorts after ``support``.
 
-    The original package's migration broke when the user app's migrations
+    The 1.x package's migration broke when the user app's migrations
     ran after its own; tests run with this ordering on purpose.
     """
 

@@ -2,7 +2,7 @@ from django.db import models
 
 
 class MyTelegramUser(models.Model):
-    """The seed README's model, verbatim."""
+    """The 1.x README's model, verbatim."""
 
     telegram_id = models.BigIntegerField(primary_key=True, unique=True)
 

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from support import services
 from support.actors import Actor
-from support.botkeys import create_bot_key, revoke_bot_key
+from support.botkeys import create_bot_key
 from support.models import BotKey, Ticket
 
 DEMO_USERNAME = "manager"
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         manager = self._manager()
         token, _created = Token.objects.get_or_create(user=manager)
         for old in BotKey.objects.active().filter(name=DEMO_BOT):
-            revoke_bot_key(old)
+            services.revoke_bot_key(old)
         _key, raw_key = create_bot_key(DEMO_BOT)
         if not Ticket.objects.exists():
             self._conversations(Actor.for_bot(_key), Actor.for_manager(manager))

@@ -1,4 +1,4 @@
-"""The original README's quick start, followed to the letter in a new project.
+"""The 1.x README's quick start, followed to the letter in a new project.
 
 Its steps: a Telegram user model in any app, INSTALLED_APPS with daphne,
 channels, the app and support (and nothing else of ours: no
@@ -104,7 +104,7 @@ asyncio.run(main())
 
 
 @pytest.mark.parametrize("app", ["my_users", "zz_users"])
-def test_the_seed_quick_start_works_unchanged(tmp_path: Path, app: str) -> None:
+def test_the_1x_quick_start_works_unchanged(tmp_path: Path, app: str) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "__init__.py").write_text("")

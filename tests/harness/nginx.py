@@ -1,22 +1,18 @@
-"""The production-like stack on loopback: PostgreSQL, Redis, two ASGI workers, nginx.
+"""nginx on loopback, running the project's own ``deploy/nginx.conf``.
 
-Everything runs in temporary directories and is torn down afterwards. nginx
-runs the project's own sample configuration (``deploy/nginx.conf``), with
-only the upstream ports and the listen address rewritten, plus two
-restrictive variants that behave like hostile corporate proxies.
+Only the upstream ports and the listen address are rewritten; two
+restrictive variants behave like hostile corporate proxies. Each instance
+has its own folder (configuration, logs, temporary files) in the workdir.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from tests.live import ROOT, LiveServer, free_port, require_binary, wait_for_port
+from tests.harness.process import ROOT, ServerProcess, free_port, require_binary
 
 NginxMode = Literal["normal", "refuse-upgrade", "buffer"]
 SAMPLE = ROOT / "deploy" / "nginx.conf"
@@ -79,70 +75,33 @@ def render_site(upstream_ports: list[int], port: int, mode: NginxMode) -> str:
     return site
 
 
-@dataclass
-class NginxServer:
-    workdir: Path
-    upstream_ports: list[int]
-    mode: NginxMode = "normal"
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+class NginxServer(ServerProcess):
+    """``NginxServer(workdir, worker_ports, mode).start()``; stops gracefully (SIGQUIT)."""
+
+    def __init__(self, workdir: Path, upstream_ports: list[int], mode: NginxMode = "normal"):
+        super().__init__(workdir, dict(os.environ), self._command, stop_signal=signal.SIGQUIT)
+        self.upstream_ports = upstream_ports
+        self.mode: NginxMode = mode
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def directory(self) -> Path:
+        return self.workdir / f"nginx-{self.mode}-{self.port}"
 
     @property
-    def api(self) -> str:
-        return f"{self.base_url}/support/"
+    def log(self) -> Path:
+        return self.directory / "error.log"  # nginx's own log; its stdout goes there too
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/support/"
-
-    def start(self) -> NginxServer:
-        binary = require_binary("nginx")
-        directory = self.workdir / f"nginx-{self.mode}-{self.port}"
+    def _command(self, port: int) -> list[str]:
+        directory = self.directory
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "support.conf").write_text(
-            render_site(self.upstream_ports, self.port, self.mode)
-        )
+        (directory / "support.conf").write_text(render_site(self.upstream_ports, port, self.mode))
         user = "user root;" if os.geteuid() == 0 else ""
         conf = directory / "nginx.conf"
         conf.write_text(MAIN.format(dir=directory, user=user))
-        log = directory / "stdout.log"
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [binary, "-c", str(conf), "-p", str(directory)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_port(self.port, self.process, directory / "error.log")
-        return self
+        return [require_binary("nginx"), "-c", str(conf), "-p", str(directory)]
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
-
-
-def peak_rss_mib(server: LiveServer) -> float:
-    """The worker process's peak resident memory (VmHWM), in MiB."""
-    assert server.process is not None
-    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM")
-
-
-def wait_until(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(predicate) and predicate():
-            return
-        time.sleep(0.1)
-    raise TimeoutError("condition not met in time")
+    def start(self, fresh_port: bool = False) -> Self:
+        if fresh_port:
+            self.port = free_port()
+        self.directory.mkdir(parents=True, exist_ok=True)  # the log is opened first
+        return super().start()

@@ -1,0 +1,165 @@
+"""Reading the event log for the transports: one replay, one subscribe-then-read seam.
+
+:func:`replay` reads the log after a cursor in batches and turns an expired
+cursor into a :class:`Reset` to the head. The hub follows the log with it;
+:func:`follow` adds the live events of a hub subscription to it, with no
+gap and no duplicate at the seam, for the WebSocket consumer and long-poll.
+SSE is read by django-eventstream through the storage, which serialises rows
+with :func:`read_log` as well, and starts from :func:`reset_if_expired`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from support import events
+from support.cursors import format_cursor
+from support.exceptions import CursorExpired, InvalidCursor
+from support.realtime.db import db_read
+
+if TYPE_CHECKING:
+    from support.realtime.hub import Subscriber
+
+#: Events read from the log per query.
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """A committed event, ready to send: its log position, type and JSON text."""
+
+    position: int
+    type: str
+    json: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reset:
+    """The cursor had expired (events after it were trimmed): go on from ``position``.
+
+    ``position`` is the head of the log when the expiry was found; what
+    follows a reset comes after it. A client told this re-reads the state
+    over REST.
+    """
+
+    position: int
+
+    @property
+    def cursor(self) -> str:
+        return format_cursor(self.position)
+
+    @property
+    def json(self) -> str:
+        """The ``stream.reset`` frame, as WebSocket and SSE send it (compact, like events)."""
+        return json.dumps({"type": "stream.reset", "event_id": self.cursor}, separators=(",", ":"))
+
+
+#: What :func:`replay` and :func:`follow` yield: a non-empty batch, in log order, or a reset.
+Chunk = list[LiveEvent] | Reset
+
+
+def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
+    """Events after *after*, serialised; :class:`CursorExpired` if some were trimmed."""
+    return [
+        LiveEvent(row.pk, row.type, row.envelope_json())
+        for row in events.read_after(after, limit=limit)
+    ]
+
+
+read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = db_read(read_log)
+current_position_async: Callable[[], Awaitable[int]] = db_read(events.current_position)
+_trimmed_through_async: Callable[[], Awaitable[int]] = db_read(events.trimmed_through)
+
+
+def last_position(chunk: Chunk) -> int:
+    """The position a reader has reached once it has taken *chunk*."""
+    return chunk.position if isinstance(chunk, Reset) else chunk[-1].position
+
+
+async def replay(after: int) -> AsyncGenerator[Chunk, None]:
+    """The log after *after* up to its head, in batches of at most :data:`BATCH`.
+
+    An expired cursor yields a :class:`Reset` to the head of the log, and the
+    replay carries on from there (with whatever committed since).
+    """
+    while True:
+        try:
+            batch = await read_log_async(after, BATCH)
+        except CursorExpired:
+            reset = Reset(await current_position_async())
+            after = reset.position
+            yield reset
+            continue
+        if batch:
+            after = batch[-1].position
+            yield batch
+        if len(batch) < BATCH:
+            return
+
+
+async def check_cursor(after: int) -> int:
+    """The head of the log; :class:`InvalidCursor` if *after* is beyond it.
+
+    For a stream that starts from a client's cursor (WebSocket, SSE): the
+    log's own reads refuse such a cursor too, but only once they find
+    nothing after it, and a stream should be refused before it starts.
+    """
+    head = await current_position_async()
+    if after > head:
+        raise InvalidCursor()
+    return head
+
+
+async def reset_if_expired(after: int) -> Reset | None:
+    """A :class:`Reset` to the head if events after *after* were trimmed, else ``None``.
+
+    For a reader that reads the log itself after this check (SSE, through
+    django-eventstream). A cursor beyond the head is :class:`InvalidCursor`.
+    """
+    head = await check_cursor(after)
+    if after < await _trimmed_through_async():
+        return Reset(head)
+    return None
+
+
+async def follow(
+    subscriber: Subscriber, after: int | None, *, timeout: float | None = None
+) -> AsyncGenerator[Chunk, None]:
+    """The log after *after*, then live events: each position at most once, in order.
+
+    *subscriber* must have subscribed before this reads the log, so an event
+    that commits during the read is both read and queued; the queued copy
+    is dropped by position. An event committed after the read is queued
+    only. With ``after=None`` there is nothing to replay: live events after
+    the subscription. A subscriber that overflowed re-reads the log from
+    where it is.
+
+    Ends when the subscriber's credential is revoked (``subscriber.revoked``)
+    or, with *timeout*, when it has to wait for live events past *timeout*
+    seconds from its start.
+    """
+    last = subscriber.floor if after is None else after
+    catch_up = after is not None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if catch_up:
+            async with aclosing(replay(last)) as chunks:
+                async for chunk in chunks:
+                    last = last_position(chunk)
+                    yield chunk
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return
+        live = await subscriber.wait(remaining)
+        if subscriber.revoked:  # see Hub.revoke and Hub.recheck_credentials
+            return
+        catch_up = subscriber.take_overflow()  # what it dropped is read from the log
+        fresh = [] if catch_up else [event for event in live if event.position > last]
+        if fresh:
+            last = fresh[-1].position
+            yield fresh

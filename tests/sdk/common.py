@@ -1,0 +1,135 @@
+"""What the SDK unit tests share: example payloads, a fake clock, one calling convention.
+
+Most tests run twice, once with ``SupportClient`` and once with
+``AsyncSupportClient``, through the ``api`` / ``make`` fixtures (``conftest.py``):
+``await api.run(lambda c: c.tickets.get(16))`` calls the method and awaits it when
+the client is async. Sleeps between retries are recorded by :class:`Clock`, never slept.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import respx
+
+from support_client import (
+    APIStatusError,
+    AsyncSupportClient,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    CursorExpiredError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    SupportClient,
+    UnprocessableEntityError,
+)
+
+BASE = "http://test/support/"
+KEY = "bot-key-123"
+
+SEED: dict[str, Any] = json.loads((Path(__file__).parent.parent / "seed_examples.json").read_text())
+
+MESSAGE: dict[str, Any] = {
+    "id": 31,
+    "created_at": "2024-12-29T16:08:04.267002Z",
+    "sender": "supp",
+    "text": "some_text",
+    "viewed": True,
+    "ticket": 16,
+    "author": 1,
+}
+USER_MESSAGE: dict[str, Any] = {
+    "id": 32,
+    "created_at": "2024-12-29T16:09:00Z",
+    "sender": "user",
+    "text": "thanks",
+    "viewed": False,
+    "ticket": 16,
+    "author": None,
+}
+TICKET: dict[str, Any] = {
+    "id": 16,
+    "user": {"telegram_id": 123},
+    "support_manager": {"id": 1, "first_name": "Alice", "last_name": "Smith"},
+    "created_at": "2025-01-22T12:11:40.273325Z",
+    "title": "I've founded some bug",
+    "resolved": False,
+    "unread": 2,
+    "last_message": MESSAGE,
+}
+ERROR_BODY: dict[str, Any] = {
+    "code": "invalid",
+    "detail": "Invalid input.",
+    "errors": {"text": ["May not be blank."]},
+}
+
+STATUS_ERRORS: list[tuple[int, type[APIStatusError]]] = [
+    (400, BadRequestError),
+    (401, AuthenticationError),
+    (403, PermissionDeniedError),
+    (404, NotFoundError),
+    (409, ConflictError),
+    (410, CursorExpiredError),
+    (422, UnprocessableEntityError),
+    (429, RateLimitError),
+    (500, InternalServerError),
+    (502, InternalServerError),
+    (503, InternalServerError),
+]
+
+
+class Clock:
+    """Stands in for ``time`` and ``asyncio`` in ``_base_client``: records waits."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.now: float | None = None
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    def time(self) -> float:
+        return time.time() if self.now is None else self.now
+
+
+class Api:
+    """Either client behind one calling convention."""
+
+    def __init__(self, client: SupportClient | AsyncSupportClient) -> None:
+        self.client = client
+
+    async def run(self, call: Callable[[Any], Any]) -> Any:
+        result = call(self.client)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def last_request(route: respx.Route) -> httpx.Request:
+    return route.calls.last.request
+
+
+def query_of(request: httpx.Request) -> dict[str, str]:
+    items = request.url.params.multi_items()
+    assert len(items) == len(dict(items)), f"repeated query parameter: {items}"
+    return dict(items)
+
+
+def body_of(request: httpx.Request) -> Any:
+    return json.loads(request.content)
+
+
+def with_event_id(example: dict[str, Any], event_id: str = "support:1") -> dict[str, Any]:
+    return {**example, "event_id": event_id}
