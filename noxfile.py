@@ -85,7 +85,7 @@ def _on_path(name: str) -> Callable[[], bool]:
 
 
 def _postgres() -> bool:
-    # As tests/pgserver.py looks: pg_ctl on PATH, else Debian's /usr/lib/postgresql/*/bin.
+    # As tests/harness/postgres.py looks: pg_ctl on PATH, else Debian's /usr/lib/postgresql/*/bin.
     return shutil.which("pg_ctl") is not None or any(
         Path("/usr/lib/postgresql").glob("*/bin/initdb")
     )
