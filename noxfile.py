@@ -1,7 +1,8 @@
 """Test, lint, type-check and package checks for chatlabs-django-support.
 
 ``make test`` runs every session below; ``nox -l`` lists them, ``nox -s lint``
-runs one, and ``nox -s tests -- -x -k botkeys`` hands arguments to pytest.
+runs one, and ``nox -s tests -- -x -k botkeys`` hands arguments to pytest
+(``-- -n 0`` runs pytest in one process, for ``-s`` or ``--pdb``).
 
 On CI (``CI=true``) a missing Python interpreter is an error; locally those
 sessions are skipped. A missing system tool (PostgreSQL, redis-server, nginx,
@@ -84,7 +85,7 @@ def _on_path(name: str) -> Callable[[], bool]:
 
 
 def _postgres() -> bool:
-    # As tests/pgserver.py looks: pg_ctl on PATH, else Debian's /usr/lib/postgresql/*/bin.
+    # As tests/harness/postgres.py looks: pg_ctl on PATH, else Debian's /usr/lib/postgresql/*/bin.
     return shutil.which("pg_ctl") is not None or any(
         Path("/usr/lib/postgresql").glob("*/bin/initdb")
     )
@@ -230,7 +231,9 @@ def integration(session: nox.Session) -> None:
     with timed(session):
         require_tools(session, "PostgreSQL", "redis-server", "nginx")
         install_project(session, NEWEST_DJANGO)
-        session.run(*pytest_args(session), "-m", "integration", "-s", env={"DATABASE_URL": None})
+        # -rP: what passed tests printed (the load test's timings and memory); under
+        # xdist, -s would lose it.
+        session.run(*pytest_args(session), "-m", "integration", "-rP", env={"DATABASE_URL": None})
 
 
 @nox.session(python=PYTHONS[0])

@@ -46,7 +46,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
         return None
     info = item._fixtureinfo
     group = None
-    for name in getattr(item, "fixturenames", ()):
+    for name in item.fixturenames:
         definitions = info.name2fixturedefs.get(name)
         if not definitions or not definitions[-1].baseid:  # a plugin's own fixture
             continue

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request
 from websockets.sync.server import ServerConnection, serve
 
 from support_client import AsyncSupportClient, SupportClient
@@ -46,15 +47,19 @@ def websocket_server() -> Iterator[tuple[str, list[str]]]:
     """A WebSocket server, in threads of its own, that records each path and sends one event."""
     paths: list[str] = []
 
+    def record(_connection: ServerConnection, request: Request) -> None:
+        # During the handshake, so before the client sees it accepted: the handler's
+        # thread may run only after the client has gone (and the test has looked).
+        paths.append(request.path)
+
     def handler(connection: ServerConnection) -> None:
-        paths.append(connection.request.path if connection.request else "")
         # A client that only opens and closes may be gone before the event.
         with contextlib.suppress(ConnectionClosed):
             connection.send(json.dumps(EVENT))
             for _frame in connection:  # until the client goes
                 pass
 
-    with serve(handler, "127.0.0.1", 0) as server:
+    with serve(handler, "127.0.0.1", 0, process_request=record) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         yield f"http://127.0.0.1:{server.socket.getsockname()[1]}/support/", paths

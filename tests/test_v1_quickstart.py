@@ -90,7 +90,7 @@ async def call(method, path, body=b""):
                (b"content-type", b"application/json"),
                (b"content-length", str(len(body)).encode())]
     response = await HttpCommunicator(application, method, path, body=body,
-                                      headers=headers).get_response()
+                                      headers=headers).get_response(timeout=30)
     return response["status"], json.loads(response["body"])
 
 async def main():
