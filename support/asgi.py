@@ -11,6 +11,11 @@ from typing import Any
 from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application as get_django_asgi_application
 
+#: Where the outermost layer keeps the server's own ``send`` in the scope
+#: (see :mod:`support.realtime.outbox`); its presence also says that the
+#: request came through :func:`get_asgi_application` (see :mod:`support.db`).
+SERVER_SEND = "support.server_send"
+
 
 def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
     """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""

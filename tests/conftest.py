@@ -13,12 +13,23 @@ from rest_framework.test import APIClient
 
 from support.actors import Actor
 from support.botkeys import create_bot_key
+from support.db import close_pooled_connections
 from support.models import BotKey, Event, Message, Ticket
 from tests.harness.process import CI
 from tests.zz_users.models import MyTelegramUser
 
 #: The JSON examples of the 1.x README, which 2.x answers keep.
 V1_EXAMPLES: dict[str, Any] = json.loads((Path(__file__).parent / "seed_examples.json").read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pool_connections_closed(
+    django_db_setup: None, django_db_blocker: Any
+) -> Generator[None, None, None]:
+    """Close the connections support.db's threads keep before the test database is dropped."""
+    yield
+    with django_db_blocker.unblock():
+        close_pooled_connections()
 
 
 #: Test files that belong to the integration run (``-m integration``) with the stack's tests.

@@ -3,7 +3,7 @@
 Each number is what the endpoint costs, whatever the size of the tables: a
 bot's post, a page of the ticket list (the same at 3 tickets and at 60),
 and a long-poll that finds nothing new. Long-poll runs its reads in a
-thread pool, so queries are counted on every connection, in every thread.
+thread pool (:mod:`support.db`), so queries are counted on every connection, in every thread.
 A credential's first request also looks it up (and a manager's permissions);
 the worker then remembers it (:mod:`support.credentials`), so the budgets
 are those of the requests after the first.
@@ -20,6 +20,7 @@ from django.db.backends.signals import connection_created
 
 from support import services
 from support.actors import Actor
+from support.db import close_pooled_connections
 from tests.test_realtime_http import Client
 from tests.test_realtime_websocket import setup_world
 from tests.zz_users.models import MyTelegramUser
@@ -48,6 +49,7 @@ def counter() -> Iterator[QueryCounter]:
         counter.watch(connection)
 
     connection_created.connect(on_connect)
+    close_pooled_connections()  # support.db's threads keep theirs: watch fresh ones
     counter.watch(connections["default"])
     try:
         yield counter

@@ -45,13 +45,14 @@ from support.api.pagination import PlainListPagination
 from support.api.parsers import SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
+from support.db import pooled_view
 from support.errors import error_response
 from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
 
 if TYPE_CHECKING:
-    from rest_framework.views import AsView, GenericView
+    pass
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(
@@ -77,6 +78,11 @@ class SupportView(generics.GenericAPIView[Any]):
     filter_backends: tuple[type[Any], ...] = ()  # the list views that filter name theirs
     pagination_class: type[BasePagination] | None = None
     schema = AutoSchema()
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:  # an async view; DRF types it as sync
+        """The view, run in :mod:`support.db`'s threads (a kept connection, no per-request one)."""
+        return pooled_view(super().as_view(**initkwargs))
 
     def get_exception_handler(self) -> Callable[..., Response | None]:
         return exception_handler
@@ -177,7 +183,7 @@ class TicketActionView(SupportView):
     service: Callable[[Actor, Any], Ticket] | None = None
 
     @classmethod
-    def as_view(cls, **initkwargs: Any) -> AsView[GenericView]:
+    def as_view(cls, **initkwargs: Any) -> Any:
         if not callable(initkwargs.get("service")):
             raise ImproperlyConfigured(
                 f"{cls.__name__}.as_view() needs service=, the support.services function "

@@ -16,13 +16,13 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from support import events
 from support.actors import Actor
 from support.conf import support_settings
+from support.db import pooled
 from support.errors import error_for, error_frame
 from support.exceptions import SupportError, TooManyStreams
 from support.realtime import commands
@@ -40,6 +40,11 @@ CLOSE_REVOKED = 4401
 CLOSE_TOO_MANY_STREAMS = 4429
 #: Close code for a client that stopped reading (``SUPPORT_MAX_CLIENT_BACKLOG``).
 CLOSE_SLOW_READER = 4408
+
+
+#: Commands run in support.db's threads: several connections' commands at
+#: once, not all of the worker's in one thread.
+_execute = pooled(commands.execute)
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -145,7 +150,7 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 await self.send_json({"type": "pong", "request_id": request_id})
                 return
             call = commands.validate(frame)
-            data = await database_sync_to_async(commands.execute)(self.actor, call)
+            data = await _execute(self.actor, call)
         except Exception as exc:  # every failure is an error frame; the connection stays
             where = f"WebSocket command of {self.actor.credential}"
             await self.send_error(error_for(exc, where=where), request_id)

@@ -11,14 +11,14 @@ from django.http import HttpRequest, HttpResponse
 
 from support.actors import Actor
 from support.credentials import authenticate
+from support.db import pooled
 from support.errors import error_for, error_response
 from support.exceptions import MethodNotAllowed
-from support.realtime.db import db_read
 
 View = Callable[[HttpRequest, Actor], Awaitable[HttpResponse]]
 
 
-@db_read
+@pooled
 def actor_for_request(request: HttpRequest) -> Actor:
     """The caller of a plain view: the ``Authorization`` header, else the session."""
     return authenticate(request.headers.get("Authorization"), getattr(request, "user", None))

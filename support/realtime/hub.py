@@ -32,8 +32,8 @@ from support import events
 from support.actors import Actor, Credential
 from support.conf import support_settings
 from support.credentials import forget_here, revoked_credentials
+from support.db import pooled
 from support.exceptions import TooManyStreams
-from support.realtime.db import db_read
 from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
 
 logger = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ class Hub:
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
 
 
-revoked_credentials_async = db_read(revoked_credentials)
+revoked_credentials_async = pooled(revoked_credentials)
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 

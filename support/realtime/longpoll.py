@@ -17,6 +17,7 @@ from support import events
 from support.actors import Actor
 from support.conf import support_settings
 from support.cursors import format_cursor
+from support.db import free_request_thread
 from support.exceptions import CursorExpired, Invalid, NotAuthenticated
 from support.realtime.http import dumps, json_text_response, support_view
 from support.realtime.hub import get_hub
@@ -42,6 +43,7 @@ async def longpoll(request: HttpRequest, actor: Actor) -> HttpResponse:
 
     batch = await _first_batch(replay(after))
     if not batch and timeout:
+        free_request_thread()  # waiting costs memory, not a thread
         async with await get_hub().subscribe(actor) as subscriber:
             # Reads again: anything committed between the read above and the subscription.
             batch = await _first_batch(follow(subscriber, after, timeout=timeout))

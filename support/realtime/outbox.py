@@ -25,10 +25,9 @@ import asyncio
 import functools
 from typing import Any
 
+from support.asgi import SERVER_SEND
 from support.conf import support_settings
 
-#: Where :func:`remember_server_send` keeps the server's ``send`` in the scope.
-SCOPE_KEY = "support.server_send"
 #: Seconds between the polite close of a slow stream and the abort of its transport.
 ABORT_GRACE = 2.0
 
@@ -37,7 +36,7 @@ def remember_server_send(application: Any) -> Any:
     """Wrap an ASGI *application* so its scope carries the server's ``send``."""
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        return await application({**scope, SCOPE_KEY: send}, receive, send)
+        return await application({**scope, SERVER_SEND: send}, receive, send)
 
     return app
 
@@ -51,7 +50,7 @@ class Outbox:
     @classmethod
     def of(cls, scope: dict[str, Any]) -> Outbox | None:
         """The outbox of the connection *scope* belongs to, if the server shows it."""
-        send = scope.get(SCOPE_KEY)
+        send = scope.get(SERVER_SEND)
         if isinstance(send, functools.partial) and send.args:
             owner = send.args[0]  # daphne: partial(server.handle_reply, protocol)
         else:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from support import events
 from support.cursors import format_cursor
+from support.db import pooled
 from support.exceptions import CursorExpired, InvalidCursor
-from support.realtime.db import db_read
 
 if TYPE_CHECKING:
     from support.realtime.hub import Subscriber
@@ -71,9 +71,9 @@ def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
     ]
 
 
-read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = db_read(read_log)
-current_position_async: Callable[[], Awaitable[int]] = db_read(events.current_position)
-_trimmed_through_async: Callable[[], Awaitable[int]] = db_read(events.trimmed_through)
+read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = pooled(read_log)
+current_position_async: Callable[[], Awaitable[int]] = pooled(events.current_position)
+_trimmed_through_async: Callable[[], Awaitable[int]] = pooled(events.trimmed_through)
 
 
 def last_position(chunk: Chunk) -> int:

@@ -16,9 +16,9 @@ from django.urls import path
 from support.actors import Actor
 from support.conf import support_settings
 from support.credentials import authenticate
+from support.db import pooled
 from support.exceptions import SupportError
 from support.realtime.consumer import SupportConsumer
-from support.realtime.db import db_read
 from support.realtime.outbox import remember_server_send
 
 Scope = dict[str, Any]
@@ -83,7 +83,7 @@ def resolve_actor(scope: Scope) -> Actor | None:
         return None
 
 
-_resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = db_read(resolve_actor)
+_resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = pooled(resolve_actor)
 
 
 def websocket_urlpatterns() -> list[Any]:

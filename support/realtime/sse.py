@@ -25,6 +25,7 @@ from django_eventstream.views import get_listener_manager
 from support import events
 from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
+from support.db import free_request_thread
 from support.realtime.http import support_view
 from support.realtime.hub import Subscriber, get_hub
 from support.realtime.outbox import Outbox
@@ -144,6 +145,9 @@ async def _guarded(
             text, last = _drop_repeats(text, last)
             if text:
                 yield text
+            # django-eventstream has read the log in the request's thread;
+            # while the stream waits, no thread is needed.
+            free_request_thread()
             if outbox is not None and outbox.too_full():
                 # The client stopped reading: end the stream and free its
                 # buffer; it reconnects with its last cursor like after any drop.

@@ -21,8 +21,8 @@ from django_eventstream.storage import EventDoesNotExist, StorageBase
 
 from support import events
 from support.cursors import CHANNEL
+from support.db import released
 from support.exceptions import CursorExpired
-from support.realtime.db import released
 from support.realtime.replay import LiveEvent, read_log
 
 

@@ -1,0 +1,73 @@
+# mypy: disable-error-code="no-untyped-call"
+"""Waiting streams hold no OS thread: long-poll and SSE, through Django's real ASGI handler.
+
+Django makes a thread per request for its sync pieces and keeps it until the
+request ends (:func:`support.db.free_request_thread`); a worker with
+thousands of waiting long-polls or open SSE streams must not have thousands
+of threads. The test client bypasses that handler, so these requests go
+through :func:`support.get_asgi_application` as a server would send them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+import support
+from tests.test_realtime_websocket import setup_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STREAMS = 20
+
+
+def http_scope(path: str, query: str, credential: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"authorization", credential.encode())],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "started"),
+    [
+        ("/support/events/", None),  # a long-poll sends nothing until it answers
+        ("/support/events/stream/", "http.response.start"),  # SSE opens its stream at once
+    ],
+)
+async def test_waiting_streams_hold_no_thread(stop_hub, path, started):
+    world = await setup_world()
+    app = support.get_asgi_application()
+    query = f"after=support:{world['cursor']}&timeout=30"
+    before = threading.active_count()
+    streams = []
+    for _ in range(STREAMS):
+        stream = ApplicationCommunicator(app, http_scope(path, query, f"Token {world['alice']}"))
+        await stream.send_input({"type": "http.request", "body": b"", "more_body": False})
+        streams.append(stream)
+    for stream in streams:
+        if started is None:
+            assert await stream.receive_nothing(timeout=0.5)
+        else:
+            assert (await stream.receive_output(timeout=5))["type"] == started
+    await asyncio.sleep(0.5)  # threads that were told to end, ending
+    # The support.db pool's threads (at most support.db.THREADS) may start;
+    # a thread per stream would be STREAMS more.
+    assert threading.active_count() - before < STREAMS / 2
+    for stream in streams:
+        await stream.send_input({"type": "http.disconnect"})
+        await stream.wait(timeout=5)
