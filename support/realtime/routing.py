@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlparse
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.http import parse_cookie
 from django.http.request import validate_host
 from django.urls import path
 
@@ -63,8 +66,12 @@ class OriginCheck:
 class ActorMiddleware:
     """Put the caller's :class:`~support.actors.Actor` (or ``None``) in ``scope``.
 
-    The ``Authorization`` header wins; otherwise the session's user, which
-    ``AuthMiddlewareStack`` (around this middleware) has loaded.
+    The ``Authorization`` header wins; otherwise the user of the session the
+    cookie names. Both are looked up in one call in :mod:`support.db`'s
+    threads, and nothing wraps the connection after the handshake: channels'
+    ``AuthMiddlewareStack`` would load the session for every handshake, token
+    or not, in channels' single database thread, and add a layer to every
+    frame sent.
     """
 
     def __init__(self, application: Any) -> None:
@@ -77,10 +84,20 @@ class ActorMiddleware:
 
 
 def resolve_actor(scope: Scope) -> Actor | None:
+    header = _header(scope, b"authorization")
     try:
-        return authenticate(_header(scope, b"authorization"), scope.get("user"))
+        return authenticate(header, None if header is not None else session_user(scope))
     except SupportError:
         return None
+
+
+def session_user(scope: Scope) -> Any | None:
+    """The user whose session the handshake's cookie names, as Django's auth checks it."""
+    key = parse_cookie(_header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return None
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    return get_user(SimpleNamespace(session=store(key)))  # type: ignore[arg-type]  # only .session is read
 
 
 _resolve_actor: Callable[[Scope], Awaitable[Actor | None]] = pooled(resolve_actor)
@@ -92,5 +109,5 @@ def websocket_urlpatterns() -> list[Any]:
 
 def websocket_application() -> Any:
     """The app's WebSocket side, ready for ``ProtocolTypeRouter``."""
-    stack = OriginCheck(AuthMiddlewareStack(ActorMiddleware(URLRouter(websocket_urlpatterns()))))
+    stack = OriginCheck(ActorMiddleware(URLRouter(websocket_urlpatterns())))
     return remember_server_send(stack)
