@@ -39,7 +39,7 @@ def assigned_frame(request_id: Any) -> str:
     return _ASSIGNED_HEAD + json.dumps(request_id) + "}"
 
 
-class ListenerConsumer(AsyncWebsocketConsumer):
+class ListenerConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     """An idle browser tab: accepted at once, then only receives."""
 
     async def connect(self) -> None:
@@ -50,7 +50,7 @@ class ListenerConsumer(AsyncWebsocketConsumer):
         LISTENERS.discard(self)
 
 
-class BotConsumer(AsyncWebsocketConsumer):
+class BotConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     """The poster: each ``ticket.assign`` command is fanned out, then acked."""
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -25,7 +25,7 @@ def create_note(request: HttpRequest) -> HttpResponse:
     try:
         text = json.loads(request.body)["text"]
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "expected {\"text\": ...}"}, status=400)
+        return JsonResponse({"error": 'expected {"text": ...}'}, status=400)
     if not isinstance(text, str):
         return JsonResponse({"error": "text must be a string"}, status=400)
     with transaction.atomic():
