@@ -121,12 +121,13 @@ async def grow(
     size: int,
     concurrency: int = CONNECT_CONCURRENCY,
     tries: int = CONNECT_TRIES,
-    backoff: float = 0.2,
+    backoff: Callable[[int], float] = lambda attempt: 0.2 * attempt,
 ) -> None:
     """Open listeners until *crowd* has *size* of them (failures are counted, not raised).
 
     At most *concurrency* attempts are in flight; each listener tries *tries*
-    times, waiting ``backoff x attempt`` seconds (at most 2 s) before each retry.
+    times, waiting ``backoff(attempt)`` seconds before attempt number
+    *attempt* (0 is the first: no wait by default).
     """
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -134,7 +135,9 @@ async def grow(
         for attempt in range(tries):
             if attempt:
                 crowd.retries += 1
-                await asyncio.sleep(min(backoff * attempt, 2.0))
+            pause = backoff(attempt)
+            if pause > 0:
+                await asyncio.sleep(pause)
             if await _try_one(attempt == tries - 1):
                 return
 
