@@ -28,7 +28,7 @@ from benchmarks.targets import Target
 
 #: Seconds to wait, after each step, for the server to finish its handshakes
 #: before its RSS is read (long-polls re-poll, so it may never be fully idle).
-IDLE_WAIT = 5.0
+IDLE_WAIT = 3.0
 
 
 def _point(target: Target, held: int, seconds: float) -> dict[str, float]:
@@ -52,6 +52,9 @@ def steps_of(transport: str, sizes: Sizes) -> tuple[int, ...]:
 
 async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     steps = steps_of(transport, sizes)
+    connect_budget = (
+        sizes.b3_connect_budget if transport == "websocket" else sizes.b3_stream_connect_budget
+    )
     target.server.stop()
     target.server.start(fresh_port=True)
     await warm(target, transport, 1)
@@ -64,13 +67,13 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         for size in steps:
-            budget = sizes.b3_connect_budget - (time.perf_counter() - start)
+            budget = connect_budget - (time.perf_counter() - start)
             failures_before = crowd.failures
             try:
                 async with asyncio.timeout(max(budget, 0.001)):
                     await grow(crowd, target, recorder, size)
             except TimeoutError:
-                stopped = f"time budget ({sizes.b3_connect_budget:.0f} s to connect) ran out"
+                stopped = f"time budget ({connect_budget:.0f} s to connect) ran out"
             await asyncio.sleep(1.0)
             await wait_idle(target, limit=IDLE_WAIT)
             held = _held(crowd)
