@@ -485,8 +485,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## B3: idle connections per worker process\n",
         _b3_table(results),
         "\n### Reconnect storm: WebSockets back after a restart\n",
-        "The server is restarted cold; every client starts its handshake at once and "
-        "retries a refused one after 0.5 s.\n",
+        "The server is restarted cold; every client reconnects within half a second, as the "
+        "manager console does after a drop, and backs off as it does (0.5 s doubling to "
+        "10 s, jittered) after a refused, reset or timed-out handshake.\n",
         _reconnect_table(results),
         "## B4: REST `tickets/`\n",
         _b4_table(results),
