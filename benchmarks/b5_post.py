@@ -34,12 +34,7 @@ WARM_POSTS = 5
 
 
 async def _phase(
-    target: Target,
-    poster: HttpPoster,
-    name: str,
-    posts: int,
-    posters: int,
-    on_start: Callable[[], object] | None = None,
+    target: Target, poster: HttpPoster, name: str, posts: int, posters: int
 ) -> dict[str, Any]:
     """*posts* posts from *posters* concurrent clients; their latencies and the server's CPU."""
     await wait_idle(target, limit=10)
@@ -56,8 +51,6 @@ async def _phase(
     gc.collect()
     cpu_before = target.server.cpu_seconds()
     start = time.perf_counter()
-    if on_start is not None:
-        on_start()
     await asyncio.gather(*(client() for _ in range(posters)))
     elapsed = time.perf_counter() - start
     cpu = target.server.cpu_seconds() - cpu_before
@@ -83,10 +76,8 @@ async def _phase(
     }
 
 
-async def run(
-    target: Target, sizes: Sizes, on_start: Callable[[], object] | None = None
-) -> list[dict[str, Any]]:
-    """Both phases on *target*; *on_start* is called as the concurrent phase starts."""
+async def run(target: Target, sizes: Sizes) -> list[dict[str, Any]]:
+    """Both phases on *target*."""
     assert target.rest_post is not None, f"{target.key} has no REST post"
     poster = HttpPoster(target, target.rest_post, connections=sizes.b5_posters)
     try:
@@ -94,9 +85,31 @@ async def run(
             await poster.post(f"b5 warm-up {index}")
         return [
             await _phase(target, poster, "sequential", sizes.b5_sequential, 1),
-            await _phase(
-                target, poster, "concurrent", sizes.b5_concurrent, sizes.b5_posters, on_start
-            ),
+            await _phase(target, poster, "concurrent", sizes.b5_concurrent, sizes.b5_posters),
         ]
+    finally:
+        await poster.close()
+
+
+async def profile_load(target: Target, sizes: Sizes, on_start: Callable[[], object]) -> None:
+    """Concurrent posts for as long as the profiler samples, after the measured phases.
+
+    py-spy takes CPU from a two-core machine, so it never runs during a phase
+    whose numbers are reported; this extra load is what it samples.
+    """
+    assert target.rest_post is not None, f"{target.key} has no REST post"
+    poster = HttpPoster(target, target.rest_post, connections=sizes.b5_posters)
+    deadline = time.perf_counter() + sizes.profile_seconds
+    count = 0
+
+    async def client() -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            count += 1
+            await poster.post(f"b5 profiled post {count}")
+
+    try:
+        on_start()
+        await asyncio.gather(*(client() for _ in range(sizes.b5_posters)))
     finally:
         await poster.close()

@@ -378,23 +378,13 @@ class Run:
                         )
 
     async def run_b5(self, targets: list[Target]) -> None:
-        """Posts to ours and to the bare view; py-spy on the first of ours under concurrency."""
-        profiled = False
+        """Posts to ours and to the bare view; then py-spy on the first of ours, posting."""
+        sizes = self.sizes
         for target in targets:
             if target.rest_post is None:
                 continue
-            what = f"B5 {target.key}: posts one at a time, then from {self.sizes.b5_posters}"
-
-            async def work(
-                on_start: Callable[[], object] | None, target: Target = target
-            ) -> list[dict[str, Any]]:
-                return await b5_post.run(target, self.sizes, on_start)
-
-            if target.family == "ours" and not profiled:
-                profiled = True
-                rows = await self.attempt(what, self.profiled(target, "b5-post", what, work))
-            else:
-                rows = await self.attempt(what, work(None))
+            what = f"B5 {target.key}: posts one at a time, then from {sizes.b5_posters}"
+            rows = await self.attempt(what, b5_post.run(target, sizes))
             for row in rows or []:
                 self.results["b5"].append(row)
                 say(
@@ -402,6 +392,15 @@ class Run:
                     f"CPU {row['server_cpu_ms_per_post'] or 0:.1f} ms/post, "
                     f"non-2xx {row['non_2xx']}"
                 )
+        first = next((t for t in targets if t.family == "ours"), None)
+        if first is not None and self.profiling():
+            what = f"B5 posts on {first.key} from {sizes.b5_posters} posters, no listener"
+
+            async def work(on_start: Callable[[], object] | None) -> None:
+                assert on_start is not None
+                await b5_post.profile_load(first, sizes, on_start)
+
+            await self.attempt(what, self.profiled(first, "b5-post", what, work))
 
     async def run_b4(self, targets: list[Target]) -> None:
         for target in targets:
