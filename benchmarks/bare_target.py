@@ -11,7 +11,6 @@ measures every configuration.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -24,16 +23,13 @@ from benchmarks.targets import (
     Target,
     WsPost,
     daphne_command,
+    text_body,
     uvicorn_command,
 )
 from tests.harness.process import ROOT, ServerProcess, run_manage
 
 MANAGE = ROOT / "benchmarks" / "bare" / "manage.py"
 APP = "benchmarks.bare.asgi:application"
-
-
-def _body(text: str) -> bytes:
-    return json.dumps({"text": text}).encode()
 
 
 def bare(workdir: Path, server_kind: str, database_url: str | None = None) -> Target:
@@ -72,6 +68,6 @@ def bare(workdir: Path, server_kind: str, database_url: str | None = None) -> Ta
         api="",
         listen_headers=[],
         post=WsPost("/ws/bot/", command="ticket.assign"),
-        rest_post=HttpPost("/notes/", [[]], _body),
+        rest_post=HttpPost("/notes/", [[]], text_body),
         measured_in=frozenset({"b2", "b3", "b5"} if short == "sqlite" else {"b5"}),
     )

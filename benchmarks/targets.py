@@ -134,6 +134,11 @@ def uvicorn_command(app: str) -> Command:
     return command
 
 
+def text_body(text: str) -> bytes:
+    """A bot's post body, ``{"text": ...}``: ours and the bare view take the same JSON."""
+    return json.dumps({"text": text}).encode()
+
+
 def _last_json(output: str) -> Any:
     return json.loads(output.strip().splitlines()[-1])
 
@@ -192,10 +197,7 @@ def ours(
     with urllib.request.urlopen(request, timeout=30) as response:
         ticket = json.loads(response.read())
 
-    def body(text: str) -> bytes:
-        return json.dumps({"text": text}).encode()
-
-    post = HttpPost(f"/support/tickets/{ticket['id']}/messages/", bot_headers, body)
+    post = HttpPost(f"/support/tickets/{ticket['id']}/messages/", bot_headers, text_body)
     return Target(
         key=key,
         label=f"ours · {server_kind} · {'PostgreSQL+Redis' if database_url else 'SQLite'}",
