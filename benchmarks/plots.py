@@ -193,8 +193,8 @@ def b5_post(results: dict[str, Any], out: Path) -> str | None:
     )
     if not rows:
         return None
-    fig, axes = plt.subplots(1, 3, figsize=(15, 0.45 * len(rows) + 2), sharey=True)
-    names = [f"{label(results, r['target'])} · {r['phase']}" for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.55 * len(rows) + 2), sharey=True)
+    names = [f"{label(results, r['target'])}\n{r['phase']}" for r in rows]
     colours = [_colour(results, r["target"]) for r in rows]
     y = range(len(rows))
     panels = (
