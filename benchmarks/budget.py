@@ -37,8 +37,8 @@ B2_RUNGS_DEFAULT = 4
 B2_FAILING = 2
 #: Seconds per post of a slow post path (ours before issue 14: ~40 ms of worker CPU).
 SLOW_POST = 0.045
-#: Seconds of a server's start, a migration or a ``manage.py shell`` call.
-PROCESS = 6.0
+#: Seconds of a server's start, a migration or a ``manage.py shell`` call (3-5 s here).
+PROCESS = 5.0
 #: B3: seconds after each step (settling, then up to 3 s for the server to go idle).
 B3_STEP = 4.0
 
@@ -105,7 +105,7 @@ def b3(sizes: Sizes, targets: Sequence[Target]) -> float:
             steps = sizes.b3_steps if websocket else sizes.b3_stream_steps
             budget = sizes.b3_connect_budget if websocket else sizes.b3_stream_connect_budget
             connect = min(budget, _connect(target, steps[-1])) + B3_STEP * len(steps)
-            total += PROCESS + connect + CELL_OVERHEAD
+            total += PROCESS + connect + sizes.b3_broadcast_wait + CELL_OVERHEAD
             if websocket and target.family in ("ours", "bare"):
                 total += PROCESS + sizes.b3_reconnect_deadline + CELL_OVERHEAD
     return total
