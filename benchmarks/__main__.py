@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4] ...``
+"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4,b5] ...``
 
 The full run writes ``benchmarks/results/``; ``--quick`` (tiny sizes, one
 server configuration, a smoke test for CI) writes to a temporary folder
@@ -24,7 +24,9 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--out", type=Path, help="where results go")
     parser.add_argument(
-        "--only", default=",".join(BENCHMARKS), help="comma-separated subset of b1,b2,b3,b4"
+        "--only",
+        default=",".join(BENCHMARKS),
+        help="comma-separated subset of " + ",".join(BENCHMARKS),
     )
     parser.add_argument("--no-original", action="store_true", help="skip the 1.2.0 baseline")
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL + Redis")

@@ -1,7 +1,8 @@
 """B3: idle connections one worker process holds, per transport, and its RSS.
 
 A fresh server process, warmed up; then listeners are opened in steps
-(1,000, 2,500, 5,000, 10,000 in the full run), and after each step the
+(1,000, 2,500, 5,000, 10,000 WebSockets, up to 5,000 SSE streams or
+long-polls in the full run), and after each step the
 server's resident memory is read from ``/proc``. Long-poll listeners
 re-poll when their 30-second hold ends, as real clients do, so "held" for
 long-poll is the number of requests the server is holding at that moment.
@@ -25,6 +26,10 @@ from benchmarks.load import Crowd, drain, grow, poster_for, wait_idle, warm
 from benchmarks.recorder import Recorder, summarise_ms
 from benchmarks.targets import Target
 
+#: Seconds to wait, after each step, for the server to finish its handshakes
+#: before its RSS is read (long-polls re-poll, so it may never be fully idle).
+IDLE_WAIT = 3.0
+
 
 def _point(target: Target, held: int, seconds: float) -> dict[str, float]:
     return {
@@ -40,7 +45,16 @@ def _held(crowd: Crowd) -> int:
     return crowd.stats.pending if crowd.transport == "longpoll" else crowd.alive()
 
 
+def steps_of(transport: str, sizes: Sizes) -> tuple[int, ...]:
+    """WebSockets go to ``b3_steps``; SSE streams and long-polls to ``b3_stream_steps``."""
+    return sizes.b3_steps if transport == "websocket" else sizes.b3_stream_steps
+
+
 async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
+    steps = steps_of(transport, sizes)
+    connect_budget = (
+        sizes.b3_connect_budget if transport == "websocket" else sizes.b3_stream_connect_budget
+    )
     target.server.stop()
     target.server.start(fresh_port=True)
     await warm(target, transport, 1)
@@ -52,16 +66,16 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     stopped = "reached the largest size"
     start = time.perf_counter()
     try:
-        for size in sizes.b3_steps:
-            budget = sizes.b3_connect_budget - (time.perf_counter() - start)
+        for size in steps:
+            budget = connect_budget - (time.perf_counter() - start)
             failures_before = crowd.failures
             try:
                 async with asyncio.timeout(max(budget, 0.001)):
                     await grow(crowd, target, recorder, size)
             except TimeoutError:
-                stopped = f"time budget ({sizes.b3_connect_budget:.0f} s to connect) ran out"
+                stopped = f"time budget ({connect_budget:.0f} s to connect) ran out"
             await asyncio.sleep(1.0)
-            await wait_idle(target, limit=20)
+            await wait_idle(target, limit=IDLE_WAIT)
             held = _held(crowd)
             points.append(_point(target, held, time.perf_counter() - start))
             say(
@@ -75,7 +89,7 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
                 break
             if stopped.startswith("time budget") or not server.alive():
                 break
-        broadcast = await _broadcast(target, crowd)
+        broadcast = await _broadcast(target, crowd, sizes.b3_broadcast_wait)
     finally:
         await crowd.close()
     top = max(points, key=lambda p: p["connections"])
@@ -84,7 +98,7 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     return {
         "target": target.key,
         "transport": transport,
-        "attempted": sizes.b3_steps[-1],
+        "attempted": steps[-1],
         "reached": held,
         "stopped": stopped,
         "failures": crowd.failures,
@@ -98,7 +112,7 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
     }
 
 
-async def _broadcast(target: Target, crowd: Crowd) -> dict[str, Any]:
+async def _broadcast(target: Target, crowd: Crowd, wait: float) -> dict[str, Any]:
     """Post one message and time its arrival at every open connection."""
     alive = crowd.alive()
     recorder = Recorder(alive, 1)
@@ -110,6 +124,6 @@ async def _broadcast(target: Target, crowd: Crowd) -> dict[str, Any]:
     await poster.close()
     if not ok:
         recorder.posted[0] = None
-    await drain(recorder, 30.0)
+    await drain(recorder, wait)
     samples, missing = recorder.latencies()
     return {"listeners": alive, "post_ok": ok, **summarise_ms(samples, missing)}

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,8 @@ class Crowd:
     failures: int = 0
     retries: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    #: Every failed attempt by error, retried or not (refused or reset handshakes).
+    attempt_errors: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.streams) + len(self.polls)
@@ -83,10 +84,12 @@ class Crowd:
         self.polls.clear()
         self.scanners.clear()
 
-    def _failed(self, error: BaseException) -> None:
-        self.failures += 1
-        name = type(error).__name__ + (f": {error}" if str(error) else "")
-        self.errors[name[:120]] = self.errors.get(name[:120], 0) + 1
+    def _failed(self, error: BaseException, last: bool) -> None:
+        name = (type(error).__name__ + (f": {error}" if str(error) else ""))[:120]
+        self.attempt_errors[name] = self.attempt_errors.get(name, 0) + 1
+        if last:
+            self.failures += 1
+            self.errors[name] = self.errors.get(name, 0) + 1
 
 
 async def _open_stream(target: Target, transport: str, scanner: Scanner) -> Listener:
@@ -111,16 +114,31 @@ def _retrieve(task: asyncio.Task[None]) -> None:
         task.exception()
 
 
-async def grow(crowd: Crowd, target: Target, recorder: Recorder, size: int) -> None:
-    """Open listeners until *crowd* has *size* of them (failures are counted, not raised)."""
-    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+async def grow(
+    crowd: Crowd,
+    target: Target,
+    recorder: Recorder,
+    size: int,
+    concurrency: int = CONNECT_CONCURRENCY,
+    tries: int = CONNECT_TRIES,
+    backoff: Callable[[int], float] = lambda attempt: 0.2 * attempt,
+) -> None:
+    """Open listeners until *crowd* has *size* of them (failures are counted, not raised).
+
+    At most *concurrency* attempts are in flight; each listener tries *tries*
+    times, waiting ``backoff(attempt)`` seconds before attempt number
+    *attempt* (0 is the first: no wait by default).
+    """
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
-        for attempt in range(CONNECT_TRIES):
+        for attempt in range(tries):
             if attempt:
                 crowd.retries += 1
-                await asyncio.sleep(0.2 * attempt)
-            if await _try_one(attempt == CONNECT_TRIES - 1):
+            pause = backoff(attempt)
+            if pause > 0:
+                await asyncio.sleep(pause)
+            if await _try_one(attempt == tries - 1):
                 return
 
     async def _try_one(last: bool) -> bool:
@@ -148,8 +166,7 @@ async def grow(crowd: Crowd, target: Target, recorder: Recorder, size: int) -> N
                 crowd.scanners.append(scanner)
                 return True
             except Exception as error:
-                if last:
-                    crowd._failed(error)
+                crowd._failed(error, last)
                 return False
 
     await asyncio.gather(*(one() for _ in range(size - len(crowd))))
@@ -197,11 +214,11 @@ class HttpPoster(Poster):
 
 
 class WsPoster(Poster):
-    """The baseline's bot: frames on one WebSocket, acked in order."""
+    """A baseline's bot: frames on one WebSocket, acked in order."""
 
     def __init__(self, target: Target, spec: WsPost) -> None:
         self._url = f"ws://127.0.0.1:{target.port}{spec.path}"
-        self._ticket = spec.ticket
+        self._spec = spec
         self._ws: ClientConnection | None = None
         self._acks: asyncio.Queue[asyncio.Future[bool]] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
@@ -221,7 +238,7 @@ class WsPoster(Poster):
         assert self._ws is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._acks.put_nowait(future)
-        await self._ws.send(json.dumps({"ticket": self._ticket, "text": text}))
+        await self._ws.send(self._spec.frame(text))
         return await future
 
     async def close(self) -> None:

@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 
 from benchmarks.report import QUERY_LOG_LIMIT, label, ours_keys
 
-COLOURS = {"ours": "tab:blue", "pure": "tab:green", "original": "tab:red"}
+COLOURS = {"ours": "tab:blue", "pure": "tab:green", "original": "tab:red", "bare": "tab:gray"}
 MARKERS = {"websocket": "o", "sse": "s", "longpoll": "^"}
 
 
@@ -24,7 +24,7 @@ def _colour(results: dict[str, Any], key: str) -> str:
     """Baselines by family; each configuration of ours its own stable colour."""
     family = str(results["targets"].get(key, {}).get("family", "ours"))
     if family != "ours":
-        return COLOURS[family]
+        return COLOURS.get(family, "black")
     ours = ours_keys(results)
     return OURS_PALETTE[ours.index(key) % len(OURS_PALETTE)] if key in ours else "tab:blue"
 
@@ -185,6 +185,33 @@ def b4_rest(results: dict[str, Any], out: Path) -> str | None:
     return _save(fig, out, "b4_rest.png")
 
 
+def b5_post(results: dict[str, Any], out: Path) -> str | None:
+    """Per target and phase: worker CPU per post and p50, side by side, ours next to bare."""
+    rows = sorted(
+        results.get("b5", []),
+        key=lambda r: (r["phase"], r["target"].split("-", 1)[1], r["target"]),
+    )
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.55 * len(rows) + 2), sharey=True)
+    names = [f"{label(results, r['target'])}\n{r['phase']}" for r in rows]
+    colours = [_colour(results, r["target"]) for r in rows]
+    y = range(len(rows))
+    panels = (
+        ("server_cpu_ms_per_post", "worker CPU per post (ms)"),
+        ("p50_ms", "p50 round trip (ms)"),
+        ("posts_per_s", "throughput (posts/s)"),
+    )
+    for ax, (field, title) in zip(axes, panels, strict=True):
+        ax.barh(y, [r[field] or 0 for r in rows], color=colours)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(list(y), names, fontsize=7)
+    axes[0].invert_yaxis()
+    fig.suptitle("B5: a bot's REST post vs the bare Django view (no listeners)")
+    return _save(fig, out, "b5_post.png")
+
+
 def profile_layers(results: dict[str, Any], out: Path) -> str | None:
     profiles = [p for p in results["profiles"] if p.get("samples")]
     if not profiles:
@@ -203,7 +230,7 @@ def profile_layers(results: dict[str, Any], out: Path) -> str | None:
 def draw(results: dict[str, Any], out: Path) -> list[str]:
     """Draw every plot the results have data for; return the file names."""
     drawn = []
-    for plot in (b1_bars, b1_cdf, b2_throughput, b3_rss, b4_rest, profile_layers):
+    for plot in (b1_bars, b1_cdf, b2_throughput, b3_rss, b4_rest, b5_post, profile_layers):
         name = plot(results, out)
         if name is not None:
             drawn.append(name)

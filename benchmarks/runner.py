@@ -1,11 +1,14 @@
-"""The run: start every server, measure B1-B4 across all of them, write the results.
+"""The run: start every server, measure B1-B5 across all of them, write the results.
 
 Measurements are interleaved by benchmark, not by server (B1 on every
 server, then B2 on every server, …), so a baseline and our server are
 measured minutes apart under the same background load, and the ratios
-between them are as fair as a shared machine allows. B3 restarts each
-server (to start from a clean RSS) and runs before B4, which seeds the
-databases.
+between them are as fair as a shared machine allows. Each target takes
+part only in the benchmarks its ``measured_in`` names (the bare baselines
+where the issue compares against them, the original 1.2.0 where the sizes
+say). B3 restarts each server (to start from a clean RSS); B5 runs before
+B4, which seeds the databases. Each section prints its estimated and
+actual duration (:mod:`benchmarks.budget`).
 
 A measurement that raises is recorded under ``errors`` and the run goes on:
 a full run should still deliver every other number.
@@ -33,8 +36,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, profiling
-from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
+from benchmarks import (
+    b1_latency,
+    b2_throughput,
+    b3_capacity,
+    b3_reconnect,
+    b4_rest,
+    b5_post,
+    profiling,
+)
+from benchmarks.bare_target import bare
+from benchmarks.budget import Clock
+from benchmarks.config import FULL, QUICK, Config, Sizes, raise_nofile_limit, say
 from benchmarks.load import Crowd, grow, warm
 from benchmarks.recorder import Recorder
 from benchmarks.targets import WORKAROUNDS, Target, original, ours, pure
@@ -42,7 +55,7 @@ from tests.harness.postgres import create_database, find_pg_bin, running_postgre
 from tests.harness.process import ROOT
 from tests.harness.redis import RedisServer
 
-BENCHMARKS = ("b1", "b2", "b3", "b4")
+BENCHMARKS = ("b1", "b2", "b3", "b4", "b5")
 T = TypeVar("T")
 
 
@@ -63,6 +76,7 @@ class Run:
     def __init__(self, options: Options, sizes: Sizes) -> None:
         self.options = options
         self.sizes = sizes
+        self.clock = Clock(sizes)
         self.results: dict[str, Any] = {
             "meta": {},
             "targets": {},
@@ -71,6 +85,8 @@ class Run:
             "b2": [],
             "b3": [],
             "b4": [],
+            "b5": [],
+            "b3_reconnect": [],
             "profiles": [],
             "errors": [],
         }
@@ -142,6 +158,7 @@ class Run:
             },
             "sizes": sizes.__dict__,
             "original_workarounds": WORKAROUNDS if options.original else [],
+            "sections": self.clock.sections,
         }
         workdir, results["meta"]["workdir_on_tmpfs"] = _workdir()
         targets: list[Target] = []
@@ -150,51 +167,73 @@ class Run:
                 stack.callback(shutil.rmtree, workdir, True)
             stack.callback(_stop_all, targets)
             configs = [c for c in sizes.configs if options.postgres or c[1] != "pg"]
-            pg_url, redis = None, RedisServer(workdir, maxclients=10000)
-            if any(storage == "pg" for _server, storage in configs):
-                say("starting PostgreSQL and Redis")
-                pg_url = stack.enter_context(running_postgres())
-                stack.callback(redis.start().stop)
-            targets.append(pure(workdir))
-            for index, (server_kind, storage) in enumerate(configs):
-                if storage == "pg":
-                    assert pg_url is not None
-                    database = create_database(pg_url, f"bench_{server_kind}")
-                    targets.append(ours(workdir, server_kind, database, redis.url_for(index)))
-                else:
-                    targets.append(ours(workdir, server_kind))
-            if options.original:
-                built = await self.attempt(
-                    "original 1.2.0: install and start", asyncio.to_thread(original, workdir)
-                )
-                if built is not None:
-                    targets.append(built)
-            for target in targets:
-                await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
-                results["targets"][target.key] = {
-                    **target.describe(),
-                    "server_nofile": target.server.nofile_limit(),
-                }
-            if "b1" in options.only:
-                await self.run_b1(targets)
-                self.checkpoint()
-            if "b2" in options.only:
-                await self.run_b2(targets)
-                self.checkpoint()
-            # B3 before B4: B4 seeds 10,000 tickets, a third of them assigned to the
-            # benchmark's manager, and the original joins one channel-layer group per
-            # assigned ticket on every connect.
-            if "b3" in options.only:
-                await self.run_b3(targets)
-                self.checkpoint()
-            if "b4" in options.only:
-                for target in targets:
-                    if target.manage is not None:
-                        rows = await self.attempt(f"B4 {target.key}", b4_rest.run(target, sizes))
-                        results["b4"].extend(rows or [])
+            with self.clock.section("setup"):
+                await self.start_targets(stack, workdir, configs, targets)
+            for name, work in (
+                ("b1", self.run_b1),
+                ("b2", self.run_b2),
+                # B3 before B4: B4 seeds 10,000 tickets, a third of them assigned to the
+                # benchmark's manager, and the original joins one channel-layer group per
+                # assigned ticket on every connect.
+                ("b3", self.run_b3),
+                ("b5", self.run_b5),
+                ("b4", self.run_b4),
+            ):
+                if name in options.only:
+                    chosen = [t for t in targets if name in t.measured_in]
+                    with self.clock.section(name, chosen):
+                        await work(chosen)
+                    self.checkpoint()
         results["meta"]["duration_s"] = time.monotonic() - started
         results["meta"]["machine"]["loadavg_end"] = os.getloadavg()
         return results
+
+    async def start_targets(
+        self,
+        stack: contextlib.ExitStack,
+        workdir: Path,
+        configs: list[Config],
+        targets: list[Target],
+    ) -> None:
+        """Start every server: pure, ours and bare per configuration, the original; warm up."""
+        options, sizes, results = self.options, self.sizes, self.results
+        pg_url, redis = None, RedisServer(workdir, maxclients=10000)
+        if any(storage == "pg" for _server, storage in configs):
+            say("starting PostgreSQL and Redis")
+            pg_url = stack.enter_context(running_postgres())
+            stack.callback(redis.start().stop)
+        targets.append(pure(workdir))
+        per_config: list[Target] = []
+        for index, (server_kind, storage) in enumerate(configs):
+            if storage == "pg":
+                assert pg_url is not None
+                database = create_database(pg_url, f"bench_{server_kind}")
+                per_config.append(ours(workdir, server_kind, database, redis.url_for(index)))
+            else:
+                per_config.append(ours(workdir, server_kind))
+        for server_kind, storage in configs:
+            url = None
+            if storage == "pg":
+                assert pg_url is not None
+                url = create_database(pg_url, f"bare_{server_kind}")
+            per_config.append(bare(workdir, server_kind, url))
+        for target in per_config:
+            if _config(target) not in sizes.b3_configs:
+                target.measured_in -= {"b3"}
+        targets.extend(per_config)
+        if options.original:
+            built = await self.attempt(
+                "original 1.2.0: install and start", asyncio.to_thread(original, workdir)
+            )
+            if built is not None:
+                built.measured_in = frozenset(sizes.original_in)
+                targets.append(built)
+        for target in targets:
+            await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
+            results["targets"][target.key] = {
+                **target.describe(),
+                "server_nofile": target.server.nofile_limit(),
+            }
 
     async def run_b1(self, targets: list[Target]) -> None:
         sizes, results = self.sizes, self.results
@@ -213,6 +252,10 @@ class Run:
                         )
         profiled = False
         for target in targets:
+            if target.family == "ours" and _config(target) not in sizes.b1_loaded_configs:
+                continue
+            if target.family not in ("ours", "pure"):
+                continue
             if target.family == "ours" and not profiled:
                 profiled = True  # the first of ours: daphne on SQLite
                 row = await self.profile_loaded(target)
@@ -239,7 +282,7 @@ class Run:
                 f"  sustained {row['sustained_posts_per_s']:.0f} posts/s = "
                 f"{row['sustained_events_per_s']:.0f} events/s"
             )
-            if target.family == "ours" and target.storage.startswith("SQLite"):
+            if target.family == "ours" and _config(target)[1] == "sqlite":
                 await self.saturation_profile(target, _saturation_rate(row))
 
     def loaded_what(self, target: Target) -> str:
@@ -308,13 +351,10 @@ class Run:
     async def run_b3(self, targets: list[Target]) -> None:
         sizes, results = self.sizes, self.results
         for target in targets:
-            if target.family == "ours":
-                config = (target.server_kind, "pg" if "Postgre" in target.storage else "sqlite")
-                if config not in sizes.b3_configs:
-                    continue
             for transport in target.transports:
+                steps = b3_capacity.steps_of(transport, sizes)
                 row = await self.attempt(
-                    f"B3 {target.key} {transport}: up to {sizes.b3_steps[-1]} idle connections",
+                    f"B3 {target.key} {transport}: up to {steps[-1]} idle connections",
                     b3_capacity.run(target, transport, sizes),
                 )
                 if row is not None:
@@ -323,6 +363,50 @@ class Run:
                         f"  held {row['reached']} ({row['stopped']}), "
                         f"{row['rss_per_connection_bytes'] / 1024:.1f} KiB/connection"
                     )
+                if transport == "websocket" and target.family in ("ours", "bare"):
+                    storm = await self.attempt(
+                        f"B3 {target.key}: {steps[-1]} WebSockets reconnect at once after "
+                        "a restart",
+                        b3_reconnect.run(target, steps[-1], sizes.b3_reconnect_deadline),
+                    )
+                    if storm is not None:
+                        results["b3_reconnect"].append(storm)
+                        say(
+                            f"  {storm['back']} of {storm['clients']} back within "
+                            f"{storm['deadline_s']:.0f} s, {storm['failed_attempts']} "
+                            "failed attempts"
+                        )
+
+    async def run_b5(self, targets: list[Target]) -> None:
+        """Posts to ours and to the bare view; then py-spy on the first of ours, posting."""
+        sizes = self.sizes
+        for target in targets:
+            if target.rest_post is None:
+                continue
+            what = f"B5 {target.key}: posts one at a time, then from {sizes.b5_posters}"
+            rows = await self.attempt(what, b5_post.run(target, sizes))
+            for row in rows or []:
+                self.results["b5"].append(row)
+                say(
+                    f"  {row['phase']}: p50 {row['p50_ms']:.1f} ms, {row['posts_per_s']:.0f}/s, "
+                    f"CPU {row['server_cpu_ms_per_post'] or 0:.1f} ms/post, "
+                    f"non-2xx {row['non_2xx']}"
+                )
+        first = next((t for t in targets if t.family == "ours"), None)
+        if first is not None and self.profiling():
+            what = f"B5 posts on {first.key} from {sizes.b5_posters} posters, no listener"
+
+            async def work(on_start: Callable[[], object] | None) -> None:
+                assert on_start is not None
+                await b5_post.profile_load(first, sizes, on_start)
+
+            await self.attempt(what, self.profiled(first, "b5-post", what, work))
+
+    async def run_b4(self, targets: list[Target]) -> None:
+        for target in targets:
+            if target.manage is not None:
+                rows = await self.attempt(f"B4 {target.key}", b4_rest.run(target, self.sizes))
+                self.results["b4"].extend(rows or [])
 
 
 #: Where py-spy's raw stacks go, in the output folder (not committed: summaries are).
@@ -391,6 +475,11 @@ def _machine() -> dict[str, Any]:
         "postgresql": first_line(str(pg_bin / "postgres"), "--version") if pg_bin else None,
         "redis": first_line("redis-server", "--version"),
     }
+
+
+def _config(target: Target) -> Config:
+    """(server, storage) of one of ours or a bare baseline, as the sizes name them."""
+    return (target.server_kind, "pg" if "Postgre" in target.storage else "sqlite")
 
 
 def _saturation_rate(row: dict[str, Any]) -> float:

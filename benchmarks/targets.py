@@ -63,17 +63,28 @@ class HttpPost:
 
 @dataclass
 class WsPost:
-    """The baseline's post: a JSON frame on a WebSocket at *path*, acked by the server."""
+    """A baseline's post: a JSON frame on a WebSocket at *path*, acked by the server.
+
+    Without *command* the frame is the pure server's ``{"ticket", "text"}``;
+    with it, it is our WebSocket protocol's command shape,
+    ``{"type": command, "request_id": text, "ticket_id": ticket}``.
+    """
 
     path: str
     ticket: int = 1
+    command: str | None = None
+
+    def frame(self, text: str) -> str:
+        if self.command is None:
+            return json.dumps({"ticket": self.ticket, "text": text})
+        return json.dumps({"type": self.command, "request_id": text, "ticket_id": self.ticket})
 
 
 @dataclass
 class Target:
     key: str
     label: str
-    family: str  # "ours", "pure" or "original"
+    family: str  # "ours", "pure", "bare" or "original"
     server_kind: str  # "daphne", "uvicorn" or "websockets"
     storage: str
     server: ServerProcess
@@ -84,6 +95,10 @@ class Target:
     post: HttpPost | WsPost
     manage: Callable[[str], str] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: A bot's REST post, for B5 (ours: the same as ``post``; bare: the plain view).
+    rest_post: HttpPost | None = None
+    #: The benchmarks this target takes part in (the runner narrows it per run).
+    measured_in: frozenset[str] = frozenset({"b1", "b2", "b3", "b4", "b5"})
 
     @property
     def port(self) -> int:
@@ -96,6 +111,7 @@ class Target:
             "server": self.server_kind,
             "storage": self.storage,
             "transports": list(self.transports),
+            "measured_in": sorted(self.measured_in),
             **self.info,
         }
 
@@ -116,6 +132,11 @@ def uvicorn_command(app: str) -> Command:
         ]  # fmt: skip
 
     return command
+
+
+def text_body(text: str) -> bytes:
+    """A bot's post body, ``{"text": ...}``: ours and the bare view take the same JSON."""
+    return json.dumps({"text": text}).encode()
 
 
 def _last_json(output: str) -> Any:
@@ -176,9 +197,7 @@ def ours(
     with urllib.request.urlopen(request, timeout=30) as response:
         ticket = json.loads(response.read())
 
-    def body(text: str) -> bytes:
-        return json.dumps({"text": text}).encode()
-
+    post = HttpPost(f"/support/tickets/{ticket['id']}/messages/", bot_headers, text_body)
     return Target(
         key=key,
         label=f"ours · {server_kind} · {'PostgreSQL+Redis' if database_url else 'SQLite'}",
@@ -190,9 +209,10 @@ def ours(
         ws_path="/ws/support/",
         api="/support/",
         listen_headers=[("Authorization", f"Token {creds['token']}")],
-        post=HttpPost(f"/support/tickets/{ticket['id']}/messages/", bot_headers, body),
+        post=post,
         manage=manage,
         info={"ticket": ticket["id"], "manager_id": creds["manager_id"]},
+        rest_post=post,
     )
 
 
@@ -222,6 +242,7 @@ def pure(workdir: Path) -> Target:
         listen_headers=[],
         post=WsPost("/bot"),
         info={"loop": "uvloop"},
+        measured_in=frozenset({"b1", "b2", "b3"}),
     )
 
 
@@ -429,4 +450,5 @@ def original(workdir: Path) -> Target:
         post=HttpPost(f"/support/tickets/{creds['ticket']}/messages/", anonymous, body),
         manage=lambda script: manage("shell", "-c", script),
         info={"ticket": creds["ticket"], "versions": versions, "python": str(python)},
+        measured_in=frozenset({"b1", "b2", "b3", "b4"}),
     )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NotesConfig(AppConfig):
+    name = "benchmarks.bare.notes"
+    label = "bare_notes"

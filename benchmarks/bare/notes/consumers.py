@@ -1,0 +1,63 @@
+"""The Channels ceiling for fan-out: a consumer that relays to every consumer in the process.
+
+No authentication, no database, no channel layer: a listener
+(``ws/listen/``) joins a module-level set; a bot (``ws/bot/``) sends the
+same command frame our WebSocket protocol uses,
+``{"type": "ticket.assign", "request_id": ..., "ticket_id": ...}``, and the
+consumer sends one ``ticket.assigned`` frame to every listener, then acks
+the bot ``{"type": "ack", "request_id": ...}``. The frame is encoded once per
+command, not per listener: only the ``request_id`` (which carries the
+benchmark's marker) is spliced into a pre-encoded event. What is left is
+what any Channels app pays per delivery on this server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+#: Every open listener of this process.
+LISTENERS: set[ListenerConsumer] = set()
+
+#: A ``ticket.assigned`` event shaped like the support app's, encoded once.
+_TICKET = {
+    "id": 1,
+    "title": "benchmark",
+    "resolved": False,
+    "support_manager": {"id": 1, "username": "bench-manager"},
+}
+_ASSIGNED_HEAD = (
+    json.dumps({"type": "ticket.assigned", "ticket": _TICKET}, separators=(",", ":"))[:-1]
+    + ',"request_id":'
+)
+
+
+def assigned_frame(request_id: Any) -> str:
+    """The pre-encoded event with *request_id* spliced in."""
+    return _ASSIGNED_HEAD + json.dumps(request_id) + "}"
+
+
+class ListenerConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    """An idle browser tab: accepted at once, then only receives."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        LISTENERS.add(self)
+
+    async def disconnect(self, code: int) -> None:
+        LISTENERS.discard(self)
+
+
+class BotConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
+    """The poster: each ``ticket.assign`` command is fanned out, then acked."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        command = json.loads(text_data or "{}")
+        request_id = command.get("request_id")
+        if command.get("type") == "ticket.assign":
+            frame = assigned_frame(request_id)
+            for listener in list(LISTENERS):
+                await listener.send(text_data=frame)
+        await self.send(text_data=json.dumps({"type": "ack", "request_id": request_id}))
