@@ -1,9 +1,13 @@
 """The app's settings, each with a default, read lazily.
 
-Every value is looked up on ``django.conf.settings`` when it is used, never at
-import time, so ``override_settings`` in tests and late configuration in host
-projects both work. This module only reads: the system checks in
-:mod:`support.checks` tell a project that a value is wrong (``support.E006`` on).
+Every value is looked up on ``django.conf.settings`` when it is first used,
+never at import time, and remembered until a setting changes
+(``setting_changed``: ``override_settings``, pytest-django's ``settings``),
+so tests and late configuration in host projects both work. Remembering
+matters on the hot paths: a ``SUPPORT_*`` name a project leaves unset costs
+Django an ``AttributeError`` per lookup, several per event sent. This module
+only reads: the system checks in :mod:`support.checks` tell a project that a
+value is wrong (``support.E006`` on).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import timedelta
 from typing import cast
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 #: The setting that names the Telegram user model (``"app_label.ModelName"``).
 TELEGRAM_USER_MODEL_SETTING = "SUPPORT_TELEGRAM_USER_MODEL"
@@ -24,8 +29,19 @@ EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
 class SupportSettings:
     """Typed, lazy access to the ``SUPPORT_*`` settings."""
 
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+        setting_changed.connect(self._forget, weak=False)
+
+    def _forget(self, **kwargs: object) -> None:
+        self._values.clear()
+
     def _get(self, name: str, default: object) -> object:
-        return getattr(django_settings, f"SUPPORT_{name}", default)
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = getattr(django_settings, f"SUPPORT_{name}", default)
+            return value
 
     def _int(self, name: str, default: int) -> int:
         return cast(int, self._get(name, default))
