@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -96,8 +97,38 @@ def publish(envelope: dict[str, Any]) -> None:
         )
 
 
+#: Hands a message to the channel layer without waiting; ``False`` if it cannot.
+Sender = Callable[[dict[str, Any]], bool]
+_sender: Sender | None = None
+
+
+def send_in_background(sender: Sender, *, stop: bool = False) -> None:
+    """Let *sender* carry :func:`broadcast`'s messages from now on (``stop``: no more).
+
+    The process's hub sets itself here while it runs (see
+    :meth:`support.realtime.hub.Hub.send_soon`): a change then hands its
+    wake-up to the hub's event loop and returns, instead of waiting in the
+    request for that loop to reach Redis. Under load the loop is busy
+    sending events to hundreds of connections, and a post that waited for
+    its own publication took a second.
+    """
+    global _sender
+    if not stop:
+        _sender = sender
+    elif _sender == sender:
+        _sender = None
+
+
 def broadcast(message: dict[str, Any]) -> bool:
-    """Send *message* to every process's hub; ``False`` if the channel layer failed."""
+    """Send *message* to every process's hub; ``False`` if the channel layer failed.
+
+    With a hub running in this process the message is sent from its event
+    loop, and a failure is logged there; otherwise (a management command, a
+    WSGI process) it is sent here, waiting for the layer.
+    """
+    sender = _sender
+    if sender is not None and sender(message):
+        return True
     from channels.layers import get_channel_layer
 
     try:

@@ -167,3 +167,39 @@ async def test_a_relay_gets_every_event_and_every_revocation(stop_hub):
     assert pushed == [event.position for event in batch] == [world["cursor"] + 1]
     hub.on_message({"type": "support.revoked", "bot_key": 7})
     assert revoked == [{("bot", 7)}]
+
+
+async def test_a_change_does_not_wait_for_its_publication(stop_hub, monkeypatch, caplog):
+    """With a hub running, the wake-up is sent from its loop; the change returns first."""
+    world = await setup_world()
+    hub = hub_module.get_hub()
+    await hub.start()
+    layer = hub_module.get_channel_layer()
+    assert layer is not None
+    released = asyncio.Event()
+    sent: list[dict[str, object]] = []
+
+    async def stuck_group_send(group: str, message: dict[str, object]) -> None:
+        await released.wait()  # a channel layer that has not answered yet
+        sent.append(message)
+        raise ConnectionError("the layer went away")
+
+    monkeypatch.setattr(layer, "group_send", stuck_group_send)
+    async with await hub.subscribe() as subscriber:
+        bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
+        post = sync_to_async(services.post_message)(bot, world["queued"], text="no wait")
+        try:
+            # Returns although the layer has not taken the wake-up...
+            await asyncio.wait_for(post, 10)
+            # ...and this process's listeners get the event anyway.
+            [event] = await subscriber.wait(timeout=5)
+            assert event.type == "ticket.message.new"
+            assert sent == []
+        finally:
+            released.set()
+    for _ in range(50):
+        if "Could not publish" in caplog.text:
+            break
+        await asyncio.sleep(0.02)
+    assert sent == [{"type": "support.event", "event_id": f"support:{event.position}"}]
+    assert "Could not publish" in caplog.text  # a failure is still logged, by the hub

@@ -24,7 +24,7 @@ import contextvars
 import logging
 import weakref
 from collections import Counter, deque
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
@@ -126,10 +126,13 @@ class Hub:
         self._started = asyncio.Event()
         self._layer_ok = True
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sends: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         """Start following the log (once); return when the position is known."""
         if self._task is None:
+            self._loop = asyncio.get_running_loop()
             # A fresh context: the task must not inherit the first caller's
             # request context, or its database calls would run (and hold a
             # connection) in that request's thread for the life of the process.
@@ -214,6 +217,41 @@ class Hub:
             if revoked:
                 self.revoke(revoked)
 
+    def send_soon(self, message: dict[str, Any]) -> bool:
+        """From any thread: send *message* to the layer group from this hub's loop, later.
+
+        ``False`` when the loop is gone; the caller then sends it itself. A
+        wake-up for an event also wakes this process's hub at once.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(self._send, message)
+        except RuntimeError:  # the loop closed meanwhile
+            return False
+        return True
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if message.get("type") == events.CHANNEL_MESSAGE_TYPE:
+            self.wake()
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        task = asyncio.ensure_future(layer.group_send(support_settings.CHANNEL_GROUP, message))
+        self._sends.add(task)  # a reference, until it is done
+
+        def sent(task: asyncio.Future[None]) -> None:
+            self._sends.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.warning(
+                    "Could not publish %s (%s); readers will get it from the log.",
+                    message,
+                    task.exception(),
+                )
+
+        task.add_done_callback(sent)
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -229,6 +267,7 @@ class Hub:
                 logger.exception("The support hub cannot read the event log; retrying.")
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         self._started.set()
+        events.send_in_background(self.send_soon)
         listener = asyncio.create_task(self._listen(), name="support-hub-layer")
         auditor = asyncio.create_task(self._recheck_periodically(), name="support-hub-audit")
         try:
@@ -247,6 +286,7 @@ class Hub:
                     logger.exception("The support hub could not read the event log.")
                     await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         finally:
+            events.send_in_background(self.send_soon, stop=True)
             listener.cancel()
             auditor.cancel()
 

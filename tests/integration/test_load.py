@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import os
 import re
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -116,12 +117,16 @@ async def test_500_clients_receive_2000_messages_in_order(stack: Stack):
             tasks.append(asyncio.create_task(runners[transport](stack, token, start, tally)))
     await asyncio.sleep(3)  # everyone connected (and replayed nothing yet)
 
+    post_times: list[float] = []
+
     async def post_all(ticket: int) -> None:
         async with httpx.AsyncClient(base_url=stack.nginx.api, timeout=60) as http:
             for i in range(PER_BOT):
+                sent = time.monotonic()
                 response = await http.post(
                     f"tickets/{ticket}/messages/", json={"text": f"load {i}"}, headers=auth(bot)
                 )
+                post_times.append(time.monotonic() - sent)
                 assert response.status_code == 201, response.text
 
     began = time.monotonic()
@@ -143,7 +148,9 @@ async def test_500_clients_receive_2000_messages_in_order(stack: Stack):
     rss = [worker.peak_rss_bytes() / 2**20 for worker in stack.workers]
     print(
         f"\nload: {sum(CLIENTS.values())} clients {CLIENTS}, {TOTAL} messages; "
-        f"posted in {posted:.1f}s, all delivered after {delivered:.1f}s; "
+        f"posted in {posted:.1f}s ({TOTAL / posted:.0f}/s; a post's p50 "
+        f"{statistics.median(post_times) * 1000:.0f} ms, max {max(post_times) * 1000:.0f} ms), "
+        f"all delivered after {delivered:.1f}s; "
         f"peak RSS per worker: {', '.join(f'{m:.0f} MiB' for m in rss)}"
     )
     for transport, tally in tallies:
