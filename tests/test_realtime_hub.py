@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 
 from support import services
 from support.actors import Actor, Credential
@@ -174,7 +175,7 @@ async def test_a_change_does_not_wait_for_its_publication(stop_hub, monkeypatch,
     world = await setup_world()
     hub = hub_module.get_hub()
     await hub.start()
-    layer = hub_module.get_channel_layer()
+    layer = get_channel_layer()
     assert layer is not None
     released = asyncio.Event()
     sent: list[dict[str, object]] = []
