@@ -33,23 +33,41 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def spend(actor: Actor) -> None:
     """Count one request against *actor*'s budget; :class:`RateLimited` when it is spent.
 
-    A sliding window: the cache holds the times of the requests still inside
-    it, newest first, so a refusal can say when the oldest one leaves.
+    A sliding window, approximated by two counters: this window's requests
+    plus the previous window's, weighted by how much of it still overlaps
+    the last *window* seconds. Each call costs two cache round trips and the
+    same few bytes whatever the rate (a list of request times, at 6,000 a
+    minute, was unpickled and pickled again on every request).
     """
     rate = support_settings.THROTTLE_RATES.get(actor.credential.kind)
     if rate is None:
         return
     allowed, window = parse_rate(rate)
-    key = f"support-throttle-{actor.credential}"
-    now = time.time()
+    index, into = divmod(time.time(), window)
+    current_key = f"support-throttle-{actor.credential}-{int(index)}"
+    previous_key = f"support-throttle-{actor.credential}-{int(index) - 1}"
 
     def count(cache: BaseCache) -> float | None:
-        history = [at for at in cache.get(key, []) if at > now - window]
-        if len(history) >= allowed:
-            return float(window - (now - history[-1]))
-        cache.set(key, [now, *history], window)
+        counts = cache.get_many([current_key, previous_key])
+        current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
+        if current + previous * (1 - into / window) >= allowed:
+            return retry_after(allowed, window, into, current, previous)
+        if not cache.add(current_key, 1, timeout=2 * window):
+            try:
+                cache.incr(current_key)
+            except ValueError:  # expired in between: this request starts it again
+                cache.set(current_key, 1, timeout=2 * window)
         return None
 
-    retry_after = sharedcache.use(count, None)  # a failing cache limits nothing
-    if retry_after is not None:
-        raise RateLimited(retry_after=retry_after)
+    wait = sharedcache.use(count, None)  # a failing cache limits nothing
+    if wait is not None:
+        raise RateLimited(retry_after=wait)
+
+
+def retry_after(allowed: int, window: int, into: float, current: int, previous: int) -> float:
+    """Seconds until the weighted count drops below *allowed* (at most *window*)."""
+    if current < allowed and previous:
+        # Within this window, as the previous one slides out.
+        return max(0.0, window * (1 - (allowed - current) / previous) - into)
+    # Only in the next window, as this one slides out.
+    return (window - into) + window * (1 - allowed / max(current, allowed))
