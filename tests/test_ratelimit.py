@@ -23,7 +23,7 @@ def clock(monkeypatch: pytest.MonkeyPatch, settings) -> Clock:
     settings.SUPPORT_THROTTLE_RATES = {"bot": "4/min", "manager": None}
     caches["default"].clear()
     clock = Clock(600.0)  # the start of a one-minute window
-    monkeypatch.setattr(ratelimit.time, "time", clock)
+    monkeypatch.setattr("support.ratelimit.time.time", clock)
     return clock
 
 
