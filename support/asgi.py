@@ -20,9 +20,10 @@ SERVER_SEND = "support.server_send"
 def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
     """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""
     http = get_django_asgi_application()  # sets Django up before any model import
+    from support.realtime.hub import with_hub
     from support.realtime.outbox import remember_server_send
 
-    protocols: dict[str, Any] = {"http": remember_server_send(http)}
+    protocols: dict[str, Any] = {"http": remember_server_send(with_hub(http))}
     websocket = websocket_application()
     if websocket is not None:
         protocols["websocket"] = websocket

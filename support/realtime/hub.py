@@ -131,6 +131,11 @@ class Hub:
 
     async def start(self) -> None:
         """Start following the log (once); return when the position is known."""
+        self.start_soon()
+        await self._started.wait()
+
+    def start_soon(self) -> None:
+        """Start following the log (once), from within the event loop; do not wait."""
         if self._task is None:
             self._loop = asyncio.get_running_loop()
             # A fresh context: the task must not inherit the first caller's
@@ -139,7 +144,6 @@ class Hub:
             self._task = asyncio.get_running_loop().create_task(
                 self._run(), name="support-hub", context=contextvars.Context()
             )
-        await self._started.wait()
 
     async def subscribe(self, actor: Actor | None = None) -> Subscriber:
         """A queue of every event after now, for a connection of *actor*'s.
@@ -351,6 +355,21 @@ class Hub:
 revoked_credentials_async = pooled(revoked_credentials)
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def with_hub(application: Any) -> Any:
+    """Wrap an ASGI *application* so the process's hub starts with its first request.
+
+    Then a change a request makes publishes its wake-up through the hub's
+    loop (:meth:`Hub.send_soon`) even before anyone listens in this process,
+    instead of waiting for the channel layer in the request.
+    """
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        get_hub().start_soon()
+        return await application(scope, receive, send)
+
+    return app
 
 
 def get_hub() -> Hub:
