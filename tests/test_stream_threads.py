@@ -1,5 +1,5 @@
 # mypy: disable-error-code="no-untyped-call"
-"""Waiting streams hold no OS thread: long-poll and SSE, through Django's real ASGI handler.
+"""Threads under Django's real ASGI handler: waiting streams hold none, REST views use the pool.
 
 Django makes a thread per request for its sync pieces and keeps it until the
 request ends (:func:`support.db.free_request_thread`); a worker with
@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.db import connections
 
 import support
+from support import db, services
 from tests.test_realtime_websocket import setup_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,3 +73,41 @@ async def test_waiting_streams_hold_no_thread(stop_hub, path, started):
     for stream in streams:
         await stream.send_input({"type": "http.disconnect"})
         await stream.wait(timeout=5)
+
+
+async def test_rest_views_run_in_the_pool_when_served_by_support(stop_hub, monkeypatch):
+    """Under support.get_asgi_application() a REST view runs in support.db's threads."""
+    world = await setup_world()
+    threads: list[str] = []
+    post_message = services.post_message
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return post_message(*args, **kwargs)
+
+    monkeypatch.setattr(services, "post_message", recording)
+    scope = http_scope(f"/support/tickets/{world['queued']}/messages/", "", "")
+    scope["method"] = "POST"
+    scope["headers"] = [
+        (b"host", b"testserver"),
+        (b"authorization", f"Api-Key {world['bot_key']}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"14"),
+    ]
+    request = ApplicationCommunicator(support.get_asgi_application(), scope)
+    await request.send_input({"type": "http.request", "body": b'{"text": "hi"}'})
+    assert (await request.receive_output(timeout=10))["status"] == 201
+    assert threads
+    assert threads[0].startswith("support-db")
+
+
+def test_atomic_requests_keep_the_sync_view(monkeypatch):
+    """Django cannot wrap an async view in ATOMIC_REQUESTS' transaction: keep it sync."""
+
+    def view(request: Any) -> Any:
+        raise AssertionError("not called")
+
+    monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", True)
+    assert db.pooled_view(view) is view
+    monkeypatch.setitem(connections.settings["default"], "ATOMIC_REQUESTS", False)
+    assert db.pooled_view(view) is not view
