@@ -38,7 +38,9 @@ async def test_fan_out_reads_once_and_serialises_once(stop_hub, monkeypatch):
     await sync_to_async(services.post_message)(bot, world["queued"], text="to everyone")
     batches = [await subscriber.wait(timeout=5) for subscriber in subscribers]
 
-    assert len(reads) <= 2  # one read per wake-up, however many listeners
+    # One read per wake-up, however many listeners: the change's own, the
+    # layer's if it lands while that read runs, and the hub's timer.
+    assert len(reads) <= 3
     first = batches[0][0]
     assert first.type == "ticket.message.new"
     assert all(batch == [first] for batch in batches)

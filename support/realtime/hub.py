@@ -32,6 +32,7 @@ from support import events
 from support.actors import Actor, Credential
 from support.conf import support_settings
 from support.credentials import forget_here, revoked_credentials
+from support.cursors import parse_position
 from support.db import pooled
 from support.exceptions import TooManyStreams
 from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
@@ -206,7 +207,11 @@ class Hub:
             if isinstance(bot_key, int):
                 self.revoke({Credential("bot", bot_key)})
         else:
-            self.wake()
+            # This process's own changes woke it already (send_soon): a
+            # wake-up for a position it has read needs no read of the log.
+            position = parse_position(str(message.get("event_id", "")))
+            if position is None or position > self.position:
+                self.wake()
 
     async def recheck_credentials(self) -> None:
         """Re-check every credential with an open connection here, in one go.
