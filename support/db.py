@@ -112,15 +112,15 @@ def pooled_view(view: Callable[..., HttpResponseBase]) -> Callable[..., Any]:
     if any(db.get("ATOMIC_REQUESTS") for db in connections.settings.values()):
         return view
 
-    def render(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def rendered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         render = getattr(response, "render", None)
         if callable(render):
             render()  # here, not in another thread hop of Django's
         return response
 
-    in_pool = pooled(render)
-    as_django_does = sync_to_async(render, thread_sensitive=True)
+    in_pool = pooled(rendered)
+    as_django_does = sync_to_async(rendered, thread_sensitive=True)
 
     @functools.wraps(view)
     async def async_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

@@ -9,7 +9,6 @@ and not rate-limited, and a warning is logged (at most every
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -28,8 +27,8 @@ T = TypeVar("T")
 WARNING_INTERVAL = 10.0
 _last_warning = 0.0
 _threads = threading.local()
-_settings_version = itertools.count()
-_current_version = next(_settings_version)
+#: Bumped when the cache settings change: each thread then makes a new client.
+_settings_version = 0
 
 
 def shared_cache() -> BaseCache:
@@ -42,8 +41,8 @@ def shared_cache() -> BaseCache:
     (:mod:`support.db`), so one client each keeps its connections.
     """
     cached = getattr(_threads, "cache", None)
-    if cached is None or cached[0] != _current_version:
-        cached = (_current_version, caches.create_connection(support_settings.THROTTLE_CACHE))
+    if cached is None or cached[0] != _settings_version:
+        cached = (_settings_version, caches.create_connection(support_settings.THROTTLE_CACHE))
         _threads.cache = cached
     return cached[1]
 
@@ -51,9 +50,9 @@ def shared_cache() -> BaseCache:
 @receiver(setting_changed)
 def _forget_clients(setting: str, **kwargs: Any) -> None:
     """Tests (and ``override_settings``) that change the cache get new clients."""
-    global _current_version
+    global _settings_version
     if setting in ("CACHES", "SUPPORT_THROTTLE_CACHE"):
-        _current_version = next(_settings_version)
+        _settings_version += 1
 
 
 def use(operation: Callable[[BaseCache], T], fallback: T) -> T:

@@ -9,7 +9,7 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
@@ -50,9 +50,6 @@ from support.errors import error_response
 from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
-
-if TYPE_CHECKING:
-    pass
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(

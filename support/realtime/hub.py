@@ -142,7 +142,7 @@ class Hub:
             # A fresh context: the task must not inherit the first caller's
             # request context, or its database calls would run (and hold a
             # connection) in that request's thread for the life of the process.
-            self._task = asyncio.get_running_loop().create_task(
+            self._task = self._loop.create_task(
                 self._run(), name="support-hub", context=contextvars.Context()
             )
 
