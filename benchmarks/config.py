@@ -8,8 +8,7 @@ to 10,000 WebSockets in 60 s (the reconnect target's bound) and 5,000 SSE
 streams or long-polls in 30 s, B4 at 100 and 10,000 tickets,
 B5 with 100 posts one at a time and 200 from 20 posters. Every step that
 can be slow has a time budget, so a slow server costs fewer samples, not
-more minutes; :mod:`benchmarks.budget` estimates each section from these
-sizes. ``--quick`` keeps every measurement but shrinks it until the run
+more minutes. ``--quick`` keeps every measurement but shrinks it until the run
 takes a minute or two.
 """
 

@@ -372,14 +372,8 @@ def _b5_ratio_table(results: dict[str, Any]) -> str:
 
 
 def _sections(results: dict[str, Any]) -> str:
-    rows = []
-    for name, s in results["meta"].get("sections", {}).items():
-        estimate = s.get("estimated_s")
-        rows.append(
-            [name, f"{estimate / 60:.1f}" if estimate is not None else "—",
-             f"{s['actual_s'] / 60:.1f}"]
-        )  # fmt: skip
-    return _table(["section", "estimated min", "took min"], rows)
+    sections = results["meta"].get("sections", {}).items()
+    return _table(["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections))
 
 
 def _goals(checks: list[dict[str, Any]], results: dict[str, Any]) -> str:

@@ -7,8 +7,7 @@ between them are as fair as a shared machine allows. Each target takes
 part only in the benchmarks its ``measured_in`` names (the bare baselines
 where the issue compares against them, the original 1.2.0 where the sizes
 say). B3 restarts each server (to start from a clean RSS); B5 runs before
-B4, which seeds the databases. Each section prints its estimated and
-actual duration (:mod:`benchmarks.budget`).
+B4, which seeds the databases. Each section prints how long it took.
 
 A measurement that raises is recorded under ``errors`` and the run goes on:
 a full run should still deliver every other number.
@@ -29,7 +28,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -46,7 +45,6 @@ from benchmarks import (
     profiling,
 )
 from benchmarks.bare_target import bare
-from benchmarks.budget import Clock
 from benchmarks.config import FULL, QUICK, Config, Sizes, raise_nofile_limit, say
 from benchmarks.load import Crowd, grow, warm
 from benchmarks.recorder import Recorder
@@ -76,7 +74,7 @@ class Run:
     def __init__(self, options: Options, sizes: Sizes) -> None:
         self.options = options
         self.sizes = sizes
-        self.clock = Clock(sizes)
+        self.sections: dict[str, dict[str, float]] = {}
         self.results: dict[str, Any] = {
             "meta": {},
             "targets": {},
@@ -102,6 +100,16 @@ class Run:
                 {"what": what, "error": repr(error), "traceback": traceback.format_exc()[-3000:]}
             )
             return None
+
+    @contextlib.contextmanager
+    def section(self, name: str) -> Iterator[None]:
+        say(f"== {name} starts")
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.sections[name] = {"actual_s": time.monotonic() - start}
+            say(f"== {name} took {self.sections[name]['actual_s'] / 60:.1f} min")
 
     def checkpoint(self) -> None:
         """Write what is measured so far, so an interrupted run still leaves numbers."""
@@ -158,7 +166,7 @@ class Run:
             },
             "sizes": sizes.__dict__,
             "original_workarounds": WORKAROUNDS if options.original else [],
-            "sections": self.clock.sections,
+            "sections": self.sections,
         }
         workdir, results["meta"]["workdir_on_tmpfs"] = _workdir()
         targets: list[Target] = []
@@ -167,7 +175,7 @@ class Run:
                 stack.callback(shutil.rmtree, workdir, True)
             stack.callback(_stop_all, targets)
             configs = [c for c in sizes.configs if options.postgres or c[1] != "pg"]
-            with self.clock.section("setup"):
+            with self.section("setup"):
                 await self.start_targets(stack, workdir, configs, targets)
             for name, work in (
                 ("b1", self.run_b1),
@@ -181,7 +189,7 @@ class Run:
             ):
                 if name in options.only:
                     chosen = [t for t in targets if name in t.measured_in]
-                    with self.clock.section(name, chosen):
+                    with self.section(name):
                         await work(chosen)
                     self.checkpoint()
         results["meta"]["duration_s"] = time.monotonic() - started
