@@ -420,7 +420,7 @@ class Telegram:
                 await asyncio.sleep(delay)
 
 
-class Sender(Protocol):
+class TelegramChat(Protocol):
     """What :class:`SupportBot` needs of Telegram (:class:`Telegram`, or a test's fake)."""
 
     async def send(self, chat_id: int, text: str, *, patient: bool = False) -> bool: ...
@@ -446,7 +446,7 @@ class SupportBot:
     def __init__(
         self,
         client: AsyncSupportClient,
-        telegram: Sender,
+        telegram: TelegramChat,
         state: State,
         *,
         delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from support.version import __version__
+
 if TYPE_CHECKING:
     from channels.routing import ProtocolTypeRouter
 
-__version__ = "2.0.0.dev0"
 __all__ = ["__version__", "get_asgi_application"]
 
 

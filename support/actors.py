@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from support.models import BotKey, Sender
+from support.models import BotKey, Side
 
 MANAGE_PERMISSION = "support.manage_tickets"
 
@@ -58,11 +58,11 @@ class Actor:
     @property
     def side(self) -> str:
         """The message sender this actor writes as: bots speak for the user."""
-        return Sender.USER if self.is_bot else Sender.SUPPORT
+        return Side.USER if self.is_bot else Side.SUPPORT
 
     @property
     def other_side(self) -> str:
-        return Sender.SUPPORT if self.is_bot else Sender.USER
+        return Side.SUPPORT if self.is_bot else Side.USER
 
     @property
     def manager_id(self) -> int | None:

@@ -2,6 +2,11 @@
 
 WebSocket routing is added in one place, :func:`websocket_application`, so a
 host project's ``asgi.py`` stays the three lines of the 1.x README.
+
+This is the top of the app's layers: nothing in ``support`` imports it but
+the package's :func:`support.get_asgi_application`. The realtime layer is
+imported inside the functions because it imports the models, which need
+Django set up first (the first line of :func:`get_asgi_application`).
 """
 
 from __future__ import annotations
@@ -11,17 +16,13 @@ from typing import Any
 from channels.routing import ProtocolTypeRouter
 from django.core.asgi import get_asgi_application as get_django_asgi_application
 
-#: Where the outermost layer keeps the server's own ``send`` in the scope
-#: (see :mod:`support.realtime.outbox`); its presence also says that the
-#: request came through :func:`get_asgi_application` (see :mod:`support.db`).
-SERVER_SEND = "support.server_send"
+from support.scope import remember_server_send
 
 
 def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
     """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""
     http = get_django_asgi_application()  # sets Django up before any model import
     from support.realtime.hub import with_hub
-    from support.realtime.outbox import remember_server_send
 
     protocols: dict[str, Any] = {"http": remember_server_send(with_hub(http))}
     websocket = websocket_application()

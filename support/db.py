@@ -31,7 +31,7 @@ from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import close_old_connections, connections, transaction
 from django.http import HttpRequest, HttpResponseBase
 
-from support.asgi import SERVER_SEND
+from support.scope import SERVER_SEND
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -98,12 +98,12 @@ def publish(envelope: dict[str, Any]) -> None:
 
 
 #: Hands a message to the channel layer without waiting; ``False`` if it cannot.
-Sender = Callable[[dict[str, Any]], bool]
-_sender: Sender | None = None
+Courier = Callable[[dict[str, Any]], bool]
+_courier: Courier | None = None
 
 
-def send_in_background(sender: Sender, *, stop: bool = False) -> None:
-    """Let *sender* carry :func:`broadcast`'s messages from now on (``stop``: no more).
+def send_in_background(courier: Courier, *, stop: bool = False) -> None:
+    """Let *courier* carry :func:`broadcast`'s messages from now on (``stop``: no more).
 
     The process's hub sets itself here while it runs (see
     :meth:`support.realtime.hub.Hub.send_soon`): a change then hands its
@@ -112,11 +112,11 @@ def send_in_background(sender: Sender, *, stop: bool = False) -> None:
     sending events to hundreds of connections, and a post that waited for
     its own publication took a second.
     """
-    global _sender
+    global _courier
     if not stop:
-        _sender = sender
-    elif _sender == sender:
-        _sender = None
+        _courier = courier
+    elif _courier == courier:
+        _courier = None
 
 
 def broadcast(message: dict[str, Any]) -> bool:
@@ -126,8 +126,8 @@ def broadcast(message: dict[str, Any]) -> bool:
     loop, and a failure is logged there; otherwise (a management command, a
     WSGI process) it is sent here, waiting for the layer.
     """
-    sender = _sender
-    if sender is not None and sender(message):
+    courier = _courier
+    if courier is not None and courier(message):
         return True
     from channels.layers import get_channel_layer
 

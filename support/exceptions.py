@@ -2,7 +2,7 @@
 
 Each carries an HTTP ``status``, a snake_case ``code`` and a human ``detail``
 (and ``errors`` per field for validation), which is exactly the error body of
-the REST API and of WebSocket ``error`` frames (:mod:`support.errors`).
+the REST API and of WebSocket ``error`` frames (:mod:`support.error_bodies`).
 """
 
 from __future__ import annotations

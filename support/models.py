@@ -14,7 +14,7 @@ from support.conf import telegram_user_model_label
 from support.cursors import format_cursor
 
 
-class Sender(models.TextChoices):
+class Side(models.TextChoices):
     """Which side of the conversation wrote a message (the 1.x values, kept for 1.x clients)."""
 
     USER = "user", _("user")
@@ -80,7 +80,7 @@ class Message(models.Model):
         Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sender = models.CharField(_("sender"), max_length=4, choices=Sender.choices)
+    sender = models.CharField(_("sender"), max_length=4, choices=Side.choices)
     text = models.TextField(_("text"))
     viewed = models.BooleanField(_("viewed"), default=False)
     author = models.ForeignKey(

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.models import Message, Sender, Ticket
+from support.models import Message, Side, Ticket
 
 #: ``to_attr`` of the prefetch that holds each ticket's newest message.
 LAST_MESSAGES_ATTR = "_last_messages"
@@ -82,10 +82,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         read_only_fields = fields
 
     def to_representation(self, instance: Ticket) -> dict[str, Any]:
-        return ticket_data(instance, reader_side=self.context.get("side", Sender.SUPPORT))
+        return ticket_data(instance, reader_side=self.context.get("side", Side.SUPPORT))
 
     def get_unread(self, obj: Ticket) -> int:
-        return _unread(obj, self.context.get("side", Sender.SUPPORT))
+        return _unread(obj, self.context.get("side", Side.SUPPORT))
 
     @extend_schema_field(MessageSerializer(allow_null=True))
     def get_last_message(self, obj: Ticket) -> dict[str, Any] | None:
@@ -95,7 +95,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 
 def unread_sender(reader_side: str) -> str:
     """Messages a reader on *reader_side* has to view come from the other side."""
-    return Sender.USER if reader_side == Sender.SUPPORT else Sender.SUPPORT
+    return Side.USER if reader_side == Side.SUPPORT else Side.SUPPORT
 
 
 def tickets_for_representation(queryset: QuerySet[Ticket], reader_side: str) -> QuerySet[Ticket]:
@@ -154,7 +154,7 @@ def _manager_data(user: Any) -> dict[str, Any]:
     }
 
 
-def ticket_data(ticket: Ticket, reader_side: str = Sender.SUPPORT) -> dict[str, Any]:
+def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, Any]:
     """A ticket as the API and events show it to a reader on *reader_side*."""
     last = _last_message(ticket)
     return {

@@ -40,7 +40,7 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
-from support.models import BotKey, Message, Sender, Ticket
+from support.models import BotKey, Message, Side, Ticket
 from support.serializers import message_data, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
@@ -221,7 +221,7 @@ def open_ticket_once(
             # The first message carries the key too: a bot that resends the same
             # update as a message (it found the ticket open) gets this one back.
             first_message = Message.objects.create(
-                ticket=ticket, sender=Sender.USER, text=clean_text, idempotency_key=key
+                ticket=ticket, sender=Side.USER, text=clean_text, idempotency_key=key
             )
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})

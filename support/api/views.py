@@ -28,28 +28,28 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
-import support
 from support import services
 from support.actors import Actor
 from support.api.authentication import SupportAuthentication
-from support.api.errors import exception_handler
+from support.api.exception_handler import exception_handler
 from support.api.filters import TicketFilter
-from support.api.inputs import (
+from support.api.pagination import PlainListPagination
+from support.api.parsers import SafeJSONParser
+from support.api.permissions import IsManagerOrBot, actor_for
+from support.api.throttling import SupportRateThrottle
+from support.db import pooled_view
+from support.error_bodies import error_response
+from support.exceptions import NotFound
+from support.inputs import (
     EmptyInput,
     MarkViewedInput,
     MessageCreateInput,
     TicketCreateInput,
     TicketUpdateInput,
 )
-from support.api.pagination import PlainListPagination
-from support.api.parsers import SafeJSONParser
-from support.api.permissions import IsManagerOrBot, actor_for
-from support.api.throttling import SupportRateThrottle
-from support.db import pooled_view
-from support.errors import error_response
-from support.exceptions import NotFound
 from support.models import Message, Ticket
 from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+from support.version import __version__
 
 #: The error body, documented once for the schema (``errors`` only on validation).
 ERROR_BODY = inline_serializer(
@@ -261,7 +261,7 @@ class SchemaView(SpectacularAPIView):
         mount = request.path.removesuffix("schema/")
         self.custom_settings = {
             "TITLE": "ChatLabs Django Support",
-            "VERSION": support.__version__,
+            "VERSION": __version__,
             "SERVERS": [{"url": request.build_absolute_uri(mount)}],
             "SCHEMA_PATH_PREFIX": "",
         }

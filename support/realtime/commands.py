@@ -1,7 +1,7 @@
 """WebSocket commands: validate a frame, then call one service function.
 
 A command's fields are checked by the same input definitions as the REST
-endpoint that does the same thing (:mod:`support.api.inputs`), so both
+endpoint that does the same thing (:mod:`support.inputs`), so both
 refuse the same JSON; values (lengths, states, permissions) are the service
 layer's to judge. Commands spend the credential's request budget as REST
 requests do (:mod:`support.ratelimit`).
@@ -19,9 +19,9 @@ from rest_framework import serializers
 
 from support import ratelimit, services
 from support.actors import Actor
-from support.api.inputs import EmptyInput, MarkViewedInput, MessageInput, StrictIntegerField
-from support.errors import field_errors
+from support.error_bodies import field_errors
 from support.exceptions import Invalid, SupportError
+from support.inputs import EmptyInput, MarkViewedInput, MessageInput, StrictIntegerField
 from support.models import Message, Ticket
 from support.serializers import message_data, ticket_data
 

@@ -23,11 +23,11 @@ from support import events
 from support.actors import Actor
 from support.conf import support_settings
 from support.db import pooled
-from support.errors import error_for, error_frame
+from support.error_bodies import error_for, error_frame
 from support.exceptions import SupportError, TooManyStreams
 from support.realtime import commands
+from support.realtime.backlog import WriteBacklog
 from support.realtime.hub import Subscriber, get_hub
-from support.realtime.outbox import Outbox
 from support.realtime.replay import Reset, check_cursor, follow
 
 logger = logging.getLogger(__name__)
@@ -107,35 +107,35 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """
         subscriber = self.subscriber
         assert subscriber is not None
-        outbox = Outbox.of(self.scope)
+        backlog = WriteBacklog.of(self.scope)
         try:
             async with aclosing(follow(subscriber, after)) as chunks:
                 async for chunk in chunks:
                     frames = [chunk.json] if isinstance(chunk, Reset) else [e.json for e in chunk]
                     # A server with backpressure blocks a send to a client that
-                    # stopped reading; one without it buffers (see outbox).
+                    # stopped reading; one without it buffers (see support.realtime.backlog).
                     async with asyncio.timeout(support_settings.SLOW_CLIENT_TIMEOUT):
                         for frame in frames:
                             await self.send(text_data=frame)
-                    if outbox is not None and outbox.too_full():
-                        await self._drop_slow_reader(outbox)
+                    if backlog is not None and backlog.too_full():
+                        await self._drop_slow_reader(backlog)
                         return
             await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
         except TimeoutError:
-            await self._drop_slow_reader(outbox)
+            await self._drop_slow_reader(backlog)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
             await self.close(1011)
 
-    async def _drop_slow_reader(self, outbox: Outbox | None) -> None:
+    async def _drop_slow_reader(self, backlog: WriteBacklog | None) -> None:
         """Close a stream its client does not keep up with; it resumes by cursor."""
         logger.info("Closing a WebSocket of %s: its client is not reading.", self.actor.credential)
         self._stop_subscription()
         await self.close(CLOSE_SLOW_READER)
-        if outbox is not None:
-            outbox.abort_later()
+        if backlog is not None:
+            backlog.abort_later()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None

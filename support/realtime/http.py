@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from support.actors import Actor
 from support.credentials import authenticate
 from support.db import pooled
-from support.errors import error_for, error_response
+from support.error_bodies import error_for, error_response
 from support.exceptions import MethodNotAllowed
 
 View = Callable[[HttpRequest, Actor], Awaitable[HttpResponse]]

@@ -15,15 +15,12 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from support import events
 from support.cursors import format_cursor
 from support.db import pooled
 from support.exceptions import CursorExpired, InvalidCursor
-
-if TYPE_CHECKING:
-    from support.realtime.hub import Subscriber
 
 #: Events read from the log per query.
 BATCH = 500
@@ -36,6 +33,26 @@ class LiveEvent:
     position: int
     type: str
     json: str
+
+
+class LiveFeed(Protocol):
+    """What :func:`follow` needs of a subscription to live events (the hub's ``Subscriber``).
+
+    Declared here rather than imported, so the replay sits below the hub that uses it.
+    """
+
+    #: The log's position when the subscription began: every later event is pushed.
+    floor: int
+    #: Set when the credential is revoked: the stream ends.
+    revoked: bool
+
+    async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
+        """The pending live events, waiting up to *timeout* seconds for one."""
+        ...
+
+    def take_overflow(self) -> bool:
+        """Whether events were dropped since the last call (then the log is re-read)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +145,7 @@ async def reset_if_expired(after: int) -> Reset | None:
 
 
 async def follow(
-    subscriber: Subscriber, after: int | None, *, timeout: float | None = None
+    subscriber: LiveFeed, after: int | None, *, timeout: float | None = None
 ) -> AsyncGenerator[Chunk, None]:
     """The log after *after*, then live events: each position at most once, in order.
 

@@ -22,7 +22,7 @@ from support.credentials import authenticate
 from support.db import pooled
 from support.exceptions import SupportError
 from support.realtime.consumer import SupportConsumer
-from support.realtime.outbox import remember_server_send
+from support.scope import remember_server_send
 
 Scope = dict[str, Any]
 

@@ -26,9 +26,9 @@ from support import events
 from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
 from support.db import free_request_thread
+from support.realtime.backlog import WriteBacklog
 from support.realtime.http import support_view
 from support.realtime.hub import Subscriber, get_hub
-from support.realtime.outbox import Outbox
 from support.realtime.replay import LiveEvent, Reset, reset_if_expired
 from support.realtime.storage import stream_event
 
@@ -95,8 +95,8 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
         watch.close()
         raise
     if isinstance(response, StreamingHttpResponse):
-        outbox = Outbox.of(getattr(request, "scope", {}))
-        response.streaming_content = _guarded(watch, reset, response.streaming_content, outbox)
+        backlog = WriteBacklog.of(getattr(request, "scope", {}))
+        response.streaming_content = _guarded(watch, reset, response.streaming_content, backlog)
         # Django closes the response when the request ends, streamed or not.
         response._resource_closers.append(watch.close)
     else:
@@ -121,7 +121,7 @@ _REVOKED = (
 
 
 async def _guarded(
-    watch: Subscriber, reset: Reset | None, content: Any, outbox: Outbox | None = None
+    watch: Subscriber, reset: Reset | None, content: Any, backlog: WriteBacklog | None = None
 ) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
 
@@ -148,13 +148,13 @@ async def _guarded(
             # django-eventstream has read the log in the request's thread;
             # while the stream waits, no thread is needed.
             free_request_thread()
-            if outbox is not None and outbox.too_full():
+            if backlog is not None and backlog.too_full():
                 # The client stopped reading: end the stream and free its
                 # buffer; it reconnects with its last cursor like after any drop.
                 logger.info(
                     "Closing an SSE stream of %s: its client is not reading.", watch.credential
                 )
-                outbox.abort_later()
+                backlog.abort_later()
                 return
 
 

@@ -1,4 +1,4 @@
-"""DRF's exception handler for the API: every error in the one shape (:mod:`support.errors`)."""
+"""DRF's exception handler: every API error in the one shape (:mod:`support.error_bodies`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from support.errors import error_for
+from support.error_bodies import error_for
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

@@ -33,6 +33,8 @@ from support.exceptions import (
     Unavailable,
 )
 
+#: The name documented for the 500s logged here (docs/api.md), kept from before this module
+#: was renamed.
 logger = logging.getLogger("support.errors")
 
 #: DRF's codes renamed to the API's documented ones.

@@ -8,8 +8,8 @@ instead, which stalls the stream but not the memory. Either way the stream
 should end, with a reason, and the client resume by cursor like after any
 disconnect.
 
-So the outermost ASGI layer (:func:`remember_server_send`) keeps the
-server's own ``send`` in the scope; from it an :class:`Outbox` finds the
+So the outermost ASGI layer (:func:`support.scope.remember_server_send`) keeps the
+server's own ``send`` in the scope; from it an :class:`WriteBacklog` finds the
 connection's transport (Twisted's or asyncio's) and reads how many bytes
 wait in it. A WebSocket or SSE stream whose backlog passes
 ``SUPPORT_MAX_CLIENT_BACKLOG`` bytes is closed (WebSocket code 4408) and its
@@ -25,31 +25,22 @@ import asyncio
 import functools
 from typing import Any
 
-from support.asgi import SERVER_SEND
 from support.conf import support_settings
+from support.scope import SERVER_SEND
 
 #: Seconds between the polite close of a slow stream and the abort of its transport.
 ABORT_GRACE = 2.0
 
 
-def remember_server_send(application: Any) -> Any:
-    """Wrap an ASGI *application* so its scope carries the server's ``send``."""
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        return await application({**scope, SERVER_SEND: send}, receive, send)
-
-    return app
-
-
-class Outbox:
-    """The server-side write buffer of one connection."""
+class WriteBacklog:
+    """The bytes a connection's server holds for its client: what it has not sent yet."""
 
     def __init__(self, transport: Any) -> None:
         self.transport = transport
 
     @classmethod
-    def of(cls, scope: dict[str, Any]) -> Outbox | None:
-        """The outbox of the connection *scope* belongs to, if the server shows it."""
+    def of(cls, scope: dict[str, Any]) -> WriteBacklog | None:
+        """The write backlog of the connection *scope* belongs to, if the server shows it."""
         send = scope.get(SERVER_SEND)
         if isinstance(send, functools.partial) and send.args:
             owner = send.args[0]  # daphne: partial(server.handle_reply, protocol)

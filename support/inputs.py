@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from support.models import Sender
+from support.models import Side
 
 
 class StrictCharField(serializers.CharField):
@@ -90,7 +90,7 @@ class MessageInput(StrictSerializer):
 
 class MessageCreateInput(MessageInput):
     sender = serializers.ChoiceField(
-        choices=Sender.choices,
+        choices=Side.choices,
         required=False,
         help_text=_("Optional; must match the credential's side (bot: user, manager: supp)."),
     )
