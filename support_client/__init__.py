@@ -17,12 +17,16 @@ from support_client._exceptions import (
     ConflictError,
     CursorExpiredError,
     InternalServerError,
+    MethodNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
     StreamError,
     SupportError,
     UnprocessableEntityError,
+    UnsupportedMediaTypeError,
 )
 from support_client._realtime import RealtimeConnection
 from support_client._streaming import AsyncEventStream, EventStream
@@ -67,10 +71,13 @@ __all__ = [
     "Message",
     "MessageNew",
     "MessagesViewed",
+    "MethodNotAllowedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RealtimeConnection",
+    "RequestTooLargeError",
+    "ServiceUnavailableError",
     "StreamError",
     "StreamReset",
     "SupportClient",
@@ -85,5 +92,6 @@ __all__ = [
     "TicketUpdated",
     "UnknownEvent",
     "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
     "__version__",
 ]

@@ -1,8 +1,11 @@
-"""The SDK's errors: one hierarchy, one class per HTTP status.
+"""The SDK's errors: one hierarchy, one class per HTTP status the server sends.
 
 ``SupportError`` > ``APIError`` > ``APIStatusError`` > one class per status
 (with ``code`` and ``detail`` from the error body); ``APIConnectionError`` >
-``APITimeoutError`` for requests that got no answer.
+``APITimeoutError`` for requests that got no answer. The statuses are those of
+the server's error table (docs/api.md): 400, 401, 403, 404, 405, 409, 410,
+413, 415, 429, 500 and 503; any other status raises ``APIStatusError`` itself
+(any other 5xx, e.g. a proxy's 502, an ``InternalServerError``).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
+    """400: ``invalid`` (with ``errors`` per field), ``bad_json``, ``unknown_user``, …"""
+
     status_code: Literal[400] = 400
 
 
@@ -81,6 +86,12 @@ class NotFoundError(APIStatusError):
     status_code: Literal[404] = 404
 
 
+class MethodNotAllowedError(APIStatusError):
+    """405: the path does not take this method (the ``Allow`` header lists those it takes)."""
+
+    status_code: Literal[405] = 405
+
+
 class ConflictError(APIStatusError):
     """409: ``already_assigned``, ``assigned_to_other``, ``ticket_resolved``, …"""
 
@@ -93,16 +104,40 @@ class CursorExpiredError(APIStatusError):
     status_code: Literal[410] = 410
 
 
+class RequestTooLargeError(APIStatusError):
+    """413 ``too_large``: a body over the server's limit (``frame_too_large`` on WebSocket)."""
+
+    status_code: Literal[413] = 413
+
+
+class UnsupportedMediaTypeError(APIStatusError):
+    """415 ``unsupported_media_type``: a body of a ``Content-Type`` the API does not read."""
+
+    status_code: Literal[415] = 415
+
+
 class UnprocessableEntityError(APIStatusError):
+    """422. This server never answers it (invalid input is a 400 ``BadRequestError``); the
+    class stays, as the SDK's specification lists it, for a gateway in front that does."""
+
     status_code: Literal[422] = 422
 
 
 class RateLimitError(APIStatusError):
+    """429: ``rate_limited`` (with ``Retry-After``), ``too_many_streams``."""
+
     status_code: Literal[429] = 429
 
 
 class InternalServerError(APIStatusError):
-    """Any status of 500 or more."""
+    """500 ``server_error`` (its ``request_id`` is in the body and the server's log), or
+    any other status of 500 or more: ``except InternalServerError`` catches every 5xx."""
+
+
+class ServiceUnavailableError(InternalServerError):
+    """503 ``busy``: the server could not take the request now (it did not run); retry."""
+
+    status_code: Literal[503] = 503
 
 
 class StreamError(SupportError):
@@ -114,17 +149,20 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    405: MethodNotAllowedError,
     409: ConflictError,
     410: CursorExpiredError,
+    413: RequestTooLargeError,
+    415: UnsupportedMediaTypeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    503: ServiceUnavailableError,
 }
 
 
 def error_class(status: int) -> type[APIStatusError]:
-    if status >= 500:
-        return InternalServerError
-    return _BY_STATUS.get(status, APIStatusError)
+    default = InternalServerError if status >= 500 else APIStatusError
+    return _BY_STATUS.get(status, default)
 
 
 def from_error_body(

@@ -17,8 +17,10 @@ from support_client import (
     ConflictError,
     InternalServerError,
     NotFoundError,
+    ServiceUnavailableError,
     SupportError,
 )
+from support_client._exceptions import from_error_body
 from tests.sdk.common import ERROR_BODY, STATUS_ERRORS, Api, last_request
 
 # --- errors -------------------------------------------------------------------------------
@@ -57,6 +59,23 @@ def test_error_classes_form_one_hierarchy(status: int, error_class: type[APIStat
     assert issubclass(APIStatusError, APIError)
     assert issubclass(APIError, SupportError)
     assert issubclass(SupportError, Exception)
+
+
+@pytest.mark.parametrize(("status", "error_class"), STATUS_ERRORS)
+def test_a_websocket_error_frame_raises_the_class_of_its_status(
+    status: int, error_class: type[APIStatusError]
+) -> None:
+    frame = {"type": "error", "request_id": "r1", "status": status, **ERROR_BODY}
+
+    error = from_error_body(status, frame)
+
+    assert type(error) is error_class
+    assert (error.status_code, error.code, error.response) == (status, "invalid", None)
+
+
+def test_every_5xx_is_an_internal_server_error() -> None:
+    assert issubclass(ServiceUnavailableError, InternalServerError)
+    assert type(from_error_body(507, {})) is InternalServerError
 
 
 def test_timeout_error_is_a_connection_error() -> None:
@@ -109,19 +128,17 @@ async def test_empty_error_body_still_raises_its_class(
     assert (caught.value.status_code, caught.value.code, caught.value.detail) == (404, None, None)
 
 
-async def test_unmapped_4xx_status_raises_api_status_error(
+async def test_a_4xx_status_the_server_never_sends_raises_api_status_error(
     api: Api, mock: respx.MockRouter
 ) -> None:
-    mock.get("tickets/16/").respond(
-        405, json={"code": "method_not_allowed", "detail": "Method not allowed."}
-    )
+    mock.get("tickets/16/").respond(418, json={"code": "teapot", "detail": "I'm a teapot."})
 
     with pytest.raises(APIStatusError) as caught:
         await api.run(lambda c: c.tickets.get(16))
 
     assert type(caught.value) is APIStatusError
-    assert caught.value.status_code == 405
-    assert caught.value.code == "method_not_allowed"
+    assert caught.value.status_code == 418
+    assert caught.value.code == "teapot"
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from support_client import (
 )
 from support_client import _constants as C
 from support_client._base_client import parse_retry_after, retry_delay
-from tests.sdk.common import ERROR_BODY, STATUS_ERRORS, TICKET, Api, Clock, body_of, last_request
+from tests.sdk.common import ERROR_BODY, NOT_RETRIED, TICKET, Api, Clock, body_of, last_request
 
 # --- retries ------------------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ async def test_retry_after_on_503_is_honoured(
     assert clock.waits == [7.0]
 
 
-@pytest.mark.parametrize(("status", "error_class"), STATUS_ERRORS[:7])
+@pytest.mark.parametrize(("status", "error_class"), NOT_RETRIED)
 async def test_client_errors_other_than_429_are_never_retried(
     api: Api,
     mock: respx.MockRouter,
