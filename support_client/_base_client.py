@@ -208,8 +208,8 @@ def validate_list(model: type[M], data: Any) -> list[M]:
     return [validate(model, item) for item in data]
 
 
-class SyncTransport:
-    """Sends requests with retries over one ``httpx.Client``."""
+class SyncRequester:
+    """Sends API requests, with retries, over one ``httpx.Client``."""
 
     def __init__(self, options: ClientOptions, http: httpx.Client) -> None:
         self.options = options
@@ -272,8 +272,8 @@ class SyncTransport:
             time.sleep(delay)
 
 
-class AsyncTransport:
-    """Sends requests with retries over one ``httpx.AsyncClient``."""
+class AsyncRequester:
+    """Sends API requests, with retries, over one ``httpx.AsyncClient``."""
 
     def __init__(self, options: ClientOptions, http: httpx.AsyncClient) -> None:
         self.options = options

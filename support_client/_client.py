@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from support_client._base_client import AsyncTransport, ClientOptions, SyncTransport
+from support_client._base_client import AsyncRequester, ClientOptions, SyncRequester
 from support_client._realtime import RealtimeConnection
 from support_client.resources.events import AsyncEvents, Events
 from support_client.resources.messages import AsyncMessages, Messages
@@ -48,23 +48,23 @@ class SupportClient:
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client()
-        self._transport = SyncTransport(options, self._http)
+        self._requester = SyncRequester(options, self._http)
 
     @property
     def options(self) -> ClientOptions:
-        return self._transport.options
+        return self._requester.options
 
     @cached_property
     def tickets(self) -> Tickets:
-        return Tickets(self._transport)
+        return Tickets(self._requester)
 
     @cached_property
     def messages(self) -> Messages:
-        return Messages(self._transport)
+        return Messages(self._requester)
 
     @cached_property
     def events(self) -> Events:
-        return Events(self._transport)
+        return Events(self._requester)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
@@ -73,7 +73,7 @@ class SupportClient:
         clone = object.__new__(SupportClient)
         clone._owns_http = False
         clone._http = self._http
-        clone._transport = SyncTransport(
+        clone._requester = SyncRequester(
             self.options.with_changes(timeout, max_retries), self._http
         )
         return clone
@@ -118,23 +118,23 @@ class AsyncSupportClient:
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient()
-        self._transport = AsyncTransport(options, self._http)
+        self._requester = AsyncRequester(options, self._http)
 
     @property
     def options(self) -> ClientOptions:
-        return self._transport.options
+        return self._requester.options
 
     @cached_property
     def tickets(self) -> AsyncTickets:
-        return AsyncTickets(self._transport)
+        return AsyncTickets(self._requester)
 
     @cached_property
     def messages(self) -> AsyncMessages:
-        return AsyncMessages(self._transport)
+        return AsyncMessages(self._requester)
 
     @cached_property
     def events(self) -> AsyncEvents:
-        return AsyncEvents(self._transport)
+        return AsyncEvents(self._requester)
 
     def realtime(
         self, *, after: str | None = None, ack_timeout: float = 30.0
@@ -148,7 +148,7 @@ class AsyncSupportClient:
         clone = object.__new__(AsyncSupportClient)
         clone._owns_http = False
         clone._http = self._http
-        clone._transport = AsyncTransport(
+        clone._requester = AsyncRequester(
             self.options.with_changes(timeout, max_retries), self._http
         )
         return clone

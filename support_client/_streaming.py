@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from support_client import _constants as C
 from support_client._base_client import (
-    AsyncTransport,
+    AsyncRequester,
     ClientOptions,
     connection_error,
     extend_read,
@@ -50,7 +50,8 @@ from support_client._sse import SSEDecoder
 from support_client.types.events import Event, EventPage, StreamReset, parse_event
 
 TransportName = Literal["websocket", "sse", "longpoll", "auto"]
-ORDER: tuple[Literal["websocket", "sse", "longpoll"], ...] = ("websocket", "sse", "longpoll")
+#: The transports ``auto`` tries, in this order, moving down when one can't work.
+FALLBACK: tuple[Literal["websocket", "sse", "longpoll"], ...] = ("websocket", "sse", "longpoll")
 #: Raised, not retried: the credential or the request itself is wrong.
 FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError, BadRequestError)
 
@@ -76,12 +77,12 @@ class _Seen:
         return True
 
 
-async def poll_page(transport: AsyncTransport, after: str | None, timeout: int) -> EventPage:
+async def poll_page(requester: AsyncRequester, after: str | None, timeout: int) -> EventPage:
     params: dict[str, Any] = {"timeout": timeout}
     if after is not None:
         params["after"] = after
-    wait = extend_read(transport.options.timeout, timeout)
-    data = await transport.request("GET", "events/", params=params, timeout=wait)
+    wait = extend_read(requester.options.timeout, timeout)
+    data = await requester.request("GET", "events/", params=params, timeout=wait)
     return validate(EventPage, data)
 
 
@@ -90,23 +91,24 @@ class AsyncEventStream:
 
     def __init__(
         self,
-        transport: AsyncTransport,
+        requester: AsyncRequester,
         *,
         after: str | None = None,
-        transport_name: TransportName = "auto",
+        transport: TransportName = "auto",
         first_byte_timeout: float = C.STREAM_FIRST_BYTE_TIMEOUT,
         idle_timeout: float = C.STREAM_IDLE_TIMEOUT,
         longpoll_timeout: int = C.LONGPOLL_TIMEOUT,
     ) -> None:
-        if transport_name not in (*ORDER, "auto"):
-            raise ValueError(f"transport must be one of {(*ORDER, 'auto')}, not {transport_name!r}")
+        if transport not in (*FALLBACK, "auto"):
+            raise ValueError(f"transport must be one of {(*FALLBACK, 'auto')}, not {transport!r}")
         self.cursor = after
-        self.requested: TransportName = transport_name
+        #: The transport asked for; ``transport`` is the one in use.
+        self.requested: TransportName = transport
         self.transport: Literal["websocket", "sse", "longpoll"] = (
-            "websocket" if transport_name == "auto" else transport_name
+            FALLBACK[0] if transport == "auto" else transport
         )
-        self._http = transport
-        self._options: ClientOptions = transport.options
+        self._requester = requester
+        self._options: ClientOptions = requester.options
         self._first_byte_timeout = first_byte_timeout
         self._idle_timeout = idle_timeout
         self._longpoll_timeout = longpoll_timeout
@@ -129,7 +131,7 @@ class AsyncEventStream:
         if self.cursor is None:
             # Also checks the credential over plain HTTP, so a refusal later
             # is the network's doing, not ours.
-            self.cursor = (await poll_page(self._http, None, 0)).cursor
+            self.cursor = (await poll_page(self._requester, None, 0)).cursor
         attempt = 0
         while True:
             try:
@@ -141,11 +143,11 @@ class AsyncEventStream:
                     yield event
                 # The server ended the stream (a restart, a proxy's timeout): resume.
             except TransportUnusable:
-                if self.requested == "auto" and self.transport != ORDER[-1]:
-                    self.transport = ORDER[ORDER.index(self.transport) + 1]
+                if self.requested == "auto" and self.transport != FALLBACK[-1]:
+                    self.transport = FALLBACK[FALLBACK.index(self.transport) + 1]
                     continue
             except CursorExpiredError:
-                page = await poll_page(self._http, None, 0)
+                page = await poll_page(self._requester, None, 0)
                 self.cursor = page.cursor
                 yield StreamReset(event_id=page.cursor)
                 continue
@@ -187,7 +189,7 @@ class AsyncEventStream:
                     yield parse_event(data)
 
     async def _sse(self) -> AsyncIterator[Event]:
-        client = self._http.http
+        client = self._requester.http
         headers = {**self._options.request_headers(), "Accept": "text/event-stream"}
         if self.cursor is not None:
             headers["Last-Event-ID"] = self.cursor
@@ -231,7 +233,7 @@ class AsyncEventStream:
     async def _longpoll(self) -> AsyncIterator[Event]:
         after = self.cursor
         while True:
-            page = await poll_page(self._http, after, self._longpoll_timeout)
+            page = await poll_page(self._requester, after, self._longpoll_timeout)
             for event in page.events:
                 yield event
             after = page.cursor
@@ -312,7 +314,7 @@ class EventStream:
     async def _pump(self) -> None:
         self._loop = asyncio.get_running_loop()
         async with httpx.AsyncClient() as http:
-            self._stream = AsyncEventStream(AsyncTransport(self._options, http), **self._kwargs)
+            self._stream = AsyncEventStream(AsyncRequester(self._options, http), **self._kwargs)
             async for event in self._stream:
                 while True:  # backpressure without blocking the loop
                     try:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from support_client import _constants as C
-from support_client._base_client import AsyncTransport, SyncTransport, extend_read, validate
+from support_client._base_client import AsyncRequester, SyncRequester, extend_read, validate
 from support_client._streaming import AsyncEventStream, EventStream, TransportName, poll_page
 from support_client.types.events import EventPage
 
 
 class Events:
-    def __init__(self, transport: SyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: SyncRequester) -> None:
+        self._t = requester
 
     def poll(self, after: str | None = None, *, timeout: int = C.LONGPOLL_TIMEOUT) -> EventPage:
         """One long-poll: events after *after* (held up to *timeout* s), and the next cursor.
@@ -35,14 +35,14 @@ class Events:
         return EventStream(
             self._t.options,
             after=after,
-            transport_name=transport,
+            transport=transport,
             first_byte_timeout=first_byte_timeout,
         )
 
 
 class AsyncEvents:
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._t = requester
 
     async def poll(
         self, after: str | None = None, *, timeout: int = C.LONGPOLL_TIMEOUT
@@ -60,6 +60,6 @@ class AsyncEvents:
         return AsyncEventStream(
             self._t,
             after=after,
-            transport_name=transport,
+            transport=transport,
             first_byte_timeout=first_byte_timeout,
         )

@@ -6,7 +6,7 @@ import builtins
 import uuid
 from typing import Any
 
-from support_client._base_client import AsyncTransport, SyncTransport, validate, validate_list
+from support_client._base_client import AsyncRequester, SyncRequester, validate, validate_list
 from support_client.types.tickets import Message
 
 
@@ -25,8 +25,8 @@ def _messages(data: Any) -> list[Message]:
 
 
 class Messages:
-    def __init__(self, transport: SyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: SyncRequester) -> None:
+        self._t = requester
 
     def list(
         self, ticket_id: int, *, limit: int | None = None, offset: int | None = None
@@ -54,8 +54,8 @@ class Messages:
 
 
 class AsyncMessages:
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._t = requester
 
     async def list(
         self, ticket_id: int, *, limit: int | None = None, offset: int | None = None

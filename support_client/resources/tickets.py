@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support_client._base_client import AsyncTransport, SyncTransport, validate, validate_list
+from support_client._base_client import AsyncRequester, SyncRequester, validate, validate_list
 from support_client.types.tickets import Ticket
 
 
@@ -47,8 +47,8 @@ def _create_body(
 
 
 class Tickets:
-    def __init__(self, transport: SyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: SyncRequester) -> None:
+        self._t = requester
 
     def list(
         self,
@@ -111,8 +111,8 @@ class Tickets:
 
 
 class AsyncTickets:
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._t = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._t = requester
 
     async def list(
         self,
