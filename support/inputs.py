@@ -79,6 +79,13 @@ class TicketCreateInput(StrictSerializer):
 class TicketUpdateInput(StrictSerializer):
     title = StrictCharField(required=False, trim_whitespace=False, allow_blank=True)
     resolved = StrictBooleanField(required=False)
+    viewed = StrictBooleanField(
+        required=False,
+        help_text=_(
+            "Only true (1.2.0's manager page sends it when a ticket is opened): "
+            "the other side's messages are marked viewed."
+        ),
+    )
 
 
 class MessageInput(StrictSerializer):

@@ -1,7 +1,8 @@
 """Ticket and message representations, shared by the API, events and consumer.
 
 Field names and order are those of 1.x, kept for 1.x clients; ``unread``,
-``last_message`` and ``author`` are added after them.
+``last_message`` and ``author`` are added after them. A ticket's ``viewed``
+is 1.2.0's flag, derived: nothing unread for the reader's side.
 
 The serializer classes declare the fields (the OpenAPI schema is built from
 them); the dicts themselves are built by :func:`ticket_data` and
@@ -64,6 +65,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 
     user = TelegramUserSerializer(read_only=True)
     support_manager = ManagerSerializer(read_only=True, allow_null=True)
+    viewed = serializers.SerializerMethodField()
     unread = serializers.SerializerMethodField()
     last_message = serializers.SerializerMethodField()
 
@@ -76,6 +78,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "created_at",
             "title",
             "resolved",
+            "viewed",
             "unread",
             "last_message",
         )
@@ -83,6 +86,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 
     def to_representation(self, instance: Ticket) -> dict[str, Any]:
         return ticket_data(instance, reader_side=self.context.get("side", Side.SUPPORT))
+
+    def get_viewed(self, obj: Ticket) -> bool:
+        """1.2.0's flag: nothing from the other side waits to be viewed by the reader."""
+        return self.get_unread(obj) == 0
 
     def get_unread(self, obj: Ticket) -> int:
         return _unread(obj, self.context.get("side", Side.SUPPORT))
@@ -157,6 +164,7 @@ def _manager_data(user: Any) -> dict[str, Any]:
 def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, Any]:
     """A ticket as the API and events show it to a reader on *reader_side*."""
     last = _last_message(ticket)
+    unread = _unread(ticket, reader_side)
     return {
         "id": ticket.pk,
         "user": {"telegram_id": ticket.user_id},
@@ -166,7 +174,8 @@ def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, An
         "created_at": _DATETIME.to_representation(ticket.created_at),
         "title": ticket.title,
         "resolved": ticket.resolved,
-        "unread": _unread(ticket, reader_side),
+        "viewed": unread == 0,
+        "unread": unread,
         "last_message": None if last is None else message_data(last),
     }
 

@@ -244,12 +244,26 @@ def _ticket_opened_with(actor: Actor, key: str, user_id: int) -> Ticket | None:
 
 
 def update_ticket(
-    actor: Actor, ticket_id: Any, *, title: Any = None, resolved: Any = None
+    actor: Actor,
+    ticket_id: Any,
+    *,
+    title: Any = None,
+    resolved: Any = None,
+    viewed: Any = None,
 ) -> Ticket:
-    """Change the title and/or the resolved flag (``PATCH tickets/{id}/``, as in 1.x)."""
+    """Change the title and/or the resolved flag (``PATCH tickets/{id}/``, as in 1.x).
+
+    ``viewed=True`` is 1.2.0's way of marking a ticket read, which its
+    manager page sends when a ticket is opened: the other side's messages are
+    marked viewed, as :func:`mark_viewed` does. 1.2.0 kept a flag on the
+    ticket; here ``viewed`` is derived from the messages, so ``False`` (make
+    them unread again) cannot be honoured and is refused.
+    """
     _require(actor)
     if resolved is not None and not isinstance(resolved, bool):
         raise Invalid.field("resolved", _("Must be a boolean."))
+    if viewed is not None and viewed is not True:
+        raise Invalid.field("viewed", _("Only true: viewed messages cannot be made unread again."))
     clean_title = None if title is None else _clean_title(title)
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
@@ -260,6 +274,8 @@ def update_ticket(
             events.append(events.TICKET_UPDATED, {"ticket": ticket_data(ticket)})
         if resolved is not None:
             _set_resolved(ticket, resolved)
+        if viewed:
+            _mark_viewed_locked(actor, ticket)
     return ticket
 
 
@@ -376,13 +392,17 @@ def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         _check_not_others(actor, ticket)
-        unseen = ticket.messages.filter(sender=actor.other_side, viewed=False)
-        if up_to is not None:
-            unseen = unseen.filter(id__lte=up_to)
-        ids = sorted(unseen.values_list("id", flat=True))
-        if ids:
-            Message.objects.filter(id__in=ids).update(viewed=True)
-            events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
+        return _mark_viewed_locked(actor, ticket, up_to)
+
+
+def _mark_viewed_locked(actor: Actor, ticket: Ticket, up_to: int | None = None) -> list[int]:
+    unseen = ticket.messages.filter(sender=actor.other_side, viewed=False)
+    if up_to is not None:
+        unseen = unseen.filter(id__lte=up_to)
+    ids = sorted(unseen.values_list("id", flat=True))
+    if ids:
+        Message.objects.filter(id__in=ids).update(viewed=True)
+        events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
     return ids
 
 

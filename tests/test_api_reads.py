@@ -25,20 +25,23 @@ def three_tickets(make_ticket, manager_actor, bot_actor):
 @pytest.mark.parametrize(
     ("query", "titles"),
     [
-        ("", ["queued", "mine", "done"]),
-        ("?resolved=false", ["queued", "mine"]),
+        # Without ordering, 1.2.0's: unresolved first, latest activity first.
+        ("", ["mine", "queued", "done"]),
+        ("?resolved=false", ["mine", "queued"]),
         ("?resolved=true", ["done"]),
         ("?user_id=777", ["done"]),
-        ("?user_id=123", ["queued", "mine"]),
+        ("?user_id=123", ["mine", "queued"]),
         ("?manager__isnull=true", ["queued", "done"]),
         ("?manager__isnull=false", ["mine"]),
         ("?manager__isnull=false&resolved=false", ["mine"]),
         ("?ordering=-id", ["done", "mine", "queued"]),
         ("?ordering=id", ["queued", "mine", "done"]),
+        ("?ordering=created_at", ["queued", "mine", "done"]),
+        ("?ordering=-created_at", ["done", "mine", "queued"]),
         ("?search=MIN", ["mine"]),  # part of the title, any case
         ("?search=777", ["done"]),  # a Telegram user id
-        ("?search=123", ["queued", "mine"]),
-        ("?search=%20", ["queued", "mine", "done"]),  # blank: no filter
+        ("?search=123", ["mine", "queued"]),
+        ("?search=%20", ["mine", "queued", "done"]),  # blank: no filter
         ("?search=nothing", []),
         ("?search=e&resolved=false&ordering=-id", ["mine", "queued"]),
     ],
@@ -70,7 +73,8 @@ def test_filter_by_manager_id(manager_client, manager, three_tickets):
         "?user_id=1.5",
         "?manager=1e300",
         "?ordering=title",
-        "?ordering=-created_at",
+        "?ordering=unread",
+        "?ordering=--id",
         "?search=" + "x" * 257,
     ],
 )
@@ -84,21 +88,70 @@ def test_bad_query_parameters_are_400(query, manager_client, three_tickets):
 def test_limit_offset_paginates_as_a_plain_list(manager_client, three_tickets):
     response = manager_client.get("/support/tickets/?limit=2&offset=1")
     assert response.status_code == 200
-    assert [t["title"] for t in response.json()] == ["mine", "done"]
+    assert [t["title"] for t in response.json()] == ["queued", "done"]
     assert response["X-Total-Count"] == "3"
     assert 'rel="prev"' in response["Link"]
     assert 'rel="next"' not in response["Link"]
 
 
-def test_messages_oldest_first_and_paginated(manager_client, bot_actor, make_ticket):
+def test_messages_newest_first_as_in_1_2_and_paginated(manager_client, bot_actor, make_ticket):
     ticket = make_ticket(text="first")
     for text in ["second", "third"]:
         services.post_message(bot_actor, ticket.pk, text=text)
     url = f"/support/tickets/{ticket.pk}/messages/"
-    assert [m["text"] for m in manager_client.get(url).json()] == ["first", "second", "third"]
-    page = manager_client.get(url + "?limit=1&offset=1")
-    assert [m["text"] for m in page.json()] == ["second"]
+    assert [m["text"] for m in manager_client.get(url).json()] == ["third", "second", "first"]
+    page = manager_client.get(url + "?limit=1&offset=2")
+    assert [m["text"] for m in page.json()] == ["first"]
     assert page["X-Total-Count"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("ordering", "texts"),
+    [
+        ("created_at", ["first", "second", "third"]),
+        ("-created_at", ["third", "second", "first"]),
+        ("id", ["first", "second", "third"]),
+        ("-id", ["third", "second", "first"]),
+    ],
+)
+def test_messages_in_another_order_on_request(
+    ordering, texts, manager_client, bot_actor, make_ticket
+):
+    ticket = make_ticket(text="first")
+    for text in ["second", "third"]:
+        services.post_message(bot_actor, ticket.pk, text=text)
+    url = f"/support/tickets/{ticket.pk}/messages/?ordering={ordering}"
+    assert [m["text"] for m in manager_client.get(url).json()] == texts
+
+
+@pytest.mark.parametrize("ordering", ["text", "sender", "-viewed", "created_at,title"])
+def test_messages_refuse_an_unknown_ordering(ordering, manager_client, make_ticket):
+    ticket = make_ticket()
+    response = manager_client.get(f"/support/tickets/{ticket.pk}/messages/?ordering={ordering}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "ordering" in response.json()["errors"]
+
+
+def test_tickets_in_1_2_order_unread_then_unresolved_then_latest_activity(
+    manager_client, bot_client, manager_actor, bot_actor, make_ticket
+):
+    read = make_ticket("read")  # the manager viewed its message
+    services.mark_viewed(manager_actor, read.pk)
+    resolved = make_ticket("resolved")
+    services.resolve(bot_actor, resolved.pk)
+    old = make_ticket("old")
+    make_ticket("recent")
+    make_ticket("busy")
+    services.post_message(bot_actor, old.pk, text="old, but the latest message")
+    untouched = make_ticket("silent")
+    untouched.messages.all().delete()  # nothing unread; no messages: after those with some
+    listed = [t["title"] for t in manager_client.get("/support/tickets/").json()]
+    assert listed == ["old", "busy", "recent", "resolved", "read", "silent"]
+    # For the bot, nothing is unread (no manager wrote): unresolved, then by activity.
+    assert [t["title"] for t in bot_client.get("/support/tickets/").json()] == [
+        "old", "busy", "recent", "read", "silent", "resolved"
+    ]
 
 
 def test_unread_is_counted_for_the_callers_side(

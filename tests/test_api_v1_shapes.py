@@ -1,7 +1,8 @@
 """Each REST example of the 1.x README (seed_examples.json): same fields, JSON types, order.
 
-The fields added in 2.0 (``unread``, ``last_message``, ``author``) are the
-only keys allowed beyond those, and come after them.
+The fields added since (``viewed``, which 1.2.0 added to tickets, then
+``unread``, ``last_message``, ``author``) are the only keys allowed beyond
+those, and come after them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 
 from support import services
 
-ADDED_TICKET_FIELDS = ["unread", "last_message"]
+ADDED_TICKET_FIELDS = ["viewed", "unread", "last_message"]
 ADDED_MESSAGE_FIELDS = ["author"]
 
 
@@ -61,7 +62,12 @@ def test_ticket_detail_matches_1x(variant, manager_client, manager_actor, make_t
 def test_message_list_matches_1x(manager_client, manager_actor, make_ticket, v1_examples):
     ticket = make_ticket(text="some text of message")
     services.post_message(manager_actor, ticket.pk, text="some text of message")
-    body = manager_client.get(f"/support/tickets/{ticket.pk}/messages/").json()
+    url = f"/support/tickets/{ticket.pk}/messages/"
+    # Newest first, as 1.2.0 served them (the README's example is one of each).
+    newest_first = manager_client.get(url).json()
+    assert [m["sender"] for m in newest_first] == ["supp", "user"]
+    body = manager_client.get(url + "?ordering=created_at").json()
+    assert body == newest_first[::-1]
     examples = v1_examples["rest"]["GET tickets/{id}/messages/"]
     assert [m["sender"] for m in body] == [s["sender"] for s in examples] == ["user", "supp"]
     for actual, example in zip(body, examples, strict=True):

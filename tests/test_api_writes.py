@@ -120,6 +120,37 @@ def test_empty_patch_changes_nothing(bot_client, make_ticket):
     assert event_types() == before
 
 
+@pytest.mark.parametrize(
+    ("caller", "viewed_sender"), [("manager", "user"), ("bot", "supp")]
+)
+def test_patch_viewed_marks_the_other_sides_messages_as_1_2_did(
+    caller, viewed_sender, manager_client, bot_client, manager_actor, bot_actor, make_ticket
+):
+    from support import services
+
+    client = {"manager": manager_client, "bot": bot_client}[caller]
+    ticket = make_ticket(text="u1")
+    services.post_message(manager_actor, ticket.pk, text="s1")
+    services.post_message(bot_actor, ticket.pk, text="u2")
+    url = f"/support/tickets/{ticket.pk}/"
+    assert client.get(url).json()["viewed"] is False
+
+    response = client.patch(url, {"viewed": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["viewed"] is True
+    assert response.json()["unread"] == 0
+    expected = list(
+        Message.objects.filter(sender=viewed_sender).order_by("id").values_list("id", flat=True)
+    )
+    assert list(Message.objects.filter(viewed=True).values_list("id", flat=True)) == expected
+    viewed = Event.objects.get(type="ticket.messages.viewed")
+    assert viewed.data == {"ticket": ticket.pk, "ids": expected}
+
+    before = event_types()  # viewed again: nothing to mark, no event
+    assert client.patch(url, {"viewed": True}, format="json").status_code == 200
+    assert event_types() == before
+
+
 def test_mark_viewed_sides(manager_client, bot_client, manager_actor, bot_actor, make_ticket):
     from support import services
 

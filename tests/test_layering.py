@@ -107,9 +107,9 @@ def layer_of(name: str) -> tuple[int, str]:
     best: tuple[int, int, str] | None = None  # the longest matching prefix wins
     for rank, (layer, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if name == prefix or name.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (rank, len(prefix), layer)
+            matches = name == prefix or name.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[1]):
+                best = (rank, len(prefix), layer)
     assert best is not None, f"{name} is in no layer of LAYERS: add it"
     return best[0], best[2]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,7 @@ from support import services
 from support.actors import Actor
 from support.api.authentication import SupportAuthentication
 from support.api.exception_handler import exception_handler
-from support.api.filters import TicketFilter
+from support.api.filters import MessageFilter, TicketFilter
 from support.api.pagination import PlainListPagination
 from support.api.parsers import SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
@@ -134,7 +134,10 @@ class TicketListView(SupportView):
     def get_queryset(self) -> QuerySet[Ticket]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular's schema pass
             return Ticket.objects.none()
-        return tickets_for_representation(Ticket.objects.order_by("id"), self.reader_side())
+        tickets = tickets_for_representation(Ticket.objects.all(), self.reader_side())
+        if self.request.query_params.get("ordering"):
+            return tickets  # TicketFilter orders them
+        return in_v1_order(tickets)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "side": self.reader_side()}
@@ -149,6 +152,25 @@ class TicketListView(SupportView):
         return self.ticket_response(opened.ticket, code)
 
 
+def in_v1_order(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """1.2.0's order of ``tickets/``, which its manager page shows as it gets it.
+
+    Tickets with something unread first (1.2.0's ``viewed`` false), then the
+    unresolved, then by the last message's time, newest first (tickets
+    without messages after those with), then by the ticket's own. *tickets*
+    come from :func:`~support.serializers.tickets_for_representation`
+    (``unread_count``).
+    """
+    newest = Message.objects.filter(ticket=OuterRef("pk")).order_by("-created_at", "-id")
+    return tickets.annotate(last_activity=Subquery(newest.values("created_at")[:1])).order_by(
+        ExpressionWrapper(Q(unread_count=0), output_field=BooleanField()).asc(),
+        "resolved",
+        F("last_activity").desc(nulls_last=True),
+        "-created_at",
+        "-id",
+    )
+
+
 @extend_schema(methods=["GET"], responses={200: TicketSerializer, **ERRORS})
 @extend_schema(
     methods=["PATCH"],
@@ -156,7 +178,7 @@ class TicketListView(SupportView):
     responses={200: TicketSerializer, **ERRORS},
 )
 class TicketDetailView(SupportView):
-    """``GET tickets/{id}/`` and ``PATCH tickets/{id}/`` (``title``, ``resolved``)."""
+    """``GET tickets/{id}/`` and ``PATCH tickets/{id}/`` (``title``, ``resolved``, ``viewed``)."""
 
     serializer_class = TicketSerializer
     http_method_names = ("get", "patch", "options", "head")
@@ -197,6 +219,7 @@ class TicketActionView(SupportView):
 
 @extend_schema(
     methods=["GET"],
+    filters=True,
     responses={200: MessageSerializer(many=True), **ERRORS},
 )
 @extend_schema(
@@ -205,16 +228,22 @@ class TicketActionView(SupportView):
     responses={201: MessageSerializer, 200: MessageSerializer, **ERRORS},
 )
 class MessageListView(SupportView):
-    """``GET tickets/{id}/messages/`` (oldest first) and ``POST`` (a new message)."""
+    """``GET tickets/{id}/messages/`` and ``POST`` (a new message).
+
+    Newest first, as 1.2.0 listed them (its manager page reverses the list);
+    ``?ordering=created_at`` for oldest first (:class:`MessageFilter`).
+    """
 
     serializer_class = MessageSerializer
+    filter_backends = (DjangoFilterBackend,)
+    filterset_class = MessageFilter
     pagination_class = PlainListPagination
 
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         ticket = get_object_or_404(Ticket, pk=self.kwargs["pk"])
-        return ticket.messages.order_by("created_at", "id")
+        return ticket.messages.order_by("-created_at", "-id")
 
     def get(self, request: Request, pk: int) -> Response:
         return self.list_response()

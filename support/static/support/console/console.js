@@ -281,12 +281,15 @@
     scheduleRender();
     if (!state.tickets.has(id)) refreshTicket(id);
     try {
-      let { data, response } = await api.get(`tickets/${id}/messages/`, { limit: PAGE });
+      // Oldest first (the API's default is 1.2.0's newest first).
+      let { data, response } = await api.get(`tickets/${id}/messages/`, {
+        ordering: "created_at", limit: PAGE,
+      });
       let total = Number(response.headers.get("X-Total-Count"));
       if (total > PAGE) {
         // The newest page; older ones load when scrolling up.
         ({ data, response } = await api.get(`tickets/${id}/messages/`, {
-          limit: PAGE, offset: total - PAGE,
+          ordering: "created_at", limit: PAGE, offset: total - PAGE,
         }));
         total = Number(response.headers.get("X-Total-Count"));
       }
@@ -309,7 +312,7 @@
     const offset = Math.max(0, thread.first - PAGE);
     try {
       const { data } = await api.get(`tickets/${thread.id}/messages/`, {
-        limit: thread.first - offset, offset,
+        ordering: "created_at", limit: thread.first - offset, offset,
       });
       if (state.thread !== thread) return;
       data.forEach((m) => { if (!thread.messages.has(m.id)) thread.messages.set(m.id, m); });
