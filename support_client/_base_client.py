@@ -142,6 +142,11 @@ def retry_delay(attempt: int, response: httpx.Response | None) -> float | None:
             wait = parse_retry_after(header)
             if wait is not None:
                 return wait if wait <= C.MAX_RETRY_AFTER else None
+    return backoff(attempt)
+
+
+def backoff(attempt: int) -> float:
+    """Full jitter: a random wait under ``INITIAL * 2**(attempt - 1)``, at most ``MAX``."""
     ceiling = min(C.MAX_RETRY_DELAY, C.INITIAL_RETRY_DELAY * 2 ** (attempt - 1))
     return random.uniform(0, ceiling)
 
@@ -178,6 +183,35 @@ def connection_error(error: httpx.TransportError, request: httpx.Request) -> API
     if isinstance(error, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {error}", request=request)
     return APIConnectionError(f"Connection error: {error}", request=request)
+
+
+class Attempts:
+    """The retry policy of one request, as a state machine that both clients drive.
+
+    After each attempt, hand :meth:`after` its outcome: the response, or the
+    transport error it raised. It answers with the response to return (a
+    success, an error not worth retrying, or the last try) or the seconds to
+    wait before the next attempt, and raises the :class:`APIConnectionError`
+    that ends the request. Only the sending and the sleeping are the client's.
+    """
+
+    def __init__(self, request: httpx.Request, max_retries: int, idempotent: bool) -> None:
+        self.request = request
+        self.max_retries = max_retries
+        self.idempotent = idempotent
+        self.made = 0
+
+    def after(self, outcome: httpx.Response | httpx.TransportError) -> httpx.Response | float:
+        self.made += 1
+        last = self.made > self.max_retries
+        if isinstance(outcome, httpx.TransportError):
+            if last or not is_safe_to_resend(outcome, self.idempotent):
+                raise connection_error(outcome, self.request) from outcome
+            return backoff(self.made)
+        if last or not should_retry_status(outcome.status_code, self.idempotent):
+            return outcome
+        wait = retry_delay(self.made, outcome)
+        return outcome if wait is None else wait
 
 
 def parse_json(response: httpx.Response) -> Any:
@@ -249,27 +283,15 @@ class SyncRequester:
             headers=self.options.request_headers(),
             timeout=timeout or self.options.timeout,
         )
-        attempt = 0
+        attempts = Attempts(request, self.options.max_retries, idempotent)
         while True:
-            attempt += 1
             try:
-                response = self.http.send(request)
+                step = attempts.after(self.http.send(request))
             except httpx.TransportError as error:
-                if attempt > self.options.max_retries or not is_safe_to_resend(error, idempotent):
-                    raise connection_error(error, request) from error
-                delay = retry_delay(attempt, None)
-            else:
-                if (
-                    not should_retry_status(response.status_code, idempotent)
-                    or attempt > self.options.max_retries
-                ):
-                    return response
-                delay = retry_delay(attempt, response)
-                if delay is None:
-                    return response
-                response.close()
-            assert delay is not None
-            time.sleep(delay)
+                step = attempts.after(error)
+            if isinstance(step, httpx.Response):
+                return step
+            time.sleep(step)
 
 
 class AsyncRequester:
@@ -312,27 +334,15 @@ class AsyncRequester:
             headers=self.options.request_headers(),
             timeout=timeout or self.options.timeout,
         )
-        attempt = 0
+        attempts = Attempts(request, self.options.max_retries, idempotent)
         while True:
-            attempt += 1
             try:
-                response = await self.http.send(request)
+                step = attempts.after(await self.http.send(request))
             except httpx.TransportError as error:
-                if attempt > self.options.max_retries or not is_safe_to_resend(error, idempotent):
-                    raise connection_error(error, request) from error
-                delay = retry_delay(attempt, None)
-            else:
-                if (
-                    not should_retry_status(response.status_code, idempotent)
-                    or attempt > self.options.max_retries
-                ):
-                    return response
-                delay = retry_delay(attempt, response)
-                if delay is None:
-                    return response
-                await response.aclose()
-            assert delay is not None
-            await asyncio.sleep(delay)
+                step = attempts.after(error)
+            if isinstance(step, httpx.Response):
+                return step
+            await asyncio.sleep(step)
 
 
 def _clean(params: Params | None) -> dict[str, Any] | None:

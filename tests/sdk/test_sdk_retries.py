@@ -24,7 +24,7 @@ from support_client import (
     _base_client,
 )
 from support_client import _constants as C
-from support_client._base_client import parse_retry_after, retry_delay
+from support_client._base_client import Attempts, parse_retry_after, retry_delay
 from tests.sdk.common import ERROR_BODY, NOT_RETRIED, TICKET, Api, Clock, body_of, last_request
 
 # --- retries ------------------------------------------------------------------------------
@@ -304,6 +304,55 @@ async def test_tickets_create_is_resent_only_when_the_server_says_it_did_not_run
         with pytest.raises(APIStatusError):
             await api.run(lambda c: c.tickets.create(user_id=1, title="t"))
         assert route.call_count == 1
+
+
+# --- the policy both clients drive (Attempts) --------------------------------------------
+
+REQUEST = httpx.Request("POST", "http://test/support/tickets/")
+
+
+def outcome_of(name: int | str) -> httpx.Response | httpx.TransportError:
+    if name == "read":
+        return httpx.ReadTimeout("lost", request=REQUEST)
+    if name == "connect":
+        return httpx.ConnectError("refused", request=REQUEST)
+    assert isinstance(name, int)
+    return httpx.Response(name, request=REQUEST)
+
+
+def step_after(attempts: Attempts, outcome: httpx.Response | httpx.TransportError) -> str:
+    try:
+        step = attempts.after(outcome)
+    except APIConnectionError as error:
+        same = error.__cause__ is outcome and error.request is REQUEST
+        return "raise" if same else f"raise {error!r}"
+    if step is outcome:
+        return "answer"
+    assert isinstance(step, float)
+    assert 0 <= step <= C.MAX_RETRY_DELAY
+    return "wait"
+
+
+@pytest.mark.parametrize(
+    ("idempotent", "outcomes", "steps"),
+    [
+        pytest.param(True, [200], ["answer"], id="success"),
+        pytest.param(True, [503, 500, 200], ["wait", "wait", "answer"], id="5xx-then-success"),
+        pytest.param(True, [503, 503, 503], ["wait", "wait", "answer"], id="exhausted"),
+        pytest.param(True, [404], ["answer"], id="4xx"),
+        pytest.param(False, [500], ["answer"], id="500-not-idempotent"),
+        pytest.param(False, [429, 503, 200], ["wait", "wait", "answer"], id="did-not-run"),
+        pytest.param(True, ["read", "connect", 200], ["wait", "wait", "answer"], id="errors"),
+        pytest.param(True, ["read", "read", "read"], ["wait", "wait", "raise"], id="errors-out"),
+        pytest.param(False, ["connect", "read"], ["wait", "raise"], id="maybe-sent"),
+    ],
+)
+def test_attempts_answer_wait_or_raise_after_each_outcome(
+    idempotent: bool, outcomes: list[int | str], steps: list[str]
+) -> None:
+    attempts = Attempts(REQUEST, max_retries=2, idempotent=idempotent)
+
+    assert [step_after(attempts, outcome_of(name)) for name in outcomes] == steps
 
 
 # --- retry_delay and parse_retry_after ----------------------------------------------------
