@@ -1,21 +1,29 @@
 """System checks: misconfigured settings are reported by id, not crashed on.
 
-:mod:`support.conf` only reads the settings; what a value must be is
-checked here, as ``manage.py check`` (and ``runserver``, ``migrate``) run it.
+:mod:`support.conf` reads the settings and holds their table: each
+setting's default, what its value must be and its check id. The values a
+project sets are checked here, as ``manage.py check`` (and ``runserver``,
+``migrate``) run it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import timedelta
-from typing import Any, NamedTuple, TypeGuard
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import FieldDoesNotExist
 
-from support.conf import EVENTSTREAM_STORAGE, TELEGRAM_USER_MODEL_SETTING, support_settings
+from support.conf import (
+    EVENTSTREAM_STORAGE,
+    SETTINGS,
+    TELEGRAM_USER_MODEL_SETTING,
+    Setting,
+    SupportSettings,
+    support_settings,
+)
 
 
 @register()
@@ -30,14 +38,14 @@ def check_telegram_user_model(
     )
     if raw is None:
         return [Error(f"{TELEGRAM_USER_MODEL_SETTING} is not set.", hint=hint, id="support.E001")]
+    row = SupportSettings.TELEGRAM_USER_MODEL
     label = support_settings.TELEGRAM_USER_MODEL
-    if label is None or label.count(".") != 1:
+    if label is None or not row.kind.valid(label):
         return [
             Error(
-                f"{TELEGRAM_USER_MODEL_SETTING} must be a string 'app_label.ModelName', "
-                f"not {raw!r}.",
+                f"{row.name} must be {row.kind.description}, not {raw!r}.",
                 hint=hint,
-                id="support.E002",
+                id=row.check_id,
             )
         ]
     try:
@@ -110,61 +118,42 @@ def check_eventstream_storage(
     ]
 
 
-def _number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-class Kind(NamedTuple):
-    """What a setting's value must be: a test, and the words for the error."""
-
-    valid: Callable[[object], bool]
-    description: str
-
-
-DURATION = Kind(lambda v: isinstance(v, timedelta) or _number(v), "a timedelta or seconds")
-NON_NEGATIVE_INTEGER = Kind(
-    lambda v: isinstance(v, int) and _number(v) and v >= 0, "a non-negative integer"
-)
-POSITIVE_NUMBER = Kind(lambda v: _number(v) and v > 0, "a positive number")
-PATHS = Kind(lambda v: isinstance(v, list | tuple), "a list of paths")
-MAPPING = Kind(lambda v: isinstance(v, dict), "a dict")
-
-#: Check id: the setting, and what it must be when a project sets it.
-SETTING_CHECKS = {
-    "support.E006": ("SUPPORT_EVENT_RETENTION", DURATION),
-    "support.E007": ("SUPPORT_LONGPOLL_MAX_TIMEOUT", NON_NEGATIVE_INTEGER),
-    "support.E008": ("SUPPORT_LONGPOLL_DEFAULT_TIMEOUT", NON_NEGATIVE_INTEGER),
-    "support.E009": ("SUPPORT_MAX_TEXT_LENGTH", NON_NEGATIVE_INTEGER),
-    "support.E010": ("SUPPORT_MAX_TITLE_LENGTH", NON_NEGATIVE_INTEGER),
-    "support.E011": ("SUPPORT_WEBSOCKET_PATHS", PATHS),
-    "support.E012": ("SUPPORT_HUB_POLL_INTERVAL", POSITIVE_NUMBER),
-    "support.E013": ("SUPPORT_CREDENTIAL_RECHECK_INTERVAL", POSITIVE_NUMBER),
-    "support.E014": ("SUPPORT_THROTTLE_RATES", MAPPING),
-    "support.E015": ("SUPPORT_MAX_STREAMS_PER_CREDENTIAL", NON_NEGATIVE_INTEGER),
-    "support.E016": ("SUPPORT_MAX_CLIENT_BACKLOG", NON_NEGATIVE_INTEGER),
-    "support.E017": ("SUPPORT_SLOW_CLIENT_TIMEOUT", POSITIVE_NUMBER),
-}
-
 _UNSET = object()
+
+
+def _setting_errors(setting: Setting[Any], value: object) -> list[CheckMessage]:
+    """What is wrong with *value* for *setting*: the value itself, else each of its items."""
+    kind, check_id = setting.kind, setting.check_id
+    if not kind.valid(value):
+        hint = f"It is {value!r}; remove it to use the default."
+        return [Error(f"{setting.name} must be {kind.description}.", hint=hint, id=check_id)]
+    if kind.each is None:
+        return []
+    each = kind.each
+    items = value.items() if isinstance(value, dict) else enumerate(cast(Iterable[object], value))
+    return [
+        Error(
+            f"{setting.name}[{key!r}] must be {each.description}.",
+            hint=f"It is {item!r}.",
+            id=check_id,
+        )
+        for key, item in items
+        if not each.valid(item)
+    ]
 
 
 @register()
 def check_settings(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """``support.E006``-``E017``: each ``SUPPORT_*`` setting a project sets is of the right kind.
+    """Each ``SUPPORT_*`` setting a project sets is what its row of the table says, by its id.
 
-    A setting left out takes its default, which is always valid.
+    A setting left out takes its default, which is always valid. The Telegram
+    user model, required, has its own check above.
     """
     errors: list[CheckMessage] = []
-    for check_id, (setting, kind) in SETTING_CHECKS.items():
-        value = getattr(settings, setting, _UNSET)
-        if value is not _UNSET and not kind.valid(value):
-            errors.append(
-                Error(
-                    f"{setting} must be {kind.description}.",
-                    hint=f"It is {value!r}; remove it to use the default.",
-                    id=check_id,
-                )
-            )
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name, _UNSET)
+        if not setting.required and value is not _UNSET:
+            errors += _setting_errors(setting, value)
     return errors

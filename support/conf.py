@@ -1,33 +1,307 @@
-"""The app's settings, each with a default, read lazily.
+"""The app's settings: one table of every ``SUPPORT_*`` setting, read lazily.
+
+Each row of the table (an attribute of :class:`SupportSettings`, listed in
+:data:`SETTINGS`) gives a setting's default, what its value must be (a
+:class:`Kind`, which the system checks in :mod:`support.checks` hold a
+project's value to, by the row's check id), and what it means (the line
+``docs/settings.md`` shows; ``tests/test_settings_doc.py`` keeps the doc to
+the table).
 
 Every value is looked up on ``django.conf.settings`` when it is first used,
 never at import time, and remembered until a setting changes
 (``setting_changed``: ``override_settings``, pytest-django's ``settings``),
 so tests and late configuration in host projects both work. Remembering
 matters on the hot paths: a ``SUPPORT_*`` name a project leaves unset costs
-Django an ``AttributeError`` per lookup, several per event sent. This module
-only reads: the system checks in :mod:`support.checks` tell a project that a
-value is wrong (``support.E006`` on).
+Django an ``AttributeError`` per lookup, several per event sent. Reading does
+not validate: telling a project that a value is wrong is the checks' job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from typing import Any, Generic, TypeGuard, TypeVar, cast, overload
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
-#: The setting that names the Telegram user model (``"app_label.ModelName"``).
-TELEGRAM_USER_MODEL_SETTING = "SUPPORT_TELEGRAM_USER_MODEL"
+T = TypeVar("T")
+
 #: The django-eventstream storage that serves SSE from the support event log:
 #: ``EVENTSTREAM_STORAGE_CLASS`` is set to it when a project leaves it unset.
 EVENTSTREAM_STORAGE = "support.realtime.storage.EventLogStorage"
 
 
+def _number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _rate(value: object) -> bool:
+    """Whether ``support.ratelimit.parse_rate`` reads *value* (``"600/min"``, ``"10/s"``).
+
+    Written out here, as this module imports nothing of the app's.
+    """
+    if not isinstance(value, str):
+        return False
+    count, _sep, period = value.partition("/")
+    try:
+        int(count)
+    except ValueError:
+        return False
+    return period.strip()[:1].lower() in ("s", "m", "h", "d")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a setting's value must be: a test, and the words for its failure.
+
+    *each*, for a list or a dict, is what each of its items (or values) must be.
+    """
+
+    description: str
+    valid: Callable[[object], bool]
+    each: Kind | None = None
+
+
+MODEL_LABEL = Kind(
+    'a string "app_label.ModelName"', lambda v: isinstance(v, str) and v.count(".") == 1
+)
+DURATION = Kind("a timedelta or seconds", lambda v: isinstance(v, timedelta) or _number(v))
+NON_NEGATIVE_INTEGER = Kind(
+    "a non-negative integer", lambda v: isinstance(v, int) and _number(v) and v >= 0
+)
+POSITIVE_NUMBER = Kind("a positive number", lambda v: _number(v) and v > 0)
+PATHS = Kind(
+    "a list of paths",
+    lambda v: isinstance(v, list | tuple),
+    each=Kind("a string", lambda v: isinstance(v, str)),
+)
+RATES = Kind(
+    "a dict",
+    lambda v: isinstance(v, dict),
+    each=Kind('a rate such as "600/min", or None', lambda v: v is None or _rate(v)),
+)
+CACHE_ALIAS = Kind(
+    "the alias of a cache in CACHES",
+    lambda v: isinstance(v, str) and v in django_settings.CACHES,
+)
+GROUP_NAME = Kind(
+    "a channel-layer group name: 1 to 99 ASCII letters, digits, hyphens, underscores or periods",
+    lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9\-_.]{1,99}", v) is not None,
+)
+BOOLEAN = Kind("True or False", lambda v: isinstance(v, bool))
+
+
+class Setting(Generic[T]):
+    """One row of the table: the setting ``SUPPORT_<attribute>`` of :class:`SupportSettings`.
+
+    *read* turns the project's value (or *default*) into what the app uses;
+    it does not validate (the checks do). A *required* setting has no
+    default: *default* is only what is read while it is missing.
+    """
+
+    name: str
+
+    def __init__(
+        self,
+        default: object,
+        kind: Kind,
+        meaning: str,
+        *,
+        check_id: str,
+        read: Callable[[Any], T],
+        required: bool = False,
+    ) -> None:
+        self.default = default
+        self.kind = kind
+        self.meaning = meaning
+        self.check_id = check_id
+        self.read = read
+        self.required = required
+
+    def __set_name__(self, owner: type[object], attribute: str) -> None:
+        self.name = f"SUPPORT_{attribute}"
+
+    @overload
+    def __get__(self, instance: None, owner: type[object]) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: SupportSettings, owner: type[object]) -> T: ...
+    def __get__(self, instance: SupportSettings | None, owner: type[object]) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return self.read(instance.raw(self))
+
+    def __set__(self, instance: SupportSettings, value: object) -> None:
+        raise AttributeError(f"{self.name} is read from django.conf.settings; override it there")
+
+    def __repr__(self) -> str:
+        return f"<Setting {self.name}>"
+
+
+def _label(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _duration(value: object) -> timedelta:
+    return timedelta(seconds=value) if _number(value) else cast(timedelta, value)
+
+
+def _int(value: object) -> int:
+    return cast(int, value)
+
+
+def _title_length(value: object) -> int:
+    return min(cast(int, value), 256)  # the column holds 256
+
+
+def _paths(value: object) -> tuple[str, ...]:
+    return tuple(str(path) for path in cast(Sequence[object], value))
+
+
+def _float(value: object) -> float:
+    return float(cast(float, value))
+
+
+_DEFAULT_RATES: dict[str, str | None] = {"bot": "6000/min", "manager": "600/min"}
+
+
+def _rates(value: object) -> dict[str, str | None]:
+    """A side the project leaves out keeps its default rate."""
+    return {**_DEFAULT_RATES, **cast(dict[str, str | None], value)}
+
+
 class SupportSettings:
-    """Typed, lazy access to the ``SUPPORT_*`` settings."""
+    """Typed, lazy access to the ``SUPPORT_*`` settings: each attribute is a row of the table."""
+
+    TELEGRAM_USER_MODEL = Setting(
+        None,
+        MODEL_LABEL,
+        "the Telegram user model",
+        check_id="support.E002",  # E001, E003, E004 too: see support.checks
+        read=_label,
+        required=True,
+    )
+    EVENT_RETENTION = Setting(
+        timedelta(days=7),
+        DURATION,
+        "how long events are kept (a cursor older than this expires)",
+        check_id="support.E006",
+        read=_duration,
+    )
+    MAX_TEXT_LENGTH = Setting(
+        4096,
+        NON_NEGATIVE_INTEGER,
+        "longest message text (4096 is Telegram's own limit)",
+        check_id="support.E009",
+        read=_int,
+    )
+    MAX_TITLE_LENGTH = Setting(
+        256,
+        NON_NEGATIVE_INTEGER,
+        "longest ticket title (at most 256)",
+        check_id="support.E010",
+        read=_title_length,
+    )
+    LONGPOLL_DEFAULT_TIMEOUT = Setting(
+        25,
+        NON_NEGATIVE_INTEGER,
+        "seconds a long-poll holds when the client gives no `timeout`",
+        check_id="support.E008",
+        read=_int,
+    )
+    LONGPOLL_MAX_TIMEOUT = Setting(
+        30,
+        NON_NEGATIVE_INTEGER,
+        "the longest `timeout` a long-poll may ask for, in seconds",
+        check_id="support.E007",
+        read=_int,
+    )
+    WEBSOCKET_PATHS = Setting(
+        ("ws/support/", "ws/support/manager/"),
+        PATHS,
+        "WebSocket routes (no leading slash)",
+        check_id="support.E011",
+        read=_paths,
+    )
+    CHANNEL_GROUP = Setting(
+        "support.events",
+        GROUP_NAME,
+        "channel-layer group for live events",
+        check_id="support.E019",
+        read=str,
+    )
+    # The channel layer wakes the hub at once; this timer is the safety net for
+    # publications lost while the layer was down.
+    HUB_POLL_INTERVAL = Setting(
+        2.0,
+        POSITIVE_NUMBER,
+        "seconds between each worker's safety-net reads of the log",
+        check_id="support.E012",
+        read=_float,
+    )
+    # A revoked bot key closes its connections at once (a broadcast); this
+    # re-check is what ends the streams of a manager who lost the permission or
+    # was deactivated, and the safety net for a lost broadcast.
+    CREDENTIAL_RECHECK_INTERVAL = Setting(
+        10.0,
+        POSITIVE_NUMBER,
+        "seconds between each worker's re-checks of the credentials behind its open "
+        "streams (one query per bot-key batch and per manager, whatever the number of "
+        "connections), and the longest a worker remembers a checked `Authorization` "
+        "credential",
+        check_id="support.E013",
+        read=_float,
+    )
+    THROTTLE_RATES = Setting(
+        _DEFAULT_RATES,
+        RATES,
+        "request rates per bot key and per manager (`None` turns a side off; a side "
+        "left out keeps its default)",
+        check_id="support.E014",
+        read=_rates,
+    )
+    THROTTLE_CACHE = Setting(
+        "default",
+        CACHE_ALIAS,
+        "the cache that counts the requests (share it between workers)",
+        check_id="support.E018",
+        read=str,
+    )
+    # 32 fits a manager with many tabs and a bot with a few workers.
+    MAX_STREAMS_PER_CREDENTIAL = Setting(
+        32,
+        NON_NEGATIVE_INTEGER,
+        "open streams (WebSockets, SSE streams, waiting long-polls) one bot key or manager "
+        "may hold on one worker; `0` means no limit",
+        check_id="support.E015",
+        read=_int,
+    )
+    MAX_CLIENT_BACKLOG = Setting(
+        1024 * 1024,
+        NON_NEGATIVE_INTEGER,
+        "bytes a WebSocket or SSE client may leave unread at the server before its stream "
+        "is closed (it resumes by cursor); `0` means no limit",
+        check_id="support.E016",
+        read=_int,
+    )
+    SLOW_CLIENT_TIMEOUT = Setting(
+        10.0,
+        POSITIVE_NUMBER,
+        "seconds one WebSocket send may wait on its client (servers with backpressure, "
+        "such as uvicorn) before the stream is closed",
+        check_id="support.E017",
+        read=_float,
+    )
+    TUNE_SQLITE = Setting(
+        True,
+        BOOLEAN,
+        "SQLite connections queue their writers: `BEGIN IMMEDIATE`, WAL, a 20 s busy "
+        "timeout, each unless your `OPTIONS` set it",
+        check_id="support.E020",
+        read=bool,
+    )
 
     def __init__(self) -> None:
         self._values: dict[str, object] = {}
@@ -36,115 +310,24 @@ class SupportSettings:
     def _forget(self, **kwargs: object) -> None:
         self._values.clear()
 
-    def _get(self, name: str, default: object) -> object:
+    def raw(self, setting: Setting[Any]) -> object:
+        """The project's value of *setting*, or its default: remembered until a setting changes."""
         try:
-            return self._values[name]
+            return self._values[setting.name]
         except KeyError:
-            value = self._values[name] = getattr(django_settings, f"SUPPORT_{name}", default)
+            value = self._values[setting.name] = getattr(
+                django_settings, setting.name, setting.default
+            )
             return value
 
-    def _int(self, name: str, default: int) -> int:
-        return cast(int, self._get(name, default))
 
-    @property
-    def TELEGRAM_USER_MODEL(self) -> str | None:
-        """The Telegram user model label; required, checked by ``support.E001``."""
-        value = self._get("TELEGRAM_USER_MODEL", None)
-        return value if isinstance(value, str) else None
+#: The table: every setting, in the order ``docs/settings.md`` lists them.
+SETTINGS: tuple[Setting[Any], ...] = tuple(
+    row for row in vars(SupportSettings).values() if isinstance(row, Setting)
+)
 
-    @property
-    def EVENT_RETENTION(self) -> timedelta:
-        """How long the event log keeps events (a cursor older than this expires)."""
-        value = self._get("EVENT_RETENTION", timedelta(days=7))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return timedelta(seconds=value)
-        return cast(timedelta, value)
-
-    @property
-    def LONGPOLL_MAX_TIMEOUT(self) -> int:
-        """Upper bound, in seconds, for ``events/?timeout=``."""
-        return self._int("LONGPOLL_MAX_TIMEOUT", 30)
-
-    @property
-    def LONGPOLL_DEFAULT_TIMEOUT(self) -> int:
-        """Seconds a long-poll holds when the client gives no ``timeout``."""
-        return self._int("LONGPOLL_DEFAULT_TIMEOUT", 25)
-
-    @property
-    def MAX_TEXT_LENGTH(self) -> int:
-        """Longest message text accepted; 4096 is Telegram's own limit."""
-        return self._int("MAX_TEXT_LENGTH", 4096)
-
-    @property
-    def MAX_TITLE_LENGTH(self) -> int:
-        """Longest ticket title accepted (the column holds 256)."""
-        return min(self._int("MAX_TITLE_LENGTH", 256), 256)
-
-    @property
-    def WEBSOCKET_PATHS(self) -> tuple[str, ...]:
-        """Paths the WebSocket consumer is routed at (no leading slash)."""
-        value = self._get("WEBSOCKET_PATHS", ("ws/support/", "ws/support/manager/"))
-        return tuple(str(path) for path in cast(Sequence[object], value))
-
-    @property
-    def HUB_POLL_INTERVAL(self) -> float:
-        """Seconds between the hub's reads of the log when no wake-up arrives.
-
-        The channel layer wakes the hub at once; this timer is the safety net
-        for publications lost while the layer was down.
-        """
-        return float(cast(float, self._get("HUB_POLL_INTERVAL", 2.0)))
-
-    @property
-    def CREDENTIAL_RECHECK_INTERVAL(self) -> float:
-        """Seconds between each worker's re-checks of its open connections' credentials.
-
-        A revoked bot key closes its connections at once (a broadcast); this
-        re-check is what ends the streams of a manager who lost the
-        permission or was deactivated, and the safety net for a lost broadcast.
-        """
-        return float(cast(float, self._get("CREDENTIAL_RECHECK_INTERVAL", 10.0)))
-
-    @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:
-        """Request rates per side (``"6000/min"``; ``None`` turns a side's limit off)."""
-        defaults: dict[str, str | None] = {"bot": "6000/min", "manager": "600/min"}
-        value = self._get("THROTTLE_RATES", defaults)
-        return {**defaults, **cast(dict[str, str | None], value)}
-
-    @property
-    def THROTTLE_CACHE(self) -> str:
-        """The cache alias that holds the rate counters."""
-        return str(self._get("THROTTLE_CACHE", "default"))
-
-    @property
-    def CHANNEL_GROUP(self) -> str:
-        """Channel-layer group every process's hub listens on for new events."""
-        return str(self._get("CHANNEL_GROUP", "support.events"))
-
-    @property
-    def TUNE_SQLITE(self) -> bool:
-        """Whether SQLite connections get WAL, IMMEDIATE writes and a busy timeout."""
-        return bool(self._get("TUNE_SQLITE", True))
-
-    @property
-    def MAX_STREAMS_PER_CREDENTIAL(self) -> int:
-        """Open streams (WebSocket, SSE, waiting long-polls) one credential may hold per
-        worker process; 0 means no limit. 32 fits a manager with many tabs and a bot
-        with a few workers."""
-        return self._int("MAX_STREAMS_PER_CREDENTIAL", 32)
-
-    @property
-    def MAX_CLIENT_BACKLOG(self) -> int:
-        """Bytes a WebSocket or SSE client may leave unread at the server before its
-        stream is closed (it resumes by cursor); 0 means no limit."""
-        return self._int("MAX_CLIENT_BACKLOG", 1024 * 1024)
-
-    @property
-    def SLOW_CLIENT_TIMEOUT(self) -> float:
-        """Seconds a WebSocket send may wait on a client before its stream is closed."""
-        return float(cast(float, self._get("SLOW_CLIENT_TIMEOUT", 10.0)))
-
+#: The setting that names the Telegram user model (``"app_label.ModelName"``).
+TELEGRAM_USER_MODEL_SETTING = SupportSettings.TELEGRAM_USER_MODEL.name
 
 support_settings = SupportSettings()
 

@@ -10,11 +10,11 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from support.checks import (
-    SETTING_CHECKS,
     check_settings,
     check_telegram_user_model,
     check_token_authentication,
 )
+from support.conf import SETTINGS
 
 
 def ids() -> list[str | None]:
@@ -85,9 +85,14 @@ def test_eventstream_storage_defaults_to_the_event_log():
 DURATION = "must be a timedelta or seconds."
 NON_NEGATIVE = "must be a non-negative integer."
 POSITIVE = "must be a positive number."
+CACHE_ALIAS = "must be the alias of a cache in CACHES."
+GROUP = (
+    "must be a channel-layer group name: "
+    "1 to 99 ASCII letters, digits, hyphens, underscores or periods."
+)
 
 #: setting, a wrong value, a right one, the check id, the message's end.
-SETTINGS = [
+WRONG_VALUES = [
     ("SUPPORT_EVENT_RETENTION", "7 days", 3600, "support.E006", DURATION),
     ("SUPPORT_EVENT_RETENTION", None, timedelta(days=1), "support.E006", DURATION),
     ("SUPPORT_LONGPOLL_MAX_TIMEOUT", -1, 0, "support.E007", NON_NEGATIVE),
@@ -104,13 +109,19 @@ SETTINGS = [
     ("SUPPORT_MAX_STREAMS_PER_CREDENTIAL", "32", 8, "support.E015", NON_NEGATIVE),
     ("SUPPORT_MAX_CLIENT_BACKLOG", 1.5, 1 << 20, "support.E016", NON_NEGATIVE),
     ("SUPPORT_SLOW_CLIENT_TIMEOUT", 0, 2.5, "support.E017", POSITIVE),
+    ("SUPPORT_THROTTLE_CACHE", "nope", "default", "support.E018", CACHE_ALIAS),
+    ("SUPPORT_THROTTLE_CACHE", None, "default", "support.E018", CACHE_ALIAS),
+    ("SUPPORT_CHANNEL_GROUP", "support events", "support-events.2", "support.E019", GROUP),
+    ("SUPPORT_CHANNEL_GROUP", "x" * 100, "x" * 99, "support.E019", GROUP),
+    ("SUPPORT_CHANNEL_GROUP", "", "a", "support.E019", GROUP),
+    ("SUPPORT_TUNE_SQLITE", "no", False, "support.E020", "must be True or False."),
 ]
 
 
 @pytest.mark.parametrize(
     ("setting", "wrong", "right", "check_id", "message"),
-    SETTINGS,
-    ids=[f"{row[3]}-{row[1]!r}" for row in SETTINGS],
+    WRONG_VALUES,
+    ids=[f"{row[3]}-{row[1]!r}" for row in WRONG_VALUES],
 )
 def test_each_setting_is_checked_by_id(setting, wrong, right, check_id, message):
     with override_settings(**{setting: wrong}):
@@ -121,9 +132,84 @@ def test_each_setting_is_checked_by_id(setting, wrong, right, check_id, message)
         assert check_settings() == []
 
 
-def test_settings_left_unset_pass_and_every_setting_check_is_in_the_table():
+def test_settings_left_unset_pass_and_every_setting_check_is_tested():
     assert check_settings() == []
-    assert {row[3] for row in SETTINGS} == set(SETTING_CHECKS)
+    checked = {(row.name, row.check_id) for row in SETTINGS if not row.required}
+    assert {(row[0], row[3]) for row in WRONG_VALUES} == checked
+
+
+def test_each_setting_has_an_id_of_its_own():
+    assert len({row.check_id for row in SETTINGS}) == len(SETTINGS)
+
+
+@pytest.mark.parametrize("row", [row for row in SETTINGS if not row.required], ids=repr)
+def test_each_default_passes_its_own_check(row):
+    with override_settings(**{row.name: row.default}):
+        assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "messages"),
+    [
+        (
+            "SUPPORT_THROTTLE_RATES",
+            {"bot": "lots", "manager": None},
+            ["SUPPORT_THROTTLE_RATES['bot'] must be a rate such as \"600/min\", or None."],
+        ),
+        (
+            "SUPPORT_THROTTLE_RATES",
+            {"bot": 600, "manager": "10/fortnight"},
+            [
+                "SUPPORT_THROTTLE_RATES['bot'] must be a rate such as \"600/min\", or None.",
+                "SUPPORT_THROTTLE_RATES['manager'] must be a rate such as \"600/min\", or None.",
+            ],
+        ),
+        (
+            "SUPPORT_WEBSOCKET_PATHS",
+            ["ws/a/", 7],
+            ["SUPPORT_WEBSOCKET_PATHS[1] must be a string."],
+        ),
+    ],
+)
+def test_each_item_of_a_list_or_dict_is_checked(setting, value, messages):
+    with override_settings(**{setting: value}):
+        found = check_settings()
+    assert [m.msg for m in found] == messages
+    assert {m.id for m in found} == {"support.E014" if "RATES" in setting else "support.E011"}
+
+
+@pytest.mark.parametrize("rates", [{"bot": "10/s", "manager": "5/hour"}, {"manager": None}, {}])
+def test_valid_rates_pass(rates):
+    with override_settings(SUPPORT_THROTTLE_RATES=rates):
+        assert check_settings() == []
+
+
+RATE_SAMPLES: list[object] = ["600/min", "10/s", " 5 / Hour", "6_000/m", "1/d", "-1/min", "0/day"]
+RATE_SAMPLES += ["600", "600/", "abc/min", "600/fortnight", "", "/min", "1.5/min", 600, b"6/m"]
+
+
+@pytest.mark.parametrize("rate", RATE_SAMPLES, ids=repr)
+def test_a_rate_passes_the_check_if_and_only_if_the_rate_limiter_reads_it(rate):
+    from support.ratelimit import parse_rate
+
+    try:
+        parse_rate(rate)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        read = False
+    else:
+        read = True
+    with override_settings(SUPPORT_THROTTLE_RATES={"bot": rate}):
+        assert (check_settings() == []) is read
+
+
+def test_a_cache_alias_is_checked_against_caches():
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(
+        CACHES={**caches, "shared": caches["default"]}, SUPPORT_THROTTLE_CACHE="shared"
+    ):
+        assert check_settings() == []
+    with override_settings(CACHES=caches, SUPPORT_THROTTLE_CACHE="shared"):
+        assert [m.id for m in check_settings()] == ["support.E018"]
 
 
 def test_a_wrong_setting_fails_manage_py_check_and_reading_it_does_not_raise():
