@@ -1,4 +1,9 @@
-"""Configuration, requests, retries and error mapping, shared by both clients."""
+"""Configuration, requests, retries and error mapping, shared by both clients.
+
+A resource method describes its request as a :class:`Call`; a requester
+(:class:`SyncRequester` or :class:`AsyncRequester`) sends it, retrying as
+:class:`Attempts` says, and returns the answer validated as the method's result.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 import pydantic
@@ -25,8 +30,9 @@ from support_client._exceptions import (
 )
 
 Params = Mapping[str, Any]
+R = TypeVar("R")
 M = TypeVar("M", bound=pydantic.BaseModel)
-NOT_GIVEN: Any = object()
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ def extend_read(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
     """*timeout* with *seconds* more to read: a long-poll is held that long on purpose."""
     return httpx.Timeout(
         connect=timeout.connect,
-        read=(timeout.read or 30.0) + seconds,
+        read=None if timeout.read is None else timeout.read + seconds,
         write=timeout.write,
         pool=timeout.pool,
     )
@@ -214,17 +220,40 @@ class Attempts:
         return outcome if wait is None else wait
 
 
-def parse_json(response: httpx.Response) -> Any:
+@dataclass(frozen=True)
+class Call:
+    """One request to the API, as a resource method describes it."""
+
+    method: str
+    #: Relative to the base URL: ``tickets/16/assign/``.
+    path: str
+    #: The query; ``None`` values are left out, booleans are ``true``/``false``.
+    params: Params | None = None
+    #: The JSON body, if any.
+    json: Any = None
+    #: Whether sending it twice does no harm: else it is resent only when the
+    #: first try surely did not run (see :func:`should_retry_status`).
+    idempotent: bool = True
+    #: Seconds the server may hold the answer (a long-poll), added to the read timeout.
+    hold: float = 0
+
+
+def answer(response: httpx.Response, result: pydantic.TypeAdapter[R], call: Call) -> R:
+    """The body of *response* as *result*; an error status raises its class."""
     if response.status_code >= 400:
         raise make_status_error(response)
-    if not response.content:
-        return None
     try:
-        return response.json()
+        data = response.json() if response.content else None
     except ValueError as error:
         raise APIResponseValidationError(
             f"{response.status_code} response is not JSON: {response.text[:200]!r}",
             request=response.request,
+        ) from error
+    try:
+        return result.validate_python(data)
+    except pydantic.ValidationError as error:
+        raise APIResponseValidationError(
+            f"Unexpected answer to {call.method} {call.path}: {error}", request=response.request
         ) from error
 
 
@@ -236,113 +265,64 @@ def validate(model: type[M], data: Any) -> M:
         raise APIResponseValidationError(f"Unexpected {model.__name__}: {error}") from error
 
 
-def validate_list(model: type[M], data: Any) -> list[M]:
-    if not isinstance(data, list):
-        raise APIResponseValidationError(f"Expected a list of {model.__name__}, got {data!r:.200}")
-    return [validate(model, item) for item in data]
+class Requester(Generic[HttpT]):
+    """The options and the HTTP client that calls go through."""
 
-
-class SyncRequester:
-    """Sends API requests, with retries, over one ``httpx.Client``."""
-
-    def __init__(self, options: ClientOptions, http: httpx.Client) -> None:
+    def __init__(self, options: ClientOptions, http: HttpT) -> None:
         self.options = options
-        self.http = http
+        self.http: HttpT = http
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        idempotent: bool = True,
-        timeout: httpx.Timeout | None = None,
-    ) -> Any:
-        return parse_json(
-            self.send(
-                method, path, params=params, json=json, idempotent=idempotent, timeout=timeout
-            )
-        )
+    def with_options(
+        self, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> Self:
+        """A requester over the same HTTP client with these options changed."""
+        return type(self)(self.options.with_changes(timeout, max_retries), self.http)
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        idempotent: bool = True,
-        timeout: httpx.Timeout | None = None,
-    ) -> httpx.Response:
-        request = self.http.build_request(
-            method,
-            self.options.url(path),
-            params=_clean(params),
-            json=json,
+    def build(self, call: Call) -> httpx.Request:
+        return self.http.build_request(
+            call.method,
+            self.options.url(call.path),
+            params=_clean(call.params),
+            json=call.json,
             headers=self.options.request_headers(),
-            timeout=timeout or self.options.timeout,
+            timeout=extend_read(self.options.timeout, call.hold),
         )
-        attempts = Attempts(request, self.options.max_retries, idempotent)
+
+
+class SyncRequester(Requester[httpx.Client]):
+    """Sends calls, with retries, over one ``httpx.Client``."""
+
+    def perform(self, call: Call, result: pydantic.TypeAdapter[R]) -> R:
+        request = self.build(call)
+        attempts = Attempts(request, self.options.max_retries, call.idempotent)
         while True:
             try:
                 step = attempts.after(self.http.send(request))
             except httpx.TransportError as error:
                 step = attempts.after(error)
             if isinstance(step, httpx.Response):
-                return step
+                return answer(step, result, call)
             time.sleep(step)
 
 
-class AsyncRequester:
-    """Sends API requests, with retries, over one ``httpx.AsyncClient``."""
+class AsyncRequester(Requester[httpx.AsyncClient]):
+    """Sends calls, with retries, over one ``httpx.AsyncClient``."""
 
-    def __init__(self, options: ClientOptions, http: httpx.AsyncClient) -> None:
-        self.options = options
-        self.http = http
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        idempotent: bool = True,
-        timeout: httpx.Timeout | None = None,
-    ) -> Any:
-        response = await self.send(
-            method, path, params=params, json=json, idempotent=idempotent, timeout=timeout
-        )
-        return parse_json(response)
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        idempotent: bool = True,
-        timeout: httpx.Timeout | None = None,
-    ) -> httpx.Response:
-        request = self.http.build_request(
-            method,
-            self.options.url(path),
-            params=_clean(params),
-            json=json,
-            headers=self.options.request_headers(),
-            timeout=timeout or self.options.timeout,
-        )
-        attempts = Attempts(request, self.options.max_retries, idempotent)
+    async def perform(self, call: Call, result: pydantic.TypeAdapter[R]) -> R:
+        request = self.build(call)
+        attempts = Attempts(request, self.options.max_retries, call.idempotent)
         while True:
             try:
                 step = attempts.after(await self.http.send(request))
             except httpx.TransportError as error:
                 step = attempts.after(error)
             if isinstance(step, httpx.Response):
-                return step
+                return answer(step, result, call)
             await asyncio.sleep(step)
+
+
+#: Either requester: a resource (:mod:`support_client._resource`) is generic in it.
+RequesterT = TypeVar("RequesterT", SyncRequester, AsyncRequester)
 
 
 def _clean(params: Params | None) -> dict[str, Any] | None:

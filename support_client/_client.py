@@ -4,18 +4,77 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, Self
 
 import httpx
 
-from support_client._base_client import AsyncRequester, ClientOptions, SyncRequester
+from support_client._base_client import (
+    AsyncRequester,
+    ClientOptions,
+    HttpT,
+    RequesterT,
+    SyncRequester,
+)
 from support_client._realtime import RealtimeConnection
-from support_client.resources.events import AsyncEvents, Events
-from support_client.resources.messages import AsyncMessages, Messages
-from support_client.resources.tickets import AsyncTickets, Tickets
+from support_client.resources.events import Events
+from support_client.resources.messages import Messages
+from support_client.resources.tickets import Tickets
 
 
-class SupportClient:
+class BaseClient(Generic[HttpT, RequesterT]):
+    """What both clients are: options, a requester over an HTTP client, the resources."""
+
+    _requester: RequesterT
+    _owns_http: bool
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: HttpT | None = None,
+        websocket_path: str | None = None,
+    ) -> None:
+        options = ClientOptions.resolve(
+            base_url, api_key, token, timeout, max_retries, default_headers, websocket_path
+        )
+        self._owns_http = http_client is None
+        self._requester = self._requester_for(options, http_client)
+
+    def _requester_for(self, options: ClientOptions, http_client: HttpT | None) -> RequesterT:
+        raise NotImplementedError
+
+    @property
+    def options(self) -> ClientOptions:
+        return self._requester.options
+
+    @cached_property
+    def tickets(self) -> Tickets[RequesterT]:
+        return Tickets(self._requester)
+
+    @cached_property
+    def messages(self) -> Messages[RequesterT]:
+        return Messages(self._requester)
+
+    @cached_property
+    def events(self) -> Events[RequesterT]:
+        return Events(self._requester)
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> Self:
+        """A client sharing this one's connections, with other timeout or retries."""
+        clone = object.__new__(type(self))
+        clone._owns_http = False
+        clone._requester = self._requester.with_options(timeout, max_retries)
+        return clone
+
+
+class SupportClient(BaseClient[httpx.Client, SyncRequester]):
     """The API for bot code and scripts.
 
     >>> bot = SupportClient("https://example.org/support/", api_key="…")
@@ -31,65 +90,23 @@ class SupportClient:
     connect to ``ws(s)://<host><websocket_path>``.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        api_key: str | None = None,
-        token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
-        websocket_path: str | None = None,
-    ) -> None:
-        options = ClientOptions.resolve(
-            base_url, api_key, token, timeout, max_retries, default_headers, websocket_path
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client()
-        self._requester = SyncRequester(options, self._http)
-
-    @property
-    def options(self) -> ClientOptions:
-        return self._requester.options
-
-    @cached_property
-    def tickets(self) -> Tickets:
-        return Tickets(self._requester)
-
-    @cached_property
-    def messages(self) -> Messages:
-        return Messages(self._requester)
-
-    @cached_property
-    def events(self) -> Events:
-        return Events(self._requester)
-
-    def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
-    ) -> SupportClient:
-        """A client sharing this one's connections, with other timeout or retries."""
-        clone = object.__new__(SupportClient)
-        clone._owns_http = False
-        clone._http = self._http
-        clone._requester = SyncRequester(
-            self.options.with_changes(timeout, max_retries), self._http
-        )
-        return clone
+    def _requester_for(
+        self, options: ClientOptions, http_client: httpx.Client | None
+    ) -> SyncRequester:
+        return SyncRequester(options, http_client or httpx.Client())
 
     def close(self) -> None:
         if self._owns_http:
-            self._http.close()
+            self._requester.http.close()
 
-    def __enter__(self) -> SupportClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-class AsyncSupportClient:
+class AsyncSupportClient(BaseClient[httpx.AsyncClient, AsyncRequester]):
     """The API for async code and dashboards; the same surface as :class:`SupportClient`.
 
     >>> async with AsyncSupportClient("https://example.org/support/", token="…") as desk:
@@ -101,40 +118,10 @@ class AsyncSupportClient:
     over WebSocket connect to ``ws(s)://<host><websocket_path>``.
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        api_key: str | None = None,
-        token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        websocket_path: str | None = None,
-    ) -> None:
-        options = ClientOptions.resolve(
-            base_url, api_key, token, timeout, max_retries, default_headers, websocket_path
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient()
-        self._requester = AsyncRequester(options, self._http)
-
-    @property
-    def options(self) -> ClientOptions:
-        return self._requester.options
-
-    @cached_property
-    def tickets(self) -> AsyncTickets:
-        return AsyncTickets(self._requester)
-
-    @cached_property
-    def messages(self) -> AsyncMessages:
-        return AsyncMessages(self._requester)
-
-    @cached_property
-    def events(self) -> AsyncEvents:
-        return AsyncEvents(self._requester)
+    def _requester_for(
+        self, options: ClientOptions, http_client: httpx.AsyncClient | None
+    ) -> AsyncRequester:
+        return AsyncRequester(options, http_client or httpx.AsyncClient())
 
     def realtime(
         self, *, after: str | None = None, ack_timeout: float = 30.0
@@ -142,22 +129,11 @@ class AsyncSupportClient:
         """A WebSocket connection for commands (awaiting their acks) and events."""
         return RealtimeConnection(self.options, after=after, ack_timeout=ack_timeout)
 
-    def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
-    ) -> AsyncSupportClient:
-        clone = object.__new__(AsyncSupportClient)
-        clone._owns_http = False
-        clone._http = self._http
-        clone._requester = AsyncRequester(
-            self.options.with_changes(timeout, max_retries), self._http
-        )
-        return clone
-
     async def close(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            await self._requester.http.aclose()
 
-    async def __aenter__(self) -> AsyncSupportClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

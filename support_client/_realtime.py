@@ -134,24 +134,19 @@ class RealtimeConnection:
         return data
 
     async def assign(self, ticket_id: int) -> Ticket:
-        return validate(
-            Ticket, await self._command({"type": "ticket.assign", "ticket_id": ticket_id})
-        )
+        return await self._ticket_command("ticket.assign", ticket_id)
 
     async def unassign(self, ticket_id: int) -> Ticket:
-        return validate(
-            Ticket, await self._command({"type": "ticket.unassign", "ticket_id": ticket_id})
-        )
+        return await self._ticket_command("ticket.unassign", ticket_id)
 
     async def resolve(self, ticket_id: int) -> Ticket:
-        return validate(
-            Ticket, await self._command({"type": "ticket.resolve", "ticket_id": ticket_id})
-        )
+        return await self._ticket_command("ticket.resolve", ticket_id)
 
     async def reopen(self, ticket_id: int) -> Ticket:
-        return validate(
-            Ticket, await self._command({"type": "ticket.reopen", "ticket_id": ticket_id})
-        )
+        return await self._ticket_command("ticket.reopen", ticket_id)
+
+    async def _ticket_command(self, kind: str, ticket_id: int) -> Ticket:
+        return validate(Ticket, await self._command({"type": kind, "ticket_id": ticket_id}))
 
     async def send_message(
         self, ticket_id: int, text: str, *, idempotency_key: str | None = None

@@ -24,17 +24,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 import httpx
+import pydantic
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 from support_client import _constants as C
-from support_client._base_client import (
-    AsyncRequester,
-    ClientOptions,
-    connection_error,
-    extend_read,
-    validate,
-)
+from support_client._base_client import AsyncRequester, Call, ClientOptions, connection_error
 from support_client._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -77,13 +72,12 @@ class _Seen:
         return True
 
 
-async def poll_page(requester: AsyncRequester, after: str | None, timeout: int) -> EventPage:
-    params: dict[str, Any] = {"timeout": timeout}
-    if after is not None:
-        params["after"] = after
-    wait = extend_read(requester.options.timeout, timeout)
-    data = await requester.request("GET", "events/", params=params, timeout=wait)
-    return validate(EventPage, data)
+def longpoll(after: str | None, hold: int) -> Call:
+    """``GET events/``: the events after *after*, held up to *hold* s (``events.poll`` too)."""
+    return Call("GET", "events/", params={"after": after, "timeout": hold}, hold=hold)
+
+
+_EVENT_PAGE = pydantic.TypeAdapter(EventPage)
 
 
 class AsyncEventStream:
@@ -131,7 +125,7 @@ class AsyncEventStream:
         if self.cursor is None:
             # Also checks the credential over plain HTTP, so a refusal later
             # is the network's doing, not ours.
-            self.cursor = (await poll_page(self._requester, None, 0)).cursor
+            self.cursor = (await self._poll(None, 0)).cursor
         attempt = 0
         while True:
             try:
@@ -147,7 +141,7 @@ class AsyncEventStream:
                     self.transport = FALLBACK[FALLBACK.index(self.transport) + 1]
                     continue
             except CursorExpiredError:
-                page = await poll_page(self._requester, None, 0)
+                page = await self._poll(None, 0)
                 self.cursor = page.cursor
                 yield StreamReset(event_id=page.cursor)
                 continue
@@ -158,6 +152,9 @@ class AsyncEventStream:
             attempt += 1
             ceiling = min(C.STREAM_MAX_DELAY, C.STREAM_INITIAL_DELAY * 2 ** (attempt - 1))
             await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
+
+    async def _poll(self, after: str | None, hold: int) -> EventPage:
+        return await self._requester.perform(longpoll(after, hold), _EVENT_PAGE)
 
     def _open(self, name: str) -> AsyncIterator[Event]:
         if name == "websocket":
@@ -233,7 +230,7 @@ class AsyncEventStream:
     async def _longpoll(self) -> AsyncIterator[Event]:
         after = self.cursor
         while True:
-            page = await poll_page(self._requester, after, self._longpoll_timeout)
+            page = await self._poll(after, self._longpoll_timeout)
             for event in page.events:
                 yield event
             after = page.cursor

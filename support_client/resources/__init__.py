@@ -1,1 +1,1 @@
-"""The API's resources, each with a sync and an async twin."""
+"""The API's resources, each one class for both clients (see :mod:`support_client._resource`)."""

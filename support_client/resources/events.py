@@ -2,63 +2,58 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 from support_client import _constants as C
-from support_client._base_client import AsyncRequester, SyncRequester, extend_read, validate
-from support_client._streaming import AsyncEventStream, EventStream, TransportName, poll_page
+from support_client._base_client import AsyncRequester, Call, RequesterT, SyncRequester
+from support_client._resource import Resource, endpoint
+from support_client._streaming import AsyncEventStream, EventStream, TransportName, longpoll
 from support_client.types.events import EventPage
 
 
-class Events:
-    def __init__(self, requester: SyncRequester) -> None:
-        self._t = requester
-
-    def poll(self, after: str | None = None, *, timeout: int = C.LONGPOLL_TIMEOUT) -> EventPage:
+class Events(Resource[RequesterT]):
+    @endpoint(EventPage)
+    def poll(self, after: str | None = None, *, timeout: int = C.LONGPOLL_TIMEOUT) -> Call:
         """One long-poll: events after *after* (held up to *timeout* s), and the next cursor.
 
         Without *after*, answers at once with no events and the current cursor.
         """
-        params: dict[str, object] = {"timeout": timeout}
-        if after is not None:
-            params["after"] = after
-        wait = extend_read(self._t.options.timeout, timeout)
-        data = self._t.request("GET", "events/", params=params, timeout=wait)
-        return validate(EventPage, data)
+        return longpoll(after, timeout)
 
+    @overload
+    def stream(
+        self: Events[SyncRequester],
+        after: str | None = None,
+        *,
+        transport: TransportName = "auto",
+        first_byte_timeout: float = C.STREAM_FIRST_BYTE_TIMEOUT,
+    ) -> EventStream: ...
+    @overload
+    def stream(
+        self: Events[AsyncRequester],
+        after: str | None = None,
+        *,
+        transport: TransportName = "auto",
+        first_byte_timeout: float = C.STREAM_FIRST_BYTE_TIMEOUT,
+    ) -> AsyncEventStream: ...
     def stream(
         self,
         after: str | None = None,
         *,
         transport: TransportName = "auto",
         first_byte_timeout: float = C.STREAM_FIRST_BYTE_TIMEOUT,
-    ) -> EventStream:
-        """Every event after *after* (or from now on), forever; see :class:`EventStream`."""
+    ) -> EventStream | AsyncEventStream:
+        """Every event after *after* (or from now on), forever: ``for event in …`` on
+        ``SupportClient``, ``async for`` on ``AsyncSupportClient``; see :mod:`._streaming`."""
+        if isinstance(self._requester, AsyncRequester):
+            return AsyncEventStream(
+                self._requester,
+                after=after,
+                transport=transport,
+                first_byte_timeout=first_byte_timeout,
+            )
         return EventStream(
-            self._t.options,
-            after=after,
-            transport=transport,
-            first_byte_timeout=first_byte_timeout,
-        )
-
-
-class AsyncEvents:
-    def __init__(self, requester: AsyncRequester) -> None:
-        self._t = requester
-
-    async def poll(
-        self, after: str | None = None, *, timeout: int = C.LONGPOLL_TIMEOUT
-    ) -> EventPage:
-        return await poll_page(self._t, after, timeout)
-
-    def stream(
-        self,
-        after: str | None = None,
-        *,
-        transport: TransportName = "auto",
-        first_byte_timeout: float = C.STREAM_FIRST_BYTE_TIMEOUT,
-    ) -> AsyncEventStream:
-        """``async for event in client.events.stream(after=cursor)``; see the module doc."""
-        return AsyncEventStream(
-            self._t,
+            self._requester.options,
             after=after,
             transport=transport,
             first_byte_timeout=first_byte_timeout,

@@ -146,7 +146,7 @@ async def test_with_options_returns_a_client_with_those_options(api: Api) -> Non
 async def test_with_options_shares_the_http_client(api: Api) -> None:
     clone = api.client.with_options(max_retries=0)
 
-    assert clone._http is api.client._http
+    assert clone._requester.http is api.client._requester.http
 
 
 async def test_with_options_leaves_the_original_unchanged(api: Api) -> None:
@@ -180,12 +180,12 @@ async def test_closing_a_with_options_client_keeps_the_shared_http_client_open(
 
     await clone.run(lambda c: c.close())
 
-    assert not api.client._http.is_closed
+    assert not api.client._requester.http.is_closed
 
 
 def test_sync_context_manager_closes_its_own_http_client() -> None:
     with SupportClient(BASE, api_key=KEY) as client:
-        http = client._http
+        http = client._requester.http
         assert not http.is_closed
 
     assert http.is_closed
@@ -193,7 +193,7 @@ def test_sync_context_manager_closes_its_own_http_client() -> None:
 
 async def test_async_context_manager_closes_its_own_http_client() -> None:
     async with AsyncSupportClient(BASE, api_key=KEY) as client:
-        http = client._http
+        http = client._requester.http
         assert not http.is_closed
 
     assert http.is_closed

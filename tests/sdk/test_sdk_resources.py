@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,7 +12,15 @@ import httpx
 import pytest
 import respx
 
-from support_client import EventPage, Manager, Message, TelegramUser, Ticket, TicketResolved
+from support_client import (
+    APIResponseValidationError,
+    EventPage,
+    Manager,
+    Message,
+    TelegramUser,
+    Ticket,
+    TicketResolved,
+)
 from support_client import _constants as C
 from tests.sdk.common import (
     KEY,
@@ -329,6 +338,38 @@ async def test_events_poll_extends_the_read_timeout_by_the_hold_time(
     assert C.DEFAULT_TIMEOUT.read is not None
     assert sent["read"] == C.DEFAULT_TIMEOUT.read + 20
     assert sent["connect"] == C.DEFAULT_TIMEOUT.connect
+
+
+async def test_events_poll_keeps_no_read_timeout_unbounded(
+    make: Callable[..., Api], mock: respx.MockRouter
+) -> None:
+    route = mock.get("events/").respond(json={"events": [], "cursor": "support:1"})
+
+    await make(timeout=httpx.Timeout(None, connect=5)).run(lambda c: c.events.poll("support:1"))
+
+    assert last_request(route).extensions["timeout"]["read"] is None
+
+
+# --- the resource base --------------------------------------------------------------------
+
+
+async def test_endpoints_are_methods_of_their_client_kind(api: Api, kind: str) -> None:
+    get = api.client.tickets.get
+
+    assert inspect.iscoroutinefunction(get) is (kind == "async")
+    assert get.__name__ == "get"
+    assert str(inspect.signature(get)) == (
+        "(ticket_id: 'int') -> support_client.types.tickets.Ticket"
+    )
+    assert api.client.tickets.get is get
+    assert "Telegram user" in (api.client.tickets.create.__doc__ or "")
+
+
+async def test_an_unexpected_answer_names_the_endpoint(api: Api, mock: respx.MockRouter) -> None:
+    mock.post("tickets/16/assign/").respond(json={"id": "sixteen"})
+
+    with pytest.raises(APIResponseValidationError, match="POST tickets/16/assign/"):
+        await api.run(lambda c: c.tickets.assign(16))
 
 
 # --- headers ------------------------------------------------------------------------------
