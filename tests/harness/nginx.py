@@ -38,8 +38,14 @@ http {{
 """
 
 
-def render_site(upstream_ports: list[int], port: int, mode: NginxMode) -> str:
-    """``deploy/nginx.conf`` for these ports, made hostile as *mode* says."""
+def render_site(
+    upstream_ports: list[int], port: int, mode: NginxMode, extra_locations: str = ""
+) -> str:
+    """``deploy/nginx.conf`` for these ports, made hostile as *mode* says.
+
+    *extra_locations* (nginx ``location`` blocks) come before the catch-all
+    ``location /``: files a test serves on the server's origin.
+    """
     site = SAMPLE.read_text()
     if SAMPLE_UPSTREAMS not in site or "listen 80;" not in site:
         raise RuntimeError("deploy/nginx.conf changed shape; update render_site()")
@@ -48,6 +54,8 @@ def render_site(upstream_ports: list[int], port: int, mode: NginxMode) -> str:
     site = site.replace(SAMPLE_UPSTREAMS, upstreams).replace(
         "listen 80;", f"listen 127.0.0.1:{port};"
     )
+    if extra_locations:
+        site = site.replace("    location / {\n", f"{extra_locations}\n    location / {{\n")
     if mode in ("refuse-upgrade", "buffer"):
         # A proxy that will not carry WebSocket.
         site = site.replace("    location /ws/ {\n", "    location /ws/ {\n        return 403;\n")
@@ -78,10 +86,18 @@ def render_site(upstream_ports: list[int], port: int, mode: NginxMode) -> str:
 class NginxServer(ServerProcess):
     """``NginxServer(workdir, worker_ports, mode).start()``; stops gracefully (SIGQUIT)."""
 
-    def __init__(self, workdir: Path, upstream_ports: list[int], mode: NginxMode = "normal"):
+    def __init__(
+        self,
+        workdir: Path,
+        upstream_ports: list[int],
+        mode: NginxMode = "normal",
+        *,
+        extra_locations: str = "",
+    ):
         super().__init__(workdir, dict(os.environ), self._command, stop_signal=signal.SIGQUIT)
         self.upstream_ports = upstream_ports
         self.mode: NginxMode = mode
+        self.extra_locations = extra_locations
 
     @property
     def directory(self) -> Path:
@@ -94,7 +110,8 @@ class NginxServer(ServerProcess):
     def _command(self, port: int) -> list[str]:
         directory = self.directory
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "support.conf").write_text(render_site(self.upstream_ports, port, self.mode))
+        site = render_site(self.upstream_ports, port, self.mode, self.extra_locations)
+        (directory / "support.conf").write_text(site)
         user = "user root;" if os.geteuid() == 0 else ""
         conf = directory / "nginx.conf"
         conf.write_text(MAIN.format(dir=directory, user=user))
