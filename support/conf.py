@@ -38,19 +38,28 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _rate(value: object) -> bool:
-    """Whether ``support.ratelimit.parse_rate`` reads *value* (``"600/min"``, ``"10/s"``).
+#: Seconds in each period a rate may name (``"600/min"``, ``"10/s"``).
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-    Written out here, as this module imports nothing of the app's.
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/min"`` as ``(600, 60)``: requests allowed, per that many seconds.
+
+    The rate limiter's reading of ``SUPPORT_THROTTLE_RATES``, here so that
+    the settings' check accepts exactly what it reads.
     """
+    count, _sep, period = rate.partition("/")
+    return int(count), PERIODS[period.strip()[:1].lower()]
+
+
+def _rate(value: object) -> bool:
     if not isinstance(value, str):
         return False
-    count, _sep, period = value.partition("/")
     try:
-        int(count)
-    except ValueError:
+        parse_rate(value)
+    except (KeyError, ValueError):
         return False
-    return period.strip()[:1].lower() in ("s", "m", "h", "d")
+    return True
 
 
 @dataclass(frozen=True)

@@ -17,17 +17,8 @@ from django.core.cache import BaseCache
 
 from support import sharedcache
 from support.actors import Actor
-from support.conf import support_settings
+from support.conf import parse_rate, support_settings
 from support.exceptions import RateLimited
-
-#: Seconds in each period a rate may name (``"600/min"``, ``"10/s"``).
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"600/min"`` as ``(600, 60)``: requests allowed, per that many seconds."""
-    count, _sep, period = rate.partition("/")
-    return int(count), PERIODS[period.strip()[:1].lower()]
 
 
 def spend(actor: Actor) -> None:
