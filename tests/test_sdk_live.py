@@ -74,7 +74,16 @@ def test_every_sync_call_against_the_server(server):
         assert bot.messages.send(ticket.id, "retried", idempotency_key="tg-5501") == sent
         assert [t.id for t in bot.tickets.list(user_id=555, resolved=False)] == [ticket.id]
         assert ticket.id in [t.id for t in desk.tickets.list(manager_isnull=True)]
-        assert desk.tickets.get(ticket.id).unread == 2
+        assert [t.id for t in desk.tickets.list(search="555")] == [ticket.id]
+        newest_first = [t.id for t in desk.tickets.list(ordering="-id")]
+        assert (
+            newest_first
+            == sorted(newest_first, reverse=True)
+            == [t.id for t in reversed(desk.tickets.list())]
+        )
+        assert ticket.id in [t.id for t in desk.tickets.list(ordering=None)]
+        unread = desk.tickets.get(ticket.id)
+        assert (unread.unread, unread.viewed) == (2, False)
         assigned = desk.tickets.assign(ticket.id)
         assert assigned.support_manager is not None
         assert assigned.support_manager.id == credentials.manager_ids[0]
@@ -92,6 +101,14 @@ def test_every_sync_call_against_the_server(server):
             "more details",
             "On it",
         ]
+        oldest_first = [m.text for m in bot.messages.list(ticket.id)]
+        assert oldest_first == ["It fails", "more details", "On it"]
+        assert (
+            [m.text for m in bot.messages.list(ticket.id, ordering="-created_at")]
+            == [m.text for m in bot.messages.list(ticket.id, ordering=None)]
+            == oldest_first[::-1]
+        )
+        assert desk.tickets.get(ticket.id).viewed is True
         assert desk.tickets.update(ticket.id, title="Renamed").title == "Renamed"
         assert desk.tickets.unassign(ticket.id).support_manager is None
         assert bot.tickets.resolve(ticket.id).resolved is True

@@ -7,14 +7,26 @@ import uuid
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
-from support_client.types.tickets import Message
+from support_client.types.tickets import Message, MessageOrdering
 
 
 class Messages(Resource[RequesterT]):
     @endpoint(builtins.list[Message])
-    def list(self, ticket_id: int, *, limit: int | None = None, offset: int | None = None) -> Call:
-        """A ticket's messages, oldest first."""
-        params = {"limit": limit, "offset": offset}
+    def list(
+        self,
+        ticket_id: int,
+        *,
+        ordering: MessageOrdering | None = "created_at",
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Call:
+        """A ticket's messages, oldest first.
+
+        ``ordering`` is ``"created_at"`` (oldest first), ``"-created_at"``,
+        ``"id"`` or ``"-id"``; ``None`` leaves the order to the server (newest
+        first, as 1.2.0 listed them). Equal times are ordered by id.
+        """
+        params = {"ordering": ordering, "limit": limit, "offset": offset}
         return Call("GET", f"tickets/{ticket_id}/messages/", params=params)
 
     @endpoint(Message)

@@ -6,7 +6,7 @@ import builtins
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
-from support_client.types.tickets import Ticket
+from support_client.types.tickets import Ticket, TicketOrdering
 
 
 class Tickets(Resource[RequesterT]):
@@ -18,15 +18,26 @@ class Tickets(Resource[RequesterT]):
         resolved: bool | None = None,
         manager: int | None = None,
         manager_isnull: bool | None = None,
+        search: str | None = None,
+        ordering: TicketOrdering | None = "id",
         limit: int | None = None,
         offset: int | None = None,
     ) -> Call:
-        """Tickets, oldest first, filtered as given."""
+        """Tickets, filtered as given, oldest first.
+
+        ``search`` is a Telegram user id, or part of the title (any case).
+        ``ordering`` is ``"id"`` (oldest first, as 1.x listed them), ``"-id"``,
+        ``"created_at"`` or ``"-created_at"``; ``None`` leaves the order to the
+        server: 1.2.0's (something unread first, then unresolved, then latest
+        activity first).
+        """
         params = {
             "user_id": user_id,
             "resolved": resolved,
             "manager": manager,
             "manager__isnull": manager_isnull,
+            "search": search,
+            "ordering": ordering,
             "limit": limit,
             "offset": offset,
         }

@@ -16,7 +16,15 @@ from support_client.types.events import (
     UnknownEvent,
     parse_event,
 )
-from support_client.types.tickets import Manager, Message, Sender, TelegramUser, Ticket
+from support_client.types.tickets import (
+    Manager,
+    Message,
+    MessageOrdering,
+    Sender,
+    TelegramUser,
+    Ticket,
+    TicketOrdering,
+)
 
 __all__ = [
     "BaseEvent",
@@ -25,6 +33,7 @@ __all__ = [
     "Manager",
     "Message",
     "MessageNew",
+    "MessageOrdering",
     "MessagesViewed",
     "Sender",
     "StreamReset",
@@ -32,6 +41,7 @@ __all__ = [
     "Ticket",
     "TicketAssigned",
     "TicketCreated",
+    "TicketOrdering",
     "TicketReopened",
     "TicketResolved",
     "TicketUnassigned",

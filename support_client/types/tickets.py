@@ -8,6 +8,10 @@ from typing import Literal
 from support_client._models import BaseModel
 
 Sender = Literal["user", "supp"]
+#: ``tickets.list(ordering=…)``: oldest or newest first, by id or by opening time.
+TicketOrdering = Literal["id", "-id", "created_at", "-created_at"]
+#: ``messages.list(ordering=…)``: oldest or newest first, by time or by id.
+MessageOrdering = Literal["created_at", "-created_at", "id", "-id"]
 
 
 class TelegramUser(BaseModel):
@@ -25,6 +29,7 @@ class Message(BaseModel):
     created_at: datetime
     sender: Sender
     text: str
+    #: Whether the side it was written to has seen it.
     viewed: bool
     ticket: int
     #: The manager who wrote it; ``None`` for the user's messages.
@@ -40,4 +45,7 @@ class Ticket(BaseModel):
     resolved: bool = False
     #: The other side's messages the caller has not viewed yet.
     unread: int = 0
+    #: Nothing waits to be viewed by the caller's side (``unread == 0``), as 1.2.0
+    #: sent it; ``None`` from a server that does not send it.
+    viewed: bool | None = None
     last_message: Message | None = None

@@ -68,6 +68,7 @@ TICKET: dict[str, Any] = {
     "title": "I've founded some bug",
     "resolved": False,
     "unread": 2,
+    "viewed": False,
     "last_message": MESSAGE,
 }
 ERROR_BODY: dict[str, Any] = {

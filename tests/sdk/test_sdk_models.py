@@ -46,6 +46,20 @@ def test_seed_ticket_list_example_parses() -> None:
     assert ticket.last_message is None
 
 
+@pytest.mark.parametrize("viewed", [True, False])
+def test_ticket_carries_viewed(viewed: bool) -> None:
+    ticket = Ticket.model_validate({**TICKET, "viewed": viewed})
+
+    assert ticket.viewed is viewed
+    assert ticket.model_extra == {}
+
+
+def test_ticket_from_a_server_without_viewed_has_none() -> None:
+    example = {key: value for key, value in TICKET.items() if key != "viewed"}
+
+    assert Ticket.model_validate(example).viewed is None
+
+
 def test_seed_assigned_ticket_example_has_a_manager() -> None:
     ticket = Ticket.model_validate(SEED["rest"]["GET tickets/{id}/ (assigned)"])
 

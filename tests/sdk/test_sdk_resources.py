@@ -37,7 +37,7 @@ from tests.sdk.common import (
 # --- tickets ------------------------------------------------------------------------------
 
 
-async def test_tickets_list_sends_get_without_query_and_returns_tickets(
+async def test_tickets_list_sends_get_oldest_first_and_returns_tickets(
     api: Api, mock: respx.MockRouter
 ) -> None:
     route = mock.get("tickets/").respond(json=[TICKET, SEED["rest"]["GET tickets/"][0]])
@@ -48,7 +48,7 @@ async def test_tickets_list_sends_get_without_query_and_returns_tickets(
     assert request.method == "GET"
     assert request.headers["Authorization"] == f"Api-Key {KEY}"
     assert request.url.path == "/support/tickets/"
-    assert query_of(request) == {}
+    assert query_of(request) == {"ordering": "id"}
     assert request.content == b""
     assert [type(t) for t in tickets] == [Ticket, Ticket]
     assert [t.id for t in tickets] == [16, 2]
@@ -66,6 +66,9 @@ async def test_tickets_list_sends_get_without_query_and_returns_tickets(
         pytest.param({"limit": 10}, {"limit": "10"}, id="limit"),
         pytest.param({"offset": 20}, {"offset": "20"}, id="offset"),
         pytest.param({"limit": 0, "offset": 0}, {"limit": "0", "offset": "0"}, id="zeros"),
+        pytest.param({"search": "123"}, {"search": "123"}, id="search-user-id"),
+        pytest.param({"search": "Bug report"}, {"search": "Bug report"}, id="search-title"),
+        pytest.param({"search": ""}, {"search": ""}, id="search-empty"),
         pytest.param(
             {"resolved": False, "manager_isnull": True, "limit": 5, "offset": 5},
             {"resolved": "false", "manager__isnull": "true", "limit": "5", "offset": "5"},
@@ -80,7 +83,28 @@ async def test_tickets_list_sends_filters_as_query(
 
     assert await api.run(lambda c: c.tickets.list(**kwargs)) == []
 
-    assert query_of(last_request(route)) == query
+    assert query_of(last_request(route)) == {**query, "ordering": "id"}
+
+
+@pytest.mark.parametrize("ordering", ["id", "-id", "created_at", "-created_at"])
+async def test_tickets_list_sends_the_ordering_asked_for(
+    api: Api, mock: respx.MockRouter, ordering: str
+) -> None:
+    route = mock.get("tickets/").respond(json=[])
+
+    await api.run(lambda c: c.tickets.list(search="bug", ordering=ordering))
+
+    assert query_of(last_request(route)) == {"search": "bug", "ordering": ordering}
+
+
+async def test_tickets_list_without_ordering_leaves_the_order_to_the_server(
+    api: Api, mock: respx.MockRouter
+) -> None:
+    route = mock.get("tickets/").respond(json=[])
+
+    await api.run(lambda c: c.tickets.list(resolved=False, ordering=None))
+
+    assert query_of(last_request(route)) == {"resolved": "false"}
 
 
 async def test_tickets_list_does_not_send_none_filters(api: Api, mock: respx.MockRouter) -> None:
@@ -88,7 +112,14 @@ async def test_tickets_list_does_not_send_none_filters(api: Api, mock: respx.Moc
 
     await api.run(
         lambda c: c.tickets.list(
-            user_id=None, resolved=None, manager=None, manager_isnull=None, limit=None, offset=None
+            user_id=None,
+            resolved=None,
+            manager=None,
+            manager_isnull=None,
+            search=None,
+            ordering=None,
+            limit=None,
+            offset=None,
         )
     )
 
@@ -115,6 +146,7 @@ async def test_tickets_get_returns_the_ticket_with_nested_models(
     assert ticket.title == "I've founded some bug"
     assert ticket.resolved is False
     assert ticket.unread == 2
+    assert ticket.viewed is False
     assert isinstance(ticket.last_message, Message)
     assert ticket.last_message.id == 31
 
@@ -203,7 +235,7 @@ async def test_messages_list_returns_messages(api: Api, mock: respx.MockRouter) 
     assert request.method == "GET"
     assert request.headers["Authorization"] == f"Api-Key {KEY}"
     assert request.url.path == "/support/tickets/16/messages/"
-    assert query_of(request) == {}
+    assert query_of(request) == {"ordering": "created_at"}
     assert [type(m) for m in messages] == [Message, Message]
     first, second = messages
     assert (first.id, first.sender, first.text, first.viewed, first.ticket, first.author) == (
@@ -223,7 +255,30 @@ async def test_messages_list_sends_limit_and_offset(api: Api, mock: respx.MockRo
 
     await api.run(lambda c: c.messages.list(16, limit=50, offset=100))
 
-    assert query_of(last_request(route)) == {"limit": "50", "offset": "100"}
+    assert query_of(last_request(route)) == {
+        "ordering": "created_at",
+        "limit": "50",
+        "offset": "100",
+    }
+
+
+@pytest.mark.parametrize(
+    ("ordering", "query"),
+    [
+        pytest.param("-created_at", {"ordering": "-created_at"}, id="newest-first"),
+        pytest.param("id", {"ordering": "id"}, id="id"),
+        pytest.param("-id", {"ordering": "-id"}, id="-id"),
+        pytest.param(None, {}, id="server-default"),
+    ],
+)
+async def test_messages_list_sends_the_ordering_asked_for(
+    api: Api, mock: respx.MockRouter, ordering: str | None, query: dict[str, str]
+) -> None:
+    route = mock.get("tickets/16/messages/").respond(json=[])
+
+    await api.run(lambda c: c.messages.list(16, ordering=ordering))
+
+    assert query_of(last_request(route)) == query
 
 
 async def test_messages_send_posts_text_and_given_idempotency_key(
