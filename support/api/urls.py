@@ -7,28 +7,24 @@ from django.urls import path
 from support import services
 from support.api import views
 
+#: ``POST tickets/{id}/<action>/``: each action's service function.
+ACTIONS = {
+    "assign": services.assign,
+    "unassign": services.unassign,
+    "resolve": services.resolve,
+    "reopen": services.reopen,
+}
+
 urlpatterns = [
     path("tickets/", views.TicketListView.as_view(), name="ticket-list"),
     path("tickets/<int:pk>/", views.TicketDetailView.as_view(), name="ticket-detail"),
-    path(
-        "tickets/<int:pk>/assign/",
-        views.TicketActionView.as_view(service=services.assign),
-        name="ticket-assign",
-    ),
-    path(
-        "tickets/<int:pk>/unassign/",
-        views.TicketActionView.as_view(service=services.unassign),
-        name="ticket-unassign",
-    ),
-    path(
-        "tickets/<int:pk>/resolve/",
-        views.TicketActionView.as_view(service=services.resolve),
-        name="ticket-resolve",
-    ),
-    path(
-        "tickets/<int:pk>/reopen/",
-        views.TicketActionView.as_view(service=services.reopen),
-        name="ticket-reopen",
+    *(
+        path(
+            f"tickets/<int:pk>/{action}/",
+            views.TicketActionView.as_view(service=service),
+            name=f"ticket-{action}",
+        )
+        for action, service in ACTIONS.items()
     ),
     path("tickets/<int:pk>/messages/", views.MessageListView.as_view(), name="message-list"),
     path(
