@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import global_settings, settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -75,13 +76,34 @@ def _logout_url() -> str | None:
         return None
 
 
+def login_url() -> str:
+    """``LOGIN_URL``; but where Django's default names no page here, the admin's login.
+
+    1.2.0's manager page sent visitors to ``/admin/login/`` whatever the
+    settings said, so a 1.x project may have no page at Django's default
+    ``/accounts/login/``: rather than a 404, its managers get the login they
+    had. A ``LOGIN_URL`` the project chose is always used as it is.
+    """
+    chosen = str(settings.LOGIN_URL)
+    if chosen != global_settings.LOGIN_URL:
+        return chosen
+    try:
+        resolve(chosen)
+    except Resolver404:
+        try:
+            return reverse("admin:login")
+        except NoReverseMatch:
+            pass
+    return chosen
+
+
 @never_cache
 @ensure_csrf_cookie
 def manager_console(request: HttpRequest) -> HttpResponse:
-    """The page itself; anonymous visitors go to ``LOGIN_URL`` and come back."""
+    """The page itself; anonymous visitors go to :func:`login_url` and come back."""
     user: Any = request.user
     if not getattr(user, "is_authenticated", False):
-        return redirect_to_login(request.get_full_path())
+        return redirect_to_login(request.get_full_path(), login_url())
     if not is_manager(user):
         raise PermissionDenied(_("This page is for support managers."))
     api_root = request.path.removesuffix("manager/")

@@ -9,8 +9,9 @@ import json
 import re
 from typing import Any
 
+import pytest
 from django.contrib.staticfiles import finders
-from django.test import Client
+from django.test import Client, override_settings
 
 URL = "/support/manager/"
 
@@ -30,6 +31,25 @@ def test_anonymous_is_sent_to_login_and_back(client: Client, db):
     response = client.get(URL + "?x=1")
     assert response.status_code == 302
     assert response["Location"] == "/login/?next=/support/manager/%3Fx%3D1"
+
+
+@pytest.mark.parametrize(
+    ("login_url", "location"),
+    [
+        # Django's default, with no page there (tests/urls.py): the admin's, as 1.2.0 did.
+        ("/accounts/login/", "/admin/login/?next=/support/manager/"),
+        ("/sso/", "/sso/?next=/support/manager/"),  # one the project chose: as it is
+        (
+            "https://id.example.org/",
+            "https://id.example.org/?next=/support/manager/",
+        ),
+    ],
+)
+def test_the_login_page_is_the_projects_or_else_the_admins(login_url, location, client: Client, db):
+    with override_settings(LOGIN_URL=login_url):
+        response = client.get("/support/manager/")
+    assert response.status_code == 302
+    assert response["Location"] == location
 
 
 def test_a_non_manager_gets_a_plain_403(client: Client, plain_user):
