@@ -5,6 +5,9 @@ with ``pip install "chatlabs-django-support[client]"`` and talk HTTP and
 WebSocket only.
 """
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
+
 from support_client._client import AsyncSupportClient, SupportClient
 from support_client._exceptions import (
     APIConnectionError,
@@ -49,7 +52,10 @@ from support_client.types import (
     UnknownEvent,
 )
 
-__version__ = "2.0.0.dev0"
+try:  # the distribution's version, written once in support/version.py
+    __version__ = _distribution_version("chatlabs-django-support")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "APIConnectionError",

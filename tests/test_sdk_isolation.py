@@ -14,3 +14,11 @@ def test_a_fresh_interpreter_importing_the_sdk_loads_no_django():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": ""})
+
+
+def test_the_sdk_and_the_app_report_one_version():
+    # Written once (support/version.py); the SDK reads it from the installed distribution.
+    import support
+    import support_client
+
+    assert support_client.__version__ == support.__version__
