@@ -1,6 +1,6 @@
 """The service layer enforces permissions and the ticket rules itself, whatever adapter
 calls it: the REST tests (``test_api_bad_input.py``, ``test_api_writes.py``) check the
-same rules through the API."""
+same rules through the API. Idempotency keys, in both, are in ``test_idempotency.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from support import services
 from support.actors import Actor
-from support.exceptions import Conflict, IdempotencyConflict, NotAuthenticated, PermissionDenied
+from support.exceptions import Conflict, NotAuthenticated, PermissionDenied
 from support.models import Event, Ticket
 from support.services import revoke_bot_key
 from tests.conftest import snapshot
@@ -67,83 +67,6 @@ def test_existing_telegram_user_is_reused(bot_actor, tg_user):
     services.open_ticket(bot_actor, user_id=tg_user.pk, title="a")
     services.open_ticket(bot_actor, user_id=tg_user.pk, title="b")
     assert MyTelegramUser.objects.count() == 1
-
-
-def test_opening_with_a_repeated_key_returns_the_first_ticket_and_emits_nothing(bot_actor, db):
-    first = services.open_ticket_once(
-        bot_actor, user_id=5, title="Bug", text="It fails", idempotency_key="tg-5-10"
-    )
-    events = Event.objects.count()
-    again = services.open_ticket_once(
-        bot_actor, user_id=5, title="Other", text="Other", idempotency_key="tg-5-10"
-    )
-    assert (first.created, again.created) == (True, False)
-    assert again.ticket.pk == first.ticket.pk
-    assert again.ticket.title == "Bug"
-    assert Ticket.objects.count() == 1
-    assert Event.objects.count() == events
-
-
-def test_a_repeated_key_returns_the_ticket_even_once_resolved(bot_actor, db):
-    first = services.open_ticket(bot_actor, user_id=5, title="Bug", idempotency_key="k")
-    services.resolve(bot_actor, first.pk)
-    again = services.open_ticket_once(bot_actor, user_id=5, title="Bug", idempotency_key="k")
-    assert (again.created, again.ticket.pk, again.ticket.resolved) == (False, first.pk, True)
-
-
-def test_tickets_without_keys_are_all_new(bot_actor, db):
-    for _ in range(2):
-        assert services.open_ticket_once(bot_actor, user_id=5, title="Bug").created
-    assert Ticket.objects.count() == 2
-
-
-def test_ticket_keys_are_scoped_to_the_bot_key(bot_actor, db):
-    from support.botkeys import create_bot_key
-
-    other = Actor.for_bot(create_bot_key("other-bot")[0])
-    mine = services.open_ticket(bot_actor, user_id=5, title="a", idempotency_key="k")
-    theirs = services.open_ticket(other, user_id=5, title="a", idempotency_key="k")
-    assert mine.pk != theirs.pk
-    assert (mine.opened_by, theirs.opened_by) == (bot_actor.bot, other.bot)
-
-
-def test_a_ticket_key_reused_for_another_user_is_a_conflict(bot_actor, db):
-    services.open_ticket(bot_actor, user_id=5, title="a", idempotency_key="k")
-    events = Event.objects.count()
-    with pytest.raises(IdempotencyConflict):
-        services.open_ticket(bot_actor, user_id=6, title="a", idempotency_key="k")
-    assert Ticket.objects.count() == 1
-    assert Event.objects.count() == events
-
-
-def test_a_key_committed_concurrently_is_replayed_not_raised(bot_actor, db, monkeypatch):
-    # Another request commits the same key between our look-up and our insert.
-    first = services.open_ticket(bot_actor, user_id=5, title="a", idempotency_key="k")
-    calls = []
-    real = services._ticket_opened_with
-
-    def late(actor, key, user_id):
-        calls.append(key)
-        return None if len(calls) == 1 else real(actor, key, user_id)
-
-    monkeypatch.setattr(services, "_ticket_opened_with", late)
-    events = Event.objects.count()
-    again = services.open_ticket_once(bot_actor, user_id=5, title="a", idempotency_key="k")
-    assert (again.created, again.ticket.pk, len(calls)) == (False, first.pk, 2)
-    assert Event.objects.count() == events
-
-
-def test_the_first_message_carries_the_ticket_key(bot_actor, db):
-    # A bot that sees the ticket open resends the same update as a message: no copy.
-    ticket = services.open_ticket(
-        bot_actor, user_id=5, title="Bug", text="It fails", idempotency_key="tg-5-10"
-    )
-    events = Event.objects.count()
-    again = services.post_message(bot_actor, ticket.pk, text="It fails", idempotency_key="tg-5-10")
-    assert again.created is False
-    assert again.message.text == "It fails"
-    assert ticket.messages.count() == 1
-    assert Event.objects.count() == events
 
 
 # -- the ticket rules: assignment and resolution ------------------------------------------
@@ -215,43 +138,3 @@ def test_a_call_within_the_rules_appends_exactly_its_events(
 def test_the_assignment_survives_the_users_message(desk, bot_actor, other_actor):
     services.post_message(bot_actor, desk.others.pk, text="more")
     assert Ticket.objects.get(pk=desk.others.pk).support_manager_id == other_actor.manager_id
-
-
-# -- idempotent messages -------------------------------------------------------------------
-
-
-def test_a_repeated_message_key_returns_the_first_message_and_emits_nothing(desk, bot_actor):
-    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="tg-5501")
-    before = snapshot()
-    again = services.post_message(
-        bot_actor, desk.open.pk, text="hi (retried)", idempotency_key="tg-5501"
-    )
-    assert (first.created, again.created) == (True, False)
-    assert again.message.pk == first.message.pk
-    assert again.message.text == "hi"
-    assert snapshot() == before
-
-
-def test_a_repeated_message_key_returns_the_message_even_once_resolved(desk, bot_actor):
-    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
-    services.resolve(bot_actor, desk.open.pk)
-    before = snapshot()
-    again = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
-    assert (again.created, again.message.pk) == (False, first.message.pk)
-    assert snapshot() == before
-
-
-def test_a_message_key_of_the_other_side_is_a_conflict(desk, bot_actor, manager_actor):
-    services.post_message(bot_actor, desk.mine.pk, text="hi", idempotency_key="k1")
-    before = snapshot()
-    with pytest.raises(IdempotencyConflict) as refused:
-        services.post_message(manager_actor, desk.mine.pk, text="hi", idempotency_key="k1")
-    assert (refused.value.status, refused.value.code) == (409, "idempotency_conflict")
-    assert snapshot() == before
-
-
-def test_message_keys_are_scoped_to_the_ticket(desk, bot_actor):
-    first = services.post_message(bot_actor, desk.open.pk, text="hi", idempotency_key="k1")
-    other = services.post_message(bot_actor, desk.mine.pk, text="hi", idempotency_key="k1")
-    assert (first.created, other.created) == (True, True)
-    assert first.message.pk != other.message.pk
