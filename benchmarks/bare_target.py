@@ -1,35 +1,28 @@
-"""The bare baselines as a :class:`~benchmarks.targets.Target`: :mod:`benchmarks.bare` served
-by the same server, on the same kind of database, as one configuration of ours.
+"""The bare baselines (:mod:`benchmarks.bare`) as a :class:`~benchmarks.targets.Target`.
 
-One process serves both baselines: its WebSocket endpoints are the bare
-Channels consumer (B2, B3 drive it like the pure server: listeners on
-``ws/listen/``, a bot sending ``ticket.assign`` commands on ``ws/bot/``) and
-its ``POST /notes/`` is the bare Django view (B5). The fan-out needs no
-database, so only the SQLite configurations take part in B2 and B3; B5
-measures every configuration.
+One process per configuration of ours, same server, same kind of database: its
+WebSocket endpoints are the bare Channels consumer (B2, B3: listeners on
+``ws/listen/``, a bot sending ``ticket.assign`` on ``ws/bot/``) and its
+``POST /notes/`` is the bare Django view (B5). The fan-out needs no database,
+so only the SQLite configurations take part in B2 and B3.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from benchmarks.config import say
 from benchmarks.targets import (
     MANAGE_TIMEOUT,
-    START_TIMEOUT,
-    STOP_TIMEOUT,
     HttpPost,
     Target,
     WsPost,
-    daphne_command,
+    environment,
+    process,
+    server_command,
     text_body,
-    uvicorn_command,
 )
-from tests.harness.process import ROOT, ServerProcess, run_manage
-
-MANAGE = ROOT / "benchmarks" / "bare" / "manage.py"
-APP = "benchmarks.bare.asgi:application"
+from tests.harness.process import ROOT, run_manage
 
 
 def bare(workdir: Path, server_kind: str, database_url: str | None = None) -> Target:
@@ -38,36 +31,22 @@ def bare(workdir: Path, server_kind: str, database_url: str | None = None) -> Ta
     key = f"bare-{server_kind}-{short}"
     folder = workdir / key
     folder.mkdir(parents=True, exist_ok=True)
-    inherited = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in inherited},
-        "DJANGO_SETTINGS_MODULE": "benchmarks.bare.settings",
-        "SQLITE_PATH": str(folder / "bare.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-    }
-    if database_url:
-        env["DATABASE_URL"] = database_url
+    env = environment(
+        {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"},
+        DJANGO_SETTINGS_MODULE="benchmarks.bare.settings",
+        SQLITE_PATH=str(folder / "bare.sqlite3"),
+        PYTHONPATH=str(ROOT),
+        **({"DATABASE_URL": database_url} if database_url else {}),
+    )
     say(f"{key}: migrating")
-    run_manage(MANAGE, env, "migrate", "--noinput", "-v", "0", timeout=MANAGE_TIMEOUT)
-    command = daphne_command if server_kind == "daphne" else uvicorn_command
-    server = ServerProcess(
-        folder, env, command(APP), cwd=folder, name=key,
-        start_timeout=START_TIMEOUT, stop_timeout=STOP_TIMEOUT,
-    ).start()  # fmt: skip
+    manage = ROOT / "benchmarks" / "bare" / "manage.py"
+    run_manage(manage, env, "migrate", "--noinput", "-v", "0", timeout=MANAGE_TIMEOUT)
+    command = server_command(server_kind, "benchmarks.bare.asgi:application")
+    server = process(folder, env, command, key)
     storage = "PostgreSQL" if database_url else "SQLite"
     return Target(
-        key=key,
-        label=f"bare Django/Channels · {server_kind} · {storage}",
-        family="bare",
-        server_kind=server_kind,
-        storage=storage,
-        server=server,
-        transports=("websocket",),
-        ws_path="/ws/listen/",
-        api="",
-        listen_headers=[],
-        post=WsPost("/ws/bot/", command="ticket.assign"),
+        key, f"bare Django/Channels · {server_kind} · {storage}", "bare", server_kind, storage,
+        server, "/ws/listen/", WsPost("/ws/bot/", command="ticket.assign"),
+        frozenset({"b2", "b3", "b5"} if short == "sqlite" else {"b5"}),
         rest_post=HttpPost("/notes/", [[]], text_body),
-        measured_in=frozenset({"b2", "b3", "b5"} if short == "sqlite" else {"b5"}),
-    )
+    )  # fmt: skip
