@@ -7,7 +7,7 @@ key that used it, a message's to its ticket; a key reused by the other side, or
 for another user, is ``409 idempotency_conflict``. Malformed keys (not a string,
 empty, over 128 characters) are rows of the bad-input tables
 (``test_api_bad_input.py``, ``test_hardening.py``); one key sent twenty times at
-once to a real server is part of ``test_hardening.py``'s concurrent writers.
+once to a real server is part of ``test_hardening_live.py``'s concurrent writers.
 """
 
 from __future__ import annotations
