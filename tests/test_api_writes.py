@@ -120,9 +120,7 @@ def test_empty_patch_changes_nothing(bot_client, make_ticket):
     assert event_types() == before
 
 
-@pytest.mark.parametrize(
-    ("caller", "viewed_sender"), [("manager", "user"), ("bot", "supp")]
-)
+@pytest.mark.parametrize(("caller", "viewed_sender"), [("manager", "user"), ("bot", "supp")])
 def test_patch_viewed_marks_the_other_sides_messages_as_1_2_did(
     caller, viewed_sender, manager_client, bot_client, manager_actor, bot_actor, make_ticket
 ):
