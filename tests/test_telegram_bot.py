@@ -127,8 +127,8 @@ def test_settings_from_the_environment() -> None:
     assert settings.token == TOKEN
     assert settings.api_url == "http://127.0.0.1:8081"
     assert settings.state_path == Path("/tmp/s.json")
-    assert settings.delivery_timeout == tb.DEFAULT_DELIVERY_TIMEOUT
-    assert tb.Settings.from_env(GOOD).state_path == Path(tb.DEFAULT_STATE_FILE)
+    assert settings.delivery_timeout == 30  # docs/bot.md
+    assert tb.Settings.from_env(GOOD).state_path == Path("telegram_bot_state.json")
 
 
 @pytest.mark.parametrize(
