@@ -150,7 +150,12 @@ def test_tickets_in_1_2_order_unread_then_unresolved_then_latest_activity(
     assert listed == ["old", "busy", "recent", "resolved", "read", "silent"]
     # For the bot, nothing is unread (no manager wrote): unresolved, then by activity.
     assert [t["title"] for t in bot_client.get("/support/tickets/").json()] == [
-        "old", "busy", "recent", "read", "silent", "resolved"
+        "old",
+        "busy",
+        "recent",
+        "read",
+        "silent",
+        "resolved",
     ]
 
 
