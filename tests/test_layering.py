@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.inputs",
             "support.events",
             "support.credentials",
+            "support.plain_views",
             "support.ratelimit",
             "support.services",
         ),

@@ -19,7 +19,7 @@ from support.conf import support_settings
 from support.cursors import format_cursor
 from support.db import free_request_thread
 from support.exceptions import CursorExpired, Invalid, NotAuthenticated
-from support.realtime.http import dumps, json_text_response, support_view
+from support.plain_views import dumps, json_text_response, support_view
 from support.realtime.hub import get_hub
 from support.realtime.replay import Chunk, LiveEvent, Reset, current_position_async, follow, replay
 

@@ -26,8 +26,8 @@ from support import events
 from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
 from support.db import free_request_thread
+from support.plain_views import support_view
 from support.realtime.backlog import WriteBacklog
-from support.realtime.http import support_view
 from support.realtime.hub import Subscriber, get_hub
 from support.realtime.replay import LiveEvent, Reset, reset_if_expired
 from support.realtime.storage import stream_event

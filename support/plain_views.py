@@ -1,4 +1,7 @@
-"""Plain-Django plumbing shared by the SSE and long-poll views."""
+"""Plain async Django views of the app (no DRF): GET only, a manager or a bot, JSON errors.
+
+The SSE and long-poll streams and the attachment downloads are built on it.
+"""
 
 from __future__ import annotations
 
