@@ -27,6 +27,8 @@ from typing import Any, Generic, TypeGuard, TypeVar, cast, overload
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
+from support import sniff
+
 T = TypeVar("T")
 
 #: The django-eventstream storage that serves SSE from the support event log:
@@ -101,6 +103,19 @@ GROUP_NAME = Kind(
     lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9\-_.]{1,99}", v) is not None,
 )
 BOOLEAN = Kind("True or False", lambda v: isinstance(v, bool))
+POSITIVE_INTEGER = Kind("a positive integer", lambda v: isinstance(v, int) and _number(v) and v > 0)
+STORAGE_ALIAS = Kind(
+    "the alias of a storage in STORAGES",
+    lambda v: isinstance(v, str) and v in django_settings.STORAGES,
+)
+CONTENT_TYPES = Kind(
+    "a list of content types",
+    lambda v: isinstance(v, list | tuple),
+    each=Kind(
+        "one the app detects from a file's bytes (support.sniff.DETECTABLE)",
+        lambda v: v in sniff.DETECTABLE,
+    ),
+)
 
 
 class Setting(Generic[T]):
@@ -165,7 +180,7 @@ def _title_length(value: object) -> int:
     return min(cast(int, value), 256)  # the column holds 256
 
 
-def _paths(value: object) -> tuple[str, ...]:
+def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(path) for path in cast(Sequence[object], value))
 
 
@@ -232,7 +247,7 @@ class SupportSettings:
         PATHS,
         "WebSocket routes (no leading slash)",
         check_id="support.E011",
-        read=_paths,
+        read=_strings,
     )
     CHANNEL_GROUP = Setting(
         "support.events",
@@ -310,6 +325,39 @@ class SupportSettings:
         "timeout, each unless your `OPTIONS` set it",
         check_id="support.E020",
         read=bool,
+    )
+
+    ATTACHMENT_STORAGE = Setting(
+        "default",
+        STORAGE_ALIAS,
+        "the storage (an alias of `STORAGES`) that keeps attachments; shared by every "
+        "worker (a common disk, or S3 through django-storages)",
+        check_id="support.E021",
+        read=str,
+    )
+    # Telegram's Bot API lets a bot download files up to 20 MB.
+    MAX_ATTACHMENT_SIZE = Setting(
+        20 * 1024 * 1024,
+        POSITIVE_INTEGER,
+        "largest attachment, in bytes",
+        check_id="support.E022",
+        read=_int,
+    )
+    # Telegram's album holds 10.
+    MAX_ATTACHMENTS_PER_MESSAGE = Setting(
+        10,
+        POSITIVE_INTEGER,
+        "most attachments one message may carry",
+        check_id="support.E023",
+        read=_int,
+    )
+    ATTACHMENT_CONTENT_TYPES = Setting(
+        sniff.DETECTABLE,
+        CONTENT_TYPES,
+        "content types accepted, as detected from the bytes (images, PDF, plain text, "
+        "archives, office documents, audio, video)",
+        check_id="support.E024",
+        read=_strings,
     )
 
     def __init__(self) -> None:

@@ -112,6 +112,52 @@ class Message(models.Model):
         return f"{self.sender}: {self.text[:50]}"
 
 
+class AttachmentKind(models.TextChoices):
+    """What an attachment is to Telegram: how the bot sends it (``sendPhoto``, ``sendVoice``…)."""
+
+    PHOTO = "photo", _("photo")
+    VIDEO = "video", _("video")
+    VOICE = "voice", _("voice message")
+    AUDIO = "audio", _("audio")
+    ANIMATION = "animation", _("animation")
+    STICKER = "sticker", _("sticker")
+    DOCUMENT = "document", _("document")
+
+
+class Attachment(models.Model):
+    """A file of a message, in the order it was sent; the message's text is its caption.
+
+    The bytes live in the storage named by ``SUPPORT_ATTACHMENT_STORAGE``
+    under ``stored_name``, an unguessable name; they are served only by the
+    app's download view, to managers and bots, never from a public URL.
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    kind = models.CharField(_("kind"), max_length=16, choices=AttachmentKind.choices)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=128)
+    size = models.PositiveBigIntegerField(_("size"))
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    stored_name = models.CharField(_("stored as"), max_length=255, unique=True, editable=False)
+    thumbnail_name = models.CharField(
+        _("thumbnail stored as"), max_length=255, blank=True, default="", editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ("message", "position", "id")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.filename}"
+
+
 class Event(models.Model):
     """One entry of the durable, ordered event log that every transport reads.
 

@@ -86,6 +86,8 @@ DURATION = "must be a timedelta or seconds."
 NON_NEGATIVE = "must be a non-negative integer."
 POSITIVE = "must be a positive number."
 CACHE_ALIAS = "must be the alias of a cache in CACHES."
+STORAGE_ALIAS = "must be the alias of a storage in STORAGES."
+POSITIVE_INT = "must be a positive integer."
 GROUP = (
     "must be a channel-layer group name: "
     "1 to 99 ASCII letters, digits, hyphens, underscores or periods."
@@ -115,6 +117,17 @@ WRONG_VALUES = [
     ("SUPPORT_CHANNEL_GROUP", "x" * 100, "x" * 99, "support.E019", GROUP),
     ("SUPPORT_CHANNEL_GROUP", "", "a", "support.E019", GROUP),
     ("SUPPORT_TUNE_SQLITE", "no", False, "support.E020", "must be True or False."),
+    ("SUPPORT_ATTACHMENT_STORAGE", "s3", "default", "support.E021", STORAGE_ALIAS),
+    ("SUPPORT_MAX_ATTACHMENT_SIZE", 0, 1024, "support.E022", POSITIVE_INT),
+    ("SUPPORT_MAX_ATTACHMENT_SIZE", "20MB", 20971520, "support.E022", POSITIVE_INT),
+    ("SUPPORT_MAX_ATTACHMENTS_PER_MESSAGE", -1, 1, "support.E023", POSITIVE_INT),
+    (
+        "SUPPORT_ATTACHMENT_CONTENT_TYPES",
+        "image/png",
+        ["image/png"],
+        "support.E024",
+        "must be a list of content types.",
+    ),
 ]
 
 
@@ -220,3 +233,16 @@ def test_a_wrong_setting_fails_manage_py_check_and_reading_it_does_not_raise():
         assert value == "long"  # conf only reads
         with pytest.raises(SystemCheckError, match=r"support\.E009"):
             call_command("check")
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/javascript"])
+def test_the_attachment_allow_list_names_only_types_the_app_detects(content_type):
+    with override_settings(SUPPORT_ATTACHMENT_CONTENT_TYPES=["text/plain", content_type]):
+        found = check_settings()
+    assert [(m.id, m.msg) for m in found] == [
+        (
+            "support.E024",
+            "SUPPORT_ATTACHMENT_CONTENT_TYPES[1] must be one the app detects from a file's "
+            "bytes (support.sniff.DETECTABLE).",
+        )
+    ]

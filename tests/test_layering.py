@@ -23,7 +23,7 @@ PACKAGE = ROOT / "support"
 #: Bottom first. A module may import modules of its own layer or of those below it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # imports nothing of support
-    ("leaves", ("support.version", "support.scope", "support.cursors")),
+    ("leaves", ("support.version", "support.scope", "support.cursors", "support.sniff")),
     ("settings", ("support.conf",)),
     (
         "core",
