@@ -163,6 +163,29 @@ class TooLarge(SupportError):
     default_detail = _("The request body is larger than the server accepts.")
 
 
+class UnsupportedType(SupportError):
+    """An attachment whose bytes are of no type ``SUPPORT_ATTACHMENT_CONTENT_TYPES`` allows."""
+
+    status = 415
+    code = "unsupported_type"
+    default_detail = _("This kind of file is not accepted.")
+
+
+class TooManyFiles(Invalid):
+    code = "too_many_files"
+    default_detail = _("Too many attachments for one message.")
+
+
+class EmptyFile(Invalid):
+    code = "empty_file"
+    default_detail = _("An attachment is empty.")
+
+
+class BadMultipart(Invalid):
+    code = "bad_multipart"
+    default_detail = _("The multipart/form-data body could not be read.")
+
+
 class ServerError(SupportError):
     """An unexpected failure; the body names the request id the log has too."""
 
