@@ -1,13 +1,9 @@
 """B1: latency from a bot's post to its receipt by every listener.
 
-* **unloaded** (closed loop): one message at a time, the next once every listener
-  has the last (or after a timeout) and a short gap; each (message, listener) pair
-  is a sample. After 3 messages a cell stops at its time budget.
-* **loaded** (open loop): a fixed rate to many WebSocket listeners, each message
-  stamped with the time it was due, so any queue that builds up counts.
+Unloaded: closed loop, one message at a time (each (message, listener) pair a
+sample; after 3 messages a cell stops at its time budget). Loaded: open loop at a
+fixed rate to many WebSocket listeners, each message stamped with its due time.
 """
-
-from __future__ import annotations
 
 import asyncio
 import gc
@@ -41,8 +37,7 @@ async def unloaded(target: Target, transport: str, listeners: int, sizes: Sizes)
     started = time.perf_counter()
     recorder = client.Recorder(listeners, sizes.b1_messages)
     crowd, cell = await _listen(target, transport, listeners, recorder)
-    poster = client.poster_for(target)
-    await poster.open()
+    poster = await client.poster_for(target)
     post_times: list[float] = []
     gc.collect()
     cpu_before, client_before = target.server.cpu_seconds(), time.process_time()

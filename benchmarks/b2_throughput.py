@@ -1,13 +1,9 @@
 """B2: the highest posting rate at which WebSocket listeners keep up.
 
-Open-loop steps at ``r`` messages/s, each followed by a short grace for the last
-deliveries. A step *keeps up* when the poster achieved 95 % of ``r``, every
+Open-loop steps: a step keeps up when the poster achieved 95 % of the rate, every
 listener got every message and p99 stayed under a limit. The rate doubles until a
-step fails (or halves until one passes); a geometric bisection refines it. The
-result is in events delivered per second (rate x listeners).
+step fails (or halves until one passes), then a geometric bisection refines it.
 """
-
-from __future__ import annotations
 
 import asyncio
 import math

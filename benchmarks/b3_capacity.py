@@ -1,13 +1,9 @@
 """B3: idle connections a fresh worker process holds, per transport, and its RSS.
 
-Listeners are opened in steps; after each, the server's RSS and threads are read
-from ``/proc``. Long-polls re-poll when their hold ends, so "held" for long-poll
-is the requests the server holds at that moment. At the top, one message is
-posted and timed to every connection. Opening stops early when more than 1 % of
-a step's connections fail or the time budget runs out.
+Listeners open in steps, each followed by a reading of RSS and threads from
+``/proc`` (a long-poll counts while the server holds it); opening stops when over
+1 % of a step fails or the budget runs out. Then one message is timed to all.
 """
-
-from __future__ import annotations
 
 import asyncio
 import time

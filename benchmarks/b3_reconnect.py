@@ -1,13 +1,5 @@
-"""B3, reconnect storm: after a restart, every WebSocket client comes back at once.
-
-The server is restarted cold; *count* clients reconnect together as the manager
-console does (``connection.js``: 0.5 s after the drop, doubling up to 10 s after
-each failure, jittered), with no client-side limit on handshakes in flight.
-Reported: how many are back by the deadline, when the last got in, and every
-failed attempt by error.
-"""
-
-from __future__ import annotations
+"""B3, reconnect storm: the server restarts cold and every WebSocket client reconnects at
+once, backing off as the manager console does (0.5 s, doubling to 10 s, jittered)."""
 
 import asyncio
 import time

@@ -1,13 +1,8 @@
 """B5: a bot's REST post against the bare Django view, with no listener attached.
 
-Two phases per target, after a few unmeasured posts: **sequential** (one post at
-a time: the path's latency) and **concurrent** (*posters* clients back to back on
-their own keep-alive connections: throughput, and what contention costs). Per
-phase: the server process's CPU per answered post (``/proc``, all threads; not
-the PostgreSQL server's), p50/p99 of the round trip, posts/s, every non-2xx.
+Sequential (one post at a time) and concurrent (*posters* keep-alive clients back
+to back) phases: the server's CPU per answered post, p50/p99, posts/s, non-2xx.
 """
-
-from __future__ import annotations
 
 import asyncio
 import gc

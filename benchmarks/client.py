@@ -1,11 +1,8 @@
-"""The client: lean loopback listeners and posters, and what they record.
+"""The client, one process for every role: lean listeners and posters, what they record.
 
-One process plays every role. Listeners are bare asyncio protocols (WebSocket, SSE)
-and a long-poll loop that re-polls as the SDK does, so the client costs much less
-than the servers and the same for each. Every posted text carries a marker
-``bm<seq>z`` that any transport passes through as the same bytes: one regular
-expression finds it. Open-loop posts are stamped with the time they were *due*,
-so a server that holds the poster back is charged for the wait.
+Listeners are bare asyncio protocols and a long-poll loop, so the client costs much
+less than the servers, and the same for each. Each posted text carries a marker
+``bm<seq>z`` that every transport passes through as the same bytes.
 """
 
 from __future__ import annotations
@@ -38,11 +35,8 @@ _next_base = itertools.count(1)
 
 
 class Recorder:
-    """When each of *count* messages was posted (or due) and reached each listener.
-
-    Times are this process's ``perf_counter()``. Sequence numbers are unique for
-    the run, so a late frame never counts in a later measurement.
-    """
+    """When each of *count* messages was posted (or due) and reached each listener; the
+    markers are unique for the run, so a late frame never counts in a later measurement."""
 
     def __init__(self, listeners: int, count: int) -> None:
         self.listeners, self.count = listeners, count
@@ -141,13 +135,6 @@ def quantiles_ms(samples: list[float], missing: int) -> list[float | None]:
     return [values[rank] if rank < len(values) else None for rank in ranks]
 
 
-# --- HTTP/1.1, WebSocket, SSE and long-poll on the wire ---------------------------
-
-
-class HandshakeError(ConnectionError):
-    """The server answered the upgrade or the stream request with something else."""
-
-
 def _head(method: str, path: str, port: int, headers: Headers, extra: str = "") -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}"]
     lines += [f"{name}: {value}" for name, value in headers]
@@ -158,23 +145,14 @@ def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
     first, *lines = raw.decode("latin1").split("\r\n")
     parts = first.split(" ", 2)
     if len(parts) < 2 or not parts[1].isdigit():
-        raise HandshakeError(f"bad status line: {first!r}")
+        raise ConnectionError(f"bad status line: {first!r}")
     pairs = (line.partition(":") for line in lines)
     return int(parts[1]), {k.strip().lower(): v.strip() for k, sep, v in pairs if sep}
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes
-
-
 class HttpConnection:
-    """One keep-alive HTTP/1.1 connection, one request at a time.
-
-    A request that finds the connection closed before any byte of the answer (an
-    idle keep-alive timeout) is sent once more on a new connection.
-    """
+    """One keep-alive HTTP/1.1 connection; a request that finds it closed before any byte of
+    the answer (an idle keep-alive timeout) is sent once more on a new connection."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -182,13 +160,9 @@ class HttpConnection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def request(
-        self,
-        method: str,
-        path: str,
-        headers: Headers = (),
-        body: bytes | None = None,
+        self, method: str, path: str, headers: Headers = (), body: bytes | None = None,
         on_sent: Callable[[], None] | None = None,
-    ) -> Response:
+    ) -> tuple[int, bytes]:  # fmt: skip
         extra = "" if body is None else (
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         )  # fmt: skip
@@ -211,7 +185,7 @@ class HttpConnection:
                     raise
         raise AssertionError("unreachable")
 
-    async def _response(self, reader: asyncio.StreamReader) -> Response:
+    async def _response(self, reader: asyncio.StreamReader) -> tuple[int, bytes]:
         status, headers = _parse_head(await reader.readuntil(b"\r\n\r\n"))
         if "content-length" in headers:
             body = await reader.readexactly(int(headers["content-length"]))
@@ -226,7 +200,7 @@ class HttpConnection:
             self.close()
         if headers.get("connection", "").lower() == "close":
             self.close()
-        return Response(status, body)
+        return status, body
 
     def close(self) -> None:
         if self._writer is not None:
@@ -249,11 +223,8 @@ class Listener(asyncio.Protocol):
     def request(self) -> bytes:
         raise NotImplementedError
 
-    def accept(self, status: int, headers: dict[str, str]) -> None:
-        raise NotImplementedError
-
-    def body(self, buf: bytearray) -> None:
-        raise NotImplementedError
+    def accept(self, status: int, headers: dict[str, str]) -> None: ...
+    def body(self, buf: bytearray) -> None: ...
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
@@ -269,7 +240,7 @@ class Listener(asyncio.Protocol):
                 return
             try:
                 self.accept(*_parse_head(bytes(buf[:end])))
-            except HandshakeError as error:
+            except ConnectionError as error:
                 if not self.opened.done():
                     self.opened.set_exception(error)
                 self.abort()
@@ -307,7 +278,7 @@ class WebSocketListener(Listener):
 
     def accept(self, status: int, headers: dict[str, str]) -> None:
         if status != 101:
-            raise HandshakeError(f"WebSocket upgrade refused: {status}")
+            raise ConnectionError(f"WebSocket upgrade refused: {status}")
 
     def body(self, buf: bytearray) -> None:
         pos, size = 0, len(buf)
@@ -356,7 +327,7 @@ class SseListener(Listener):
 
     def accept(self, status: int, headers: dict[str, str]) -> None:
         if status != 200 or not headers.get("content-type", "").startswith("text/event-stream"):
-            raise HandshakeError(f"SSE refused: {status} {headers.get('content-type')}")
+            raise ConnectionError(f"SSE refused: {status} {headers.get('content-type')}")
         self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
 
     def body(self, buf: bytearray) -> None:
@@ -387,11 +358,8 @@ class SseListener(Listener):
 
 
 class LongPoll:
-    """Polls ``events/`` from the current cursor until closed, as the SDK's long-poll does.
-
-    ``opened`` resolves once the first held request is written; ``crowd.pending``
-    counts the requests the server is holding.
-    """
+    """Polls ``events/`` from the cursor until closed, as the SDK does; ``opened`` once the
+    first held request is written; ``crowd.pending`` counts the requests held."""
 
     def __init__(self, target: Target, scanner: Scanner, crowd: Crowd, hold: int = 30) -> None:
         self.scanner, self.crowd, self.hold = scanner, crowd, hold
@@ -411,25 +379,25 @@ class LongPoll:
                 self.opened.set_result(None)
 
         try:
-            first = await connection.request("GET", f"{api}events/", headers)
-            if first.status != 200:
-                raise HandshakeError(f"long-poll refused: {first.status}")
-            match = CURSOR.search(first.body)
-            assert match is not None, first.body[:200]
+            status, body = await connection.request("GET", f"{api}events/", headers)
+            if status != 200:
+                raise ConnectionError(f"long-poll refused: {status}")
+            match = CURSOR.search(body)
+            assert match is not None, body[:200]
             cursor = match[1].decode()
             while True:
                 try:
                     url = f"{api}events/?after={cursor}&timeout={self.hold}"
-                    response = await connection.request("GET", url, headers, on_sent=sent)
+                    status, body = await connection.request("GET", url, headers, on_sent=sent)
                 finally:
                     if held:
                         held = False
                         self.crowd.pending -= 1
-                if response.status != 200:
+                if status != 200:
                     await asyncio.sleep(0.5)
                     continue
-                self.scanner.feed(response.body)
-                if found := CURSOR.findall(response.body):
+                self.scanner.feed(body)
+                if found := CURSOR.findall(body):
                     cursor = found[-1].decode()
         except Exception as error:
             if not self.opened.done():
@@ -441,9 +409,6 @@ class LongPoll:
         self.task.cancel()
 
     abort = close
-
-
-# --- crowds of listeners, posters, pacing -------------------------------------------
 
 
 @dataclass
@@ -504,19 +469,12 @@ class Crowd:
 
 
 async def grow(
-    crowd: Crowd,
-    target: Target,
-    recorder: Recorder,
-    size: int,
-    concurrency: int = CONNECT_CONCURRENCY,
-    tries: int = CONNECT_TRIES,
+    crowd: Crowd, target: Target, recorder: Recorder, size: int,
+    concurrency: int = CONNECT_CONCURRENCY, tries: int = CONNECT_TRIES,
     backoff: Callable[[int], float] = lambda attempt: 0.2 * attempt,
-) -> None:
-    """Open listeners until *crowd* has *size*; failures are counted, not raised.
-
-    At most *concurrency* attempts in flight; each listener tries *tries* times,
-    waiting ``backoff(attempt)`` seconds before attempt *attempt* (0 is the first).
-    """
+) -> None:  # fmt: skip
+    """Open listeners until *crowd* has *size* (failures counted, not raised), *concurrency*
+    attempts in flight, each listener *tries* times after ``backoff(attempt)`` seconds."""
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
@@ -552,15 +510,11 @@ class HttpPoster:
             self._idle.put_nowait(HttpConnection(target.port))
         self.statuses: dict[int, int] = {}
 
-    async def open(self) -> None:
-        return None
-
     async def post(self, text: str) -> bool:
         connection = await self._idle.get()
         try:
             body = self._spec.body(text)
-            response = await connection.request("POST", self._spec.path, next(self._headers), body)
-            status = response.status
+            status, _ = await connection.request("POST", self._spec.path, next(self._headers), body)
         except (ConnectionError, asyncio.IncompleteReadError):
             status = 0
         finally:
@@ -606,17 +560,19 @@ class WsPoster:
             await self._ws.close()
 
 
-def poster_for(target: Target, connections: int = 1) -> HttpPoster | WsPoster:
-    if isinstance(target.post, WsPost):
-        return WsPoster(target, target.post)
-    return HttpPoster(target, target.post, connections)
+async def poster_for(target: Target, connections: int = 1) -> HttpPoster | WsPoster:
+    """The target's bot, ready to post."""
+    if not isinstance(target.post, WsPost):
+        return HttpPoster(target, target.post, connections)
+    poster = WsPoster(target, target.post)
+    await poster.open()
+    return poster
 
 
 async def post_timed(target: Target, recorder: Recorder, messages: int, wait: float) -> bool:
     """Post one message at a time, each once the last reached every listener (or after
     *wait* s); False if a post was refused."""
-    poster = poster_for(target)
-    await poster.open()
+    poster = await poster_for(target)
     all_ok = True
     for index in range(messages):
         recorder.posted[index] = time.perf_counter()
@@ -635,8 +591,7 @@ async def run_paced(
     """Post ``recorder.count`` messages at *rate*/s, at most *in_flight* at once, then wait up
     to *grace* s for deliveries; what it achieved (the rate runs from the first post to the
     start of the last: a server slow to answer fills the slots in flight), and its start."""
-    poster = poster_for(target, connections=in_flight)
-    await poster.open()
+    poster = await poster_for(target, connections=in_flight)
     slots = asyncio.Semaphore(in_flight)
     tasks: list[asyncio.Task[None]] = []
 

@@ -3,8 +3,6 @@
 Every step that can be slow has a time budget: a slow server costs samples, not minutes.
 """
 
-from __future__ import annotations
-
 import resource
 import sys
 import time

@@ -1,7 +1,5 @@
 """PNG plots of the results (matplotlib, headless)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,9 +34,8 @@ def _bars(ax: Axes, names: list[str], values: list[float], colours: Any, **style
         ax.invert_yaxis()
 
 
-def _log_x(ax: Axes, xlabel: str = "ms (log)") -> None:
-    ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
+def _log_x(ax: Axes, xlabel: str = "ms (log)", **labels: str) -> None:
+    ax.set(xscale="log", xlabel=xlabel, **labels)
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -55,36 +52,27 @@ def b1_latency(results: Results) -> Any:
         for i, r in enumerate(rows):
             if r["missing"]:
                 ax.text(p50[i] or 1, i, f" p99: lost {r['missing']}", va="center", fontsize=7)
-        _log_x(ax)
-        ax.set_title(f"B1 latency, {n} listener{'s' if n > 1 else ''}")
+        _log_x(ax, title=f"B1 latency, {n} listener{'s' if n > 1 else ''}")
     axes[0][0].legend(loc="lower right", fontsize=8)
     return fig
 
 
 def b1_cdf(results: Results) -> Any:
+    """The distribution at the most listeners, unloaded and loaded (the loaded ones dotted)."""
     largest = max(results["meta"]["sizes"]["b1_listeners"])
-    unloaded = [r for r in results["b1"] if r["listeners"] == largest]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    styles = {"websocket": "-", "sse": "--", "longpoll": ":"}
-    for ax, rows in ((left, unloaded), (right, results["b1_loaded"])):
-        for r in rows:
-            points = [(v, q) for q, v in enumerate(r["quantiles_ms"]) if v is not None]
-            name = label(results, r["target"]) + (f" {r['transport']}" if ax is left else "")
-            if points:
-                xs, ys = zip(*points, strict=True)
-                style = styles[r["transport"]]
-                ax.plot(xs, ys, style, color=_colour(results, r["target"]), label=name, lw=1.4)
-        _log_x(ax)
-        ax.set_ylabel("percentile")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    left.set_title(f"B1 unloaded, {largest} listeners: CDF")
-    if results["b1_loaded"]:
-        r0 = results["b1_loaded"][0]
-        right.set_title(
-            f"B1 loaded: {r0['offered_rate']:.0f} msg/s to {r0['listeners']} WebSocket listeners"
-        )
-        right.axvline(50, color="grey", linewidth=0.8, linestyle="--")
+    fig, ax = plt.subplots(figsize=(9, 6))
+    styles = {"websocket": "-", "sse": "--", "longpoll": "-."}
+    for r in [r for r in results["b1"] if r["listeners"] == largest] + results["b1_loaded"]:
+        loaded = "offered_rate" in r
+        points = [(v, q) for q, v in enumerate(r["quantiles_ms"]) if v is not None]
+        name = f"{label(results, r['target'])} {r['transport']} x {r['listeners']}"
+        style, colour = ":" if loaded else styles[r["transport"]], _colour(results, r["target"])
+        if points:
+            ax.plot(*zip(*points, strict=True), style, color=colour, lw=1.4,
+                    label=name + (" loaded" if loaded else ""))  # fmt: skip
+    _log_x(ax, ylabel="percentile", title=f"B1 latency CDF, {largest} listeners and loaded")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return fig
 
 
@@ -103,12 +91,9 @@ def b2_throughput(results: Results) -> Any:
             ax.plot(x, y, "o" if s["passed"] else "x", color=colour, markersize=7)
     low = low / 2 if low != float("inf") else 1.0
     ax.plot([low, top], [low, top], color="grey", lw=0.8, ls="--", label="delivered = offered")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("offered events/s (posts/s x listeners)")
-    ax.set_ylabel("delivered events/s")
-    listeners = results["meta"]["sizes"]["b2_listeners"]
-    ax.set_title(f"B2 throughput, {listeners} WebSocket listeners (o keeps up, x falls behind)")
+    title = f"B2 throughput, {results['meta']['sizes']['b2_listeners']} WebSocket listeners"
+    ax.set(xscale="log", yscale="log", xlabel="offered events/s (posts/s x listeners)",
+           ylabel="delivered events/s", title=title + " (o keeps up, x falls behind)")  # fmt: skip
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return fig
@@ -124,9 +109,8 @@ def b3_rss(results: Results) -> Any:
         ax.plot(xs, ys, "-" + markers[r["transport"]], color=_colour(results, r["target"]),
                 label=name)  # fmt: skip
     ax.axhline(1024, color="grey", linewidth=0.8, linestyle="--", label="1 GiB")
-    ax.set_xlabel("idle connections held")
-    ax.set_ylabel("server RSS (MiB)")
-    ax.set_title("B3 capacity: one worker process")
+    ax.set(xlabel="idle connections held", ylabel="server RSS (MiB)",
+           title="B3 capacity: one worker process")  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return fig
@@ -139,8 +123,7 @@ def b4_rest(results: Results) -> Any:
     _bars(ax, names, [r["median_ms"] for r in rows], [_colour(results, r["target"]) for r in rows])
     for i, r in enumerate(rows):
         ax.text(r["median_ms"], i, f" {queries(r['queries'])} queries", va="center", fontsize=8)
-    _log_x(ax, "median ms (log)")
-    ax.set_title(f"B4 GET tickets/ with {rows[0]['tickets']:,} tickets")
+    _log_x(ax, "median ms (log)", title=f"B4 GET tickets/ with {rows[0]['tickets']:,} tickets")
     return fig
 
 
@@ -164,21 +147,19 @@ def b5_post(results: Results) -> Any:
     return fig
 
 
-PLOTS: dict[str, tuple[Callable[[Results], Any], Callable[[Results], object]]] = {
-    "b1_latency.png": (b1_latency, lambda r: r["b1"]),
-    "b1_cdf.png": (b1_cdf, lambda r: r["b1"] or r["b1_loaded"]),
-    "b2_throughput.png": (b2_throughput, lambda r: r["b2"]),
-    "b3_rss.png": (b3_rss, lambda r: r["b3"]),
-    "b4_rest.png": (b4_rest, lambda r: r["b4"]),
-    "b5_post.png": (b5_post, lambda r: r["b5"]),
-}
+#: Each plot, and the rows it needs.
+PLOTS: dict[str, tuple[Callable[[Results], Any], str]] = {
+    "b1_latency.png": (b1_latency, "b1"), "b1_cdf.png": (b1_cdf, "b1"),
+    "b2_throughput.png": (b2_throughput, "b2"), "b3_rss.png": (b3_rss, "b3"),
+    "b4_rest.png": (b4_rest, "b4"), "b5_post.png": (b5_post, "b5"),
+}  # fmt: skip
 
 
 def draw(results: Results, out: Path) -> list[str]:
-    """Draw every plot the results have data for; return the file names."""
+    """Draw every plot the results have rows for; return the file names."""
     drawn = []
-    for name, (plot, data) in PLOTS.items():
-        if data(results):
+    for name, (plot, rows) in PLOTS.items():
+        if results[rows]:
             fig = plot(results)
             fig.tight_layout()
             fig.savefig(out / name, dpi=110)

@@ -1,17 +1,9 @@
-"""The practical Python ceiling: a bare ``websockets`` broadcast server.
+"""The practical Python ceiling for fan-out: a bare ``websockets`` broadcast server.
 
-It does the same fan-out as the support app and nothing else: a "bot"
-connects to ``/bot`` and sends ``{"ticket": id, "text": str}``; the server
-builds a message event shaped like ours, serialises it once and
-``broadcast()``s it to every other connection, then acks the bot. No
-database, no authentication, no channel layer, no ASGI: what is left is the
-cost of Python, asyncio and WebSocket framing, which is the floor under any
-Python server that fans out the same payload.
-
-Run: ``python -m benchmarks.purews --port 8765`` (on uvloop).
+A bot on ``/bot`` sends ``{"ticket": id, "text": str}``; the server builds an event
+shaped like ours, serialises it once, ``broadcast()``s it to every other connection
+and acks. No database, authentication or ASGI: ``python -m benchmarks.purews --port N``.
 """
-
-from __future__ import annotations
 
 import argparse
 import itertools
@@ -28,23 +20,11 @@ _ids = itertools.count(1)
 def event_for(post: dict[str, object]) -> str:
     """A ``ticket.message.new`` event like the support app's, as JSON text."""
     number = next(_ids)
-    return json.dumps(
-        {
-            "type": "ticket.message.new",
-            "message": {
-                "id": number,
-                "created_at": datetime.now(UTC).isoformat(),
-                "sender": "user",
-                "text": post["text"],
-                "viewed": False,
-                "ticket": post["ticket"],
-                "author": None,
-            },
-            "event_id": f"support:{number}",
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    message = {"id": number, "created_at": datetime.now(UTC).isoformat(), "sender": "user",
+               "text": post["text"], "viewed": False, "ticket": post["ticket"],
+               "author": None}  # fmt: skip
+    event = {"type": "ticket.message.new", "message": message, "event_id": f"support:{number}"}
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 async def handler(connection: ServerConnection) -> None:
@@ -66,11 +46,7 @@ async def main(port: int) -> None:
         await server.serve_forever()
 
 
-def run() -> None:
+if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     uvloop.run(main(parser.parse_args().port))
-
-
-if __name__ == "__main__":
-    run()

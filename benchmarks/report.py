@@ -1,11 +1,8 @@
 """``results.md``: the target table, the measurements, the machine.
 
-Ratios lead, because they are what survives a noisy shared machine: each divides
-two numbers of the same run, measured minutes apart. A delivery that never
-arrived makes a percentile infinite (``null`` in the JSON, "lost" here).
+Ratios lead: each divides two numbers of the same run, measured minutes apart. A
+delivery that never arrived makes a percentile infinite (``null`` in the JSON).
 """
-
-from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -213,22 +210,21 @@ def _check(results: dict[str, Any], key: str, add: Callable[..., None]) -> None:
 def _machine(results: dict[str, Any]) -> str:
     meta = results["meta"]
     m, client = meta["machine"], meta["client"]
-    load = " / ".join(f"{x:.1f}" for x in m.get("loadavg_end") or []) or "—"
-    rows = [
+    load = [
+        " / ".join(f"{x:.1f}" for x in m.get(k) or []) for k in ("loadavg_start", "loadavg_end")
+    ]
+    return _table(["", ""], [
         ["commit measured", f"`{m['commit'][:10]}`" if m.get("commit") else "—"],
         ["CPU", f"{m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable)"],
         ["memory", f"{m['memory_bytes'] / GIB:.1f} GiB"],
         ["kernel", m["kernel"]],
-        ["load average (1/5/15 min) at start", " / ".join(f"{x:.1f}" for x in m["loadavg_start"])],
-        ["load average at end", load],
+        ["load average (1/5/15 min) at start, at end", f"{load[0]}; {load[1] or '—'}"],
         ["Python", m["python"]],
-        ["packages (ours)", ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)],
-        ["PostgreSQL", m.get("postgresql") or "—"],
-        ["Redis", m.get("redis") or "—"],
+        ["packages", ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)],
+        ["PostgreSQL, Redis", f"{m.get('postgresql') or '—'}; {m.get('redis') or '—'}"],
         ["client", f"one process, {client['loop']} loop, nofile {client['nofile']}"],
         ["SQLite files on tmpfs", "yes" if meta.get("workdir_on_tmpfs") else "no"],
-    ]
-    return _table(["", ""], rows)
+    ])  # fmt: skip
 
 
 def _b1(results: dict[str, Any]) -> str:
@@ -282,18 +278,6 @@ def _b2(results: dict[str, Any]) -> str:
          "vs bare Channels (same server)", "peak delivered events/s",
          "first failing posts/s"],
         rows,
-    )  # fmt: skip
-
-
-def _b2_steps(results: dict[str, Any]) -> str:
-    return _table(
-        ["target", "offered posts/s", "achieved", "keeps up", "delivered events/s", "p50 ms",
-         "p99 ms", "server CPU", "client CPU"],
-        ([label(results, r["target"]), f"{s['offered_rate']:.0f}", f"{s['achieved_rate']:.0f}",
-          "pass" if s["passed"] else "**fail**", _num(s["delivered_events_per_s"]),
-          _ms(s["p50_ms"], s["missing"]), _ms(s["p99_ms"], s["missing"]),
-          f"{s['server_cpu_share']:.0%}", f"{s['client_cpu_share']:.0%}"]
-         for r in results["b2"] for s in r["steps"]),
     )  # fmt: skip
 
 
@@ -362,47 +346,27 @@ def markdown(results: dict[str, Any]) -> str:
     out = [
         "# Benchmark results\n",
         f"Mode **{meta['mode']}**, started {meta['started']}, took "
-        f"{meta.get('duration_s', 0) / 60:.1f} min: `{meta['command']}`. Method: "
-        "`docs/benchmarks.md`; raw numbers: `results.json`, written by the run, not committed.\n",
-        "All servers run on loopback, one worker process each, access logs off; one client "
-        "process drives them all. Percentiles count every (message, listener) pair; a delivery "
-        'that never arrived is infinitely late ("lost"). Ratios compare numbers measured in '
-        "this run, minutes apart.\n",
+        f"{meta.get('duration_s', 0) / 60:.1f} min: `{meta['command']}`. What is measured, "
+        "and how: `docs/benchmarks.md`. A delivery that never arrived is infinitely late "
+        '("lost"); every ratio compares two numbers of this run.\n',
         "## Targets\n",
-        "Each row is computed from this run: a ratio against the baseline the target names, "
-        "or a bound. The load test is not part of this run.\n",
         _table(["measurement", "configuration", "measured", "target", ""], targets),
         "## Machine\n",
         _machine(results),
         "## B1: latency, bot post → every listener\n",
-        "Closed loop: one message at a time, the next after every listener has it. "
-        "Ours: a REST post with an `Api-Key`, listeners with a manager token; pure websockets: "
-        "a WebSocket frame, no database.\n",
         _b1(results),
         "\n### Under load: open loop, WebSocket\n",
-        "Each message is stamped with the time it was due, so a poster held back by the "
-        "server counts against the server.\n",
         _b1_loaded(results),
-        f"## B2: throughput, {sizes['b2_listeners']} WebSocket listeners\n",
-        "The highest posting rate at which every listener gets every message and p99 stays "
-        f"under {sizes['b2_p99_limit_ms']:.0f} ms; events/s = posts/s x listeners.\n",
+        f"## B2: throughput, {sizes['b2_listeners']} WebSocket listeners, "
+        f"p99 ≤ {sizes['b2_p99_limit_ms']:.0f} ms\n",
         _b2(results),
-        "\n<details><summary>Every step</summary>\n\n" + _b2_steps(results) + "\n</details>\n",
         "## B3: idle connections per worker process\n",
         _b3(results),
         "\n### Reconnect storm: WebSockets back after a restart\n",
-        "The server is restarted cold; every client reconnects within half a second, as the "
-        "manager console does after a drop, and backs off as it does (0.5 s doubling to "
-        "10 s, jittered) after a refused, reset or timed-out handshake.\n",
         _reconnect(results),
         "## B4: REST `tickets/`\n",
         _b4(results),
         "## B5: a bot's REST post vs the bare Django view\n",
-        "No listener attached. Ours: `POST tickets/<id>/messages/` with an `Api-Key`; bare: "
-        "a plain function view behind `startproject`'s middleware that inserts one row in "
-        "`transaction.atomic()` (`benchmarks/bare`), same server, same kind of database. "
-        "Worker CPU is the server process's (on PostgreSQL the database's own CPU is not in "
-        "it).\n",
         _b5(results),
         "## How long each section took\n",
         _table(["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)),

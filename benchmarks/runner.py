@@ -1,13 +1,12 @@
-"""The run: start every server, measure B1-B5 across all of them, write the results.
+"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4,b5] ...``: the run.
 
-Measurements are interleaved by benchmark, not by server (B1 on every server, then
-B2, ...), so a baseline and ours are measured minutes apart under the same
-background load. Each target takes part in the benchmarks its ``measured_in``
-names. A measurement that raises is recorded under ``errors`` and the run goes on.
+It starts every server and measures B1-B5 across all of them, interleaved by benchmark
+(B1 on every server, then B2, ...): a baseline and ours are measured minutes apart under
+the same background load. It writes ``benchmarks/results/`` (``--quick``, tiny sizes: a
+temporary folder). A measurement that raises is kept under ``errors`` (exit status 1).
 """
 
-from __future__ import annotations
-
+import argparse
 import asyncio
 import contextlib
 import json
@@ -28,14 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks import (
-    b1_latency,
-    b2_throughput,
-    b3_capacity,
-    b3_reconnect,
-    b4_rest,
-    b5_post,
-)
+from benchmarks import b1_latency, b2_throughput, b3_capacity, b3_reconnect, b4_rest, b5_post
 from benchmarks.bare_target import bare
 from benchmarks.client import warm
 from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
@@ -63,10 +55,8 @@ class Options:
 class Run:
     def __init__(self, options: Options, sizes: Sizes) -> None:
         self.options, self.sizes = options, sizes
-        self.results: dict[str, Any] = {
-            name: [] for name in ("b1", "b1_loaded", "b2", "b3", "b3_reconnect", "b4", "b5",
-                                  "errors")
-        }  # fmt: skip
+        rows = ("b1", "b1_loaded", "b2", "b3", "b3_reconnect", "b4", "b5", "errors")
+        self.results: dict[str, Any] = {name: [] for name in rows}
         self.sections: dict[str, dict[str, float]] = {}
 
     async def attempt(self, what: str, work: Awaitable[T]) -> T | None:
@@ -76,9 +66,8 @@ class Run:
             return await work
         except Exception as error:
             say(f"  FAILED: {error!r}")
-            self.results["errors"].append(
-                {"what": what, "error": repr(error), "traceback": traceback.format_exc()[-3000:]}
-            )
+            trace = traceback.format_exc()[-3000:]
+            self.results["errors"].append({"what": what, "error": repr(error), "traceback": trace})
             return None
 
     async def record(self, into: str, what: str, work: Awaitable[Any]) -> Any:
@@ -240,36 +229,32 @@ def _machine() -> dict[str, Any]:
     """What the numbers are measured on: CPU, memory, load, versions."""
 
     def first_line(*command: str) -> str | None:
-        try:
+        with contextlib.suppress(OSError):
             run = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
-        except OSError:
-            return None
-        lines = (run.stdout or run.stderr).strip().splitlines()
-        return lines[0] if run.returncode == 0 and lines else None
+            lines = (run.stdout or run.stderr).strip().splitlines()
+            return lines[0] if run.returncode == 0 and lines else None
+        return None
 
     def version(package: str) -> str | None:
         with contextlib.suppress(metadata.PackageNotFoundError):
             return metadata.version(package)
         return None
 
-    def proc(path: str, key: str) -> str | None:
+    def proc(path: str, key: str) -> str:
         lines = Path(path).read_text().splitlines()
-        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), None)
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), "")
 
     pg_bin = find_pg_bin()
     return {
         "commit": first_line("git", "-C", str(ROOT), "rev-parse", "--verify", "-q", "HEAD"),
         "cpu": proc("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
+        "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
         "memory_bytes": int((proc("/proc/meminfo", "MemTotal:") or "0 kB").split()[0]) * 1024,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "loadavg_start": os.getloadavg(),
-        "packages": {name: version(name) for name in PACKAGES},
+        "kernel": platform.release(), "python": platform.python_version(),
+        "loadavg_start": os.getloadavg(), "packages": {name: version(name) for name in PACKAGES},
         "postgresql": first_line(str(pg_bin / "postgres"), "--version") if pg_bin else None,
         "redis": first_line("redis-server", "--version"),
-    }
+    }  # fmt: skip
 
 
 def _clean(value: Any) -> Any:
@@ -308,3 +293,29 @@ def write_report(results: dict[str, Any], out: Path) -> dict[str, Any]:
     write_json(results, out / "results.json")
     say(f"results in {out}")
     return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    add = parser.add_argument
+    add("--quick", action="store_true", help="tiny sizes: a smoke test")
+    add("--out", type=Path, help="where results go")
+    add("--only", default=",".join(BENCHMARKS), help="a comma-separated subset of b1,...,b5")
+    add("--no-postgres", action="store_true", help="skip the PostgreSQL + Redis configurations")
+    add("--keep", action="store_true", help="keep the work folder (logs, databases)")
+    add("--report-only", action="store_true", help="redraw results.md and plots from results.json")
+    args = parser.parse_args(argv)
+    only = tuple(name.strip() for name in args.only.split(",") if name.strip())
+    if unknown := set(only) - set(BENCHMARKS):
+        parser.error(f"unknown benchmarks: {sorted(unknown)}")
+    out = args.out or ROOT / "benchmarks" / "results"
+    if args.quick and not args.out:  # never over the committed results
+        out = Path(tempfile.mkdtemp(prefix="chatlabs-bench-quick-"))
+    if args.report_only:
+        results = write_report(json.loads((out / "results.json").read_text()), out.resolve())
+    else:
+        results = run(Options(args.quick, out.resolve(), only, not args.no_postgres, args.keep))
+    if results["errors"]:
+        say(f"{len(results['errors'])} measurement(s) failed; see results.json 'errors'")
+        return 1
+    return 0

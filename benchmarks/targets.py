@@ -1,15 +1,10 @@
 """The servers under test, each one process on loopback with a listen backlog of 1,024.
 
-A :class:`Target` is one server configuration as the client sees it: its endpoints,
-a listener's credential, how a bot posts. Processes are :mod:`tests.harness`'s.
-
-* **ours**: the example project as the README documents it (``DATABASE_URL`` and
-  ``REDIS_URL`` switch it to PostgreSQL + Redis), under daphne or uvicorn;
-* **pure**: the ``websockets`` broadcast server of :mod:`benchmarks.purews`;
-* **bare**: :mod:`benchmarks.bare`, see :mod:`benchmarks.bare_target`.
+A :class:`Target` is a server configuration as the client sees it. Ours is the
+example project as the README documents it (``DATABASE_URL`` and ``REDIS_URL``
+switch it to PostgreSQL + Redis); pure is :mod:`benchmarks.purews`; bare is
+:mod:`benchmarks.bare_target`.
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -68,7 +63,6 @@ class Target:
     listen_headers: Headers = field(default_factory=list)
     manage: Callable[[str], str] | None = None  # runs a script in ``manage.py shell``
     rest_post: HttpPost | None = None  # B5's post (ours: ``post``; bare: the plain view)
-    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def port(self) -> int:
@@ -82,7 +76,7 @@ class Target:
     def describe(self) -> dict[str, Any]:
         return {"label": self.label, "family": self.family, "server": self.server_kind,
                 "storage": self.storage, "transports": list(self.transports),
-                "measured_in": sorted(self.measured_in), **self.info}  # fmt: skip
+                "measured_in": sorted(self.measured_in)}  # fmt: skip
 
 
 def server_command(server_kind: str, app: str) -> Command:
@@ -171,7 +165,7 @@ def ours(
         server, "/ws/support/", post, frozenset({"b1", "b2", "b3", "b4", "b5"}),
         transports=("websocket", "sse", "longpoll"), api="/support/",
         listen_headers=[("Authorization", f"Token {creds['token']}")], manage=manage,
-        rest_post=post, info={"ticket": ticket["id"], "manager_id": creds["manager_id"]},
+        rest_post=post,
     )  # fmt: skip
 
 
@@ -184,5 +178,4 @@ def pure(workdir: Path) -> Target:
     env = environment(set(), PYTHONPATH=str(ROOT))
     server = process(workdir, env, command, "pure-websockets")
     return Target("pure", "pure websockets (ceiling)", "pure", "websockets", "none", server,
-                  "/listen", WsPost("/bot"), frozenset({"b1", "b2", "b3"}),
-                  info={"loop": "uvloop"})  # fmt: skip
+                  "/listen", WsPost("/bot"), frozenset({"b1", "b2", "b3"}))  # fmt: skip

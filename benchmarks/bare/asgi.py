@@ -1,10 +1,4 @@
-"""The bare project's ASGI application: Django for HTTP, the bare consumer for WebSocket.
-
-No ``AuthMiddlewareStack`` and no origin check: the consumer is the
-baseline because it does nothing but Channels' own work.
-"""
-
-from __future__ import annotations
+"""Django for HTTP, the bare consumers for WebSocket (no auth middleware, no origin check)."""
 
 import os
 
@@ -18,14 +12,5 @@ from django.urls import path  # noqa: E402
 
 from benchmarks.bare.notes.consumers import BotConsumer, ListenerConsumer  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_application,
-        "websocket": URLRouter(
-            [
-                path("ws/listen/", ListenerConsumer.as_asgi()),
-                path("ws/bot/", BotConsumer.as_asgi()),
-            ]
-        ),
-    }
-)
+routes = [path("ws/listen/", ListenerConsumer.as_asgi()), path("ws/bot/", BotConsumer.as_asgi())]
+application = ProtocolTypeRouter({"http": django_application, "websocket": URLRouter(routes)})

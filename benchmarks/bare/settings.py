@@ -1,14 +1,5 @@
-"""Settings of the bare project: Django's ``startproject`` defaults, trimmed to what it serves.
-
-The middleware is ``startproject``'s list, unchanged: it is what a naive
-endpoint pays. ``DEBUG`` is off (the query log would grow), and the
-database is the same kind as the support app's in the same configuration:
-a SQLite file (``SQLITE_PATH``) with Django's default options, or
-``DATABASE_URL`` (its own database on the same PostgreSQL server) with
-Django's default of a new connection per request.
-"""
-
-from __future__ import annotations
+"""``startproject``'s middleware, unchanged; ``DEBUG`` off; SQLite (``SQLITE_PATH``) with
+Django's defaults, or ``DATABASE_URL`` with a new connection per request, as Django does."""
 
 import os
 from pathlib import Path
@@ -16,18 +7,10 @@ from typing import Any
 
 import dj_database_url
 
-SECRET_KEY = "benchmark-only"
-DEBUG = False
+SECRET_KEY, DEBUG, USE_TZ = "benchmark-only", False, True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-
-INSTALLED_APPS = [
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "benchmarks.bare.notes",
-]
-
+INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+                  "django.contrib.messages", "benchmarks.bare.notes"]  # fmt: skip
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -38,19 +21,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "benchmarks.bare.urls"
-ASGI_APPLICATION = "benchmarks.bare.asgi.application"
-
-DATABASES: dict[str, Any]
+ROOT_URLCONF, ASGI_APPLICATION = "benchmarks.bare.urls", "benchmarks.bare.asgi.application"
+DATABASES: dict[str, Any] = {"default": {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": os.environ.get("SQLITE_PATH", str(Path.cwd() / "bare.sqlite3")),
+}}  # fmt: skip
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(Path.cwd() / "bare.sqlite3")),
-        }
-    }
-
-USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

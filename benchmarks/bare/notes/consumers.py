@@ -1,15 +1,6 @@
-"""The Channels ceiling for fan-out: a consumer that relays to every consumer in the process.
-
-No authentication, no database, no channel layer: a listener
-(``ws/listen/``) joins a module-level set; a bot (``ws/bot/``) sends the
-same command frame our WebSocket protocol uses,
-``{"type": "ticket.assign", "request_id": ..., "ticket_id": ...}``, and the
-consumer sends one ``ticket.assigned`` frame to every listener, then acks
-the bot ``{"type": "ack", "request_id": ...}``. The frame is encoded once per
-command, not per listener: only the ``request_id`` (which carries the
-benchmark's marker) is spliced into a pre-encoded event. What is left is
-what any Channels app pays per delivery on this server.
-"""
+"""The Channels ceiling for fan-out: each ``ticket.assign`` from the bot becomes one
+``ticket.assigned`` frame to every listener of the process (encoded once, with only the
+``request_id``, which carries the benchmark's marker, spliced in), then an ack."""
 
 from __future__ import annotations
 
@@ -22,12 +13,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 LISTENERS: set[ListenerConsumer] = set()
 
 #: A ``ticket.assigned`` event shaped like the support app's, encoded once.
-_TICKET = {
-    "id": 1,
-    "title": "benchmark",
-    "resolved": False,
-    "support_manager": {"id": 1, "username": "bench-manager"},
-}
+_TICKET = {"id": 1, "title": "benchmark", "resolved": False,
+           "support_manager": {"id": 1, "username": "bench-manager"}}  # fmt: skip
 _ASSIGNED_HEAD = (
     json.dumps({"type": "ticket.assigned", "ticket": _TICKET}, separators=(",", ":"))[:-1]
     + ',"request_id":'

@@ -1,11 +1,5 @@
-"""The Django ceiling for a post: parse JSON, insert one row atomically, answer 201.
-
-A plain synchronous function view, as a tutorial would write it: under
-ASGI, Django runs it in a thread with that thread's own database
-connection, which is exactly the per-request overhead the support app's
-post is compared against. ``csrf_exempt`` because an API client sends no
-CSRF token; the rest of ``startproject``'s middleware runs.
-"""
+"""The Django ceiling for a post: a plain sync view (a thread and a connection per request
+under ASGI) that parses JSON and inserts one row atomically; no CSRF token from an API."""
 
 from __future__ import annotations
 
