@@ -530,43 +530,34 @@ class HttpPoster:
 class WsPoster:
     """A baseline's bot: frames on one WebSocket, acked in order."""
 
-    def __init__(self, target: Target, spec: WsPost) -> None:
-        self._url, self._spec = f"ws://{HOST}:{target.port}{spec.path}", spec
-        self._ws: ClientConnection | None = None
+    def __init__(self, ws: ClientConnection, spec: WsPost) -> None:
+        self._ws, self._spec = ws, spec
         self._acks: asyncio.Queue[asyncio.Future[bool]] = asyncio.Queue()
-        self._reader: asyncio.Task[None] | None = None
+        self._reader = asyncio.create_task(self._read())
 
-    async def open(self) -> None:
-        self._ws = await connect(self._url, compression=None, max_queue=None)
-        self._reader = asyncio.create_task(self._read(self._ws))
-
-    async def _read(self, ws: ClientConnection) -> None:
-        async for _ack in ws:
+    async def _read(self) -> None:
+        async for _ack in self._ws:
             future = self._acks.get_nowait()
             if not future.done():
                 future.set_result(True)
 
     async def post(self, text: str) -> bool:
-        assert self._ws is not None
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._acks.put_nowait(future)
         await self._ws.send(self._spec.frame(text))
         return await future
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-        if self._ws is not None:
-            await self._ws.close()
+        self._reader.cancel()
+        await self._ws.close()
 
 
 async def poster_for(target: Target, connections: int = 1) -> HttpPoster | WsPoster:
     """The target's bot, ready to post."""
     if not isinstance(target.post, WsPost):
         return HttpPoster(target, target.post, connections)
-    poster = WsPoster(target, target.post)
-    await poster.open()
-    return poster
+    url = f"ws://{HOST}:{target.port}{target.post.path}"
+    return WsPoster(await connect(url, compression=None, max_queue=None), target.post)
 
 
 async def post_timed(target: Target, recorder: Recorder, messages: int, wait: float) -> bool:

@@ -26,10 +26,12 @@ def _colour(results: Results, key: str) -> str:
     return OURS[ours.index(key) % len(OURS)] if key in ours else "tab:blue"
 
 
-def _bars(ax: Axes, names: list[str], values: list[float], colours: Any, **style: Any) -> None:
+def _bars(
+    ax: Axes, names: list[str], values: list[float], colours: Any, size: int = 7, **style: Any
+) -> None:
     """Horizontal bars, the first at the top."""
     ax.barh(range(len(values)), values, color=colours, **style)
-    ax.set_yticks(range(len(values)), names, fontsize=7)
+    ax.set_yticks(range(len(values)), names, fontsize=size)
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
 
@@ -119,11 +121,12 @@ def b3_rss(results: Results) -> Any:
 def b4_rest(results: Results) -> Any:
     rows = results["b4"]
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.5))
-    names = [f"{label(results, r['target'])}  {r['url']}" for r in rows]
-    _bars(ax, names, [r["median_ms"] for r in rows], [_colour(results, r["target"]) for r in rows])
+    names = [f"{label(results, r['target'])}  {r['url']}  ({r['tickets']:,})" for r in rows]
+    colours = [_colour(results, r["target"]) for r in rows]
+    _bars(ax, names, [r["median_ms"] for r in rows], colours, size=8)
     for i, r in enumerate(rows):
         ax.text(r["median_ms"], i, f" {queries(r['queries'])} queries", va="center", fontsize=8)
-    _log_x(ax, "median ms (log)", title=f"B4 GET tickets/ with {rows[0]['tickets']:,} tickets")
+    _log_x(ax, "median ms (log)", title="B4 GET tickets/ (tickets in the database)")
     return fig
 
 

@@ -343,33 +343,28 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     sizes = meta["sizes"]
     sections = meta.get("sections", {}).items()
+    parts = {
+        "## Targets": _table(["measurement", "configuration", "measured", "target", ""], targets),
+        "## Machine": _machine(results),
+        "## B1: latency, bot post → every listener": _b1(results),
+        "### Under load: open loop, WebSocket": _b1_loaded(results),
+        f"## B2: throughput, {sizes['b2_listeners']} WebSocket listeners, "
+        f"p99 ≤ {sizes['b2_p99_limit_ms']:.0f} ms": _b2(results),
+        "## B3: idle connections per worker process": _b3(results),
+        "### Reconnect storm: WebSockets back after a restart": _reconnect(results),
+        "## B4: REST `tickets/`": _b4(results),
+        "## B5: a bot's REST post vs the bare Django view": _b5(results),
+        "## How long each section took": _table(
+            ["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)
+        ),
+    }
     out = [
         "# Benchmark results\n",
         f"Mode **{meta['mode']}**, started {meta['started']}, took "
         f"{meta.get('duration_s', 0) / 60:.1f} min: `{meta['command']}`. What is measured, "
         "and how: `docs/benchmarks.md`. A delivery that never arrived is infinitely late "
         '("lost"); every ratio compares two numbers of this run.\n',
-        "## Targets\n",
-        _table(["measurement", "configuration", "measured", "target", ""], targets),
-        "## Machine\n",
-        _machine(results),
-        "## B1: latency, bot post → every listener\n",
-        _b1(results),
-        "\n### Under load: open loop, WebSocket\n",
-        _b1_loaded(results),
-        f"## B2: throughput, {sizes['b2_listeners']} WebSocket listeners, "
-        f"p99 ≤ {sizes['b2_p99_limit_ms']:.0f} ms\n",
-        _b2(results),
-        "## B3: idle connections per worker process\n",
-        _b3(results),
-        "\n### Reconnect storm: WebSockets back after a restart\n",
-        _reconnect(results),
-        "## B4: REST `tickets/`\n",
-        _b4(results),
-        "## B5: a bot's REST post vs the bare Django view\n",
-        _b5(results),
-        "## How long each section took\n",
-        _table(["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)),
+        *(f"{heading}\n\n{body}" for heading, body in parts.items()),
     ]
     if meta.get("plots"):
         out.append("\n## Plots\n\n" + "".join(f"![{p}]({p})\n" for p in meta["plots"]))
