@@ -116,7 +116,7 @@ def _b4_whole(row: Any) -> Outcome:
 
 
 def check(results: dict[str, Any]) -> list[Row]:
-    """The issue's targets, per configuration of ours, each computed from this run.
+    """The targets, per configuration of ours, each computed from this run.
 
     A row whose inputs were not measured (a missing row, or a zero or None where
     a number was due) says so instead of passing or failing.
