@@ -56,7 +56,10 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((out / "results.json").read_text())
     assert not data["errors"], f"{data['errors']}\n{log}"
     assert run.returncode == 0, log
-    assert (out / "results.md").read_text().startswith("# Benchmark results")
+    report = (out / "results.md").read_text()
+    assert report.startswith("# Benchmark results")
+    for heading in ("Targets", "B1", "B2", "B3", "B4", "B5"):
+        assert f"\n## {heading}" in report, heading
     for plot in data["meta"]["plots"]:
         assert (out / plot).stat().st_size > 0
     return data
