@@ -326,6 +326,15 @@ class SupportSettings:
         check_id="support.E020",
         read=bool,
     )
+    # The bound on a request while PostgreSQL is down or unreachable (see support.db).
+    DATABASE_CONNECT_TIMEOUT = Setting(
+        5,
+        POSITIVE_NUMBER,
+        "seconds the app's own PostgreSQL connections wait to connect before the request "
+        "is answered `503 busy` (whole seconds, 2 at least; a refused connection fails at once)",
+        check_id="support.E025",
+        read=_float,
+    )
 
     ATTACHMENT_STORAGE = Setting(
         "default",

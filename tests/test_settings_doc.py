@@ -102,6 +102,7 @@ def test_the_documented_defaults_are_read():
     assert support_settings.MAX_CLIENT_BACKLOG == 1048576
     assert support_settings.SLOW_CLIENT_TIMEOUT == 10.0
     assert support_settings.TUNE_SQLITE is True
+    assert support_settings.DATABASE_CONNECT_TIMEOUT == 5.0
     with override_settings():
         del settings.SUPPORT_TELEGRAM_USER_MODEL
         assert support_settings.TELEGRAM_USER_MODEL is None
