@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from support.actors import Actor
 from support.credentials import authenticate
@@ -18,7 +18,8 @@ from support.db import pooled
 from support.error_bodies import error_for, error_response
 from support.exceptions import MethodNotAllowed
 
-View = Callable[[HttpRequest, Actor], Awaitable[HttpResponse]]
+#: ``view(request, actor, **url_kwargs)``.
+View = Callable[..., Awaitable[HttpResponseBase]]
 
 
 @pooled
@@ -32,16 +33,16 @@ def json_text_response(body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="application/json")
 
 
-def support_view(view: View) -> Callable[[HttpRequest], Awaitable[HttpResponse]]:
+def support_view(view: View) -> Callable[..., Awaitable[HttpResponseBase]]:
     """GET only; authenticate a manager or a bot; render :class:`SupportError` as JSON."""
 
     @wraps(view)
-    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             if request.method not in ("GET", "HEAD"):
                 raise MethodNotAllowed(str(request.method), ["GET", "HEAD"])
             actor = await actor_for_request(request)
-            return await view(request, actor)
+            return await view(request, actor, *args, **kwargs)
         except Exception as exc:  # every failure is the JSON shape, a bug a logged 500
             return error_response(error_for(exc, request))
 

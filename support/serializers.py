@@ -17,13 +17,22 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.models import Message, Side, Ticket
+from support.models import Attachment, Message, Side, Ticket
 
 #: ``to_attr`` of the prefetch that holds each ticket's newest message.
 LAST_MESSAGES_ATTR = "_last_messages"
+#: ``to_attr`` of the prefetch that holds a message's attachments (see :func:`with_attachments`);
+#: the service layer sets it too on a message it has just written.
+ATTACHMENTS_ATTR = "_attachment_list"
+
+
+def with_attachments(messages: QuerySet[Message]) -> QuerySet[Message]:
+    """*messages* with their attachments, in one more query for any number of them."""
+    return messages.prefetch_related(Prefetch("attachments", to_attr=ATTACHMENTS_ATTR))
 
 
 class TelegramUserSerializer(serializers.Serializer[Any]):
@@ -38,6 +47,23 @@ class ManagerSerializer(serializers.Serializer[Any]):
     last_name = serializers.CharField(read_only=True)
 
 
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    """The schema of an attachment; :func:`attachment_data` builds the dict."""
+
+    url = serializers.CharField(read_only=True, help_text="The download path (same credentials).")
+    thumbnail_url = serializers.CharField(
+        read_only=True, allow_null=True, help_text="A small image of a photo or sticker, or null."
+    )
+
+    class Meta:
+        model = Attachment
+        fields = (
+            "id", "kind", "filename", "content_type", "size", "width", "height", "url",
+            "thumbnail_url",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
 class MessageSerializer(serializers.ModelSerializer[Message]):
     ticket: serializers.PrimaryKeyRelatedField[Ticket] = serializers.PrimaryKeyRelatedField(
         read_only=True
@@ -45,10 +71,11 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
     author: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True
     )
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Message
-        fields = ("id", "created_at", "sender", "text", "viewed", "ticket", "author")
+        fields = ("id", "created_at", "sender", "text", "viewed", "ticket", "author", "attachments")
         read_only_fields = fields
 
     def to_representation(self, instance: Message) -> dict[str, Any]:
@@ -113,7 +140,7 @@ def tickets_for_representation(queryset: QuerySet[Ticket], reader_side: str) -> 
     index), so a page costs the same whatever the table's size, and the
     page's ``COUNT(*)`` leaves it out.
     """
-    newest_first = Message.objects.order_by("-created_at", "-id")
+    newest_first = with_attachments(Message.objects.order_by("-created_at", "-id"))
     unread = (
         Message.objects.filter(
             ticket=OuterRef("pk"), sender=unread_sender(reader_side), viewed=False
@@ -181,7 +208,7 @@ def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, An
 
 
 def message_data(message: Message) -> dict[str, Any]:
-    """A message as the API and events show it."""
+    """A message as the API and events show it (:func:`with_attachments` for a list)."""
     return {
         "id": message.pk,
         "created_at": _DATETIME.to_representation(message.created_at),
@@ -190,4 +217,29 @@ def message_data(message: Message) -> dict[str, Any]:
         "viewed": message.viewed,
         "ticket": message.ticket_id,
         "author": message.author_id,
+        "attachments": [attachment_data(a) for a in _attachments(message)],
+    }
+
+
+def _attachments(message: Message) -> list[Attachment]:
+    known: list[Attachment] | None = getattr(message, ATTACHMENTS_ATTR, None)
+    return list(message.attachments.all()) if known is None else known
+
+
+def attachment_data(attachment: Attachment) -> dict[str, Any]:
+    """An attachment as messages carry it: what it is, and where to download it."""
+    return {
+        "id": attachment.pk,
+        "kind": attachment.kind,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": reverse("support:attachment", args=[attachment.pk]),
+        "thumbnail_url": (
+            reverse("support:attachment-thumbnail", args=[attachment.pk])
+            if attachment.thumbnail_name
+            else None
+        ),
     }

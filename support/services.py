@@ -18,15 +18,18 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support import events
+from support import attachments, events
 from support.actors import Actor
 from support.conf import support_settings, telegram_user_model_label
 from support.exceptions import (
@@ -40,8 +43,8 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
-from support.models import BotKey, Message, Side, Ticket
-from support.serializers import message_data, ticket_data
+from support.models import Attachment, BotKey, Message, Side, Ticket
+from support.serializers import ATTACHMENTS_ATTR, message_data, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 
@@ -96,7 +99,9 @@ def _check_not_others(actor: Actor, ticket: Ticket) -> None:
         raise AssignedToOther()
 
 
-def _clean_string(value: Any, field: str, *, limit: int, strip: bool = False) -> str:
+def _clean_string(
+    value: Any, field: str, *, limit: int, strip: bool = False, allow_blank: bool = False
+) -> str:
     """The one rule set for every string a client sends (text, title, idempotency key).
 
     Not blank, no NUL (PostgreSQL cannot store it), no lone surrogate (not
@@ -109,7 +114,7 @@ def _clean_string(value: Any, field: str, *, limit: int, strip: bool = False) ->
     text: str = value
     if strip:
         text = text.strip()
-    if not text.strip():
+    if not text.strip() and not (allow_blank and not text):
         raise Invalid.field(field, _("May not be blank."))
     if "\x00" in text:
         raise Invalid.field(field, _("Null characters are not allowed."))
@@ -122,8 +127,12 @@ def _clean_string(value: Any, field: str, *, limit: int, strip: bool = False) ->
     return text
 
 
-def _clean_text(text: Any) -> str:
-    return _clean_string(text, "text", limit=support_settings.MAX_TEXT_LENGTH)
+def _clean_text(text: Any, *, caption: bool = False) -> str:
+    """A message's text; a *caption* (of attachments) may be empty, not blank."""
+    if caption and text is None:
+        return ""
+    limit = support_settings.MAX_TEXT_LENGTH
+    return _clean_string(text, "text", limit=limit, allow_blank=caption)
 
 
 def _clean_title(title: Any) -> str:
@@ -169,19 +178,39 @@ def _telegram_user(user_id: int) -> Any:
 
 
 def open_ticket(
-    actor: Actor, *, user_id: Any, title: Any, text: Any = None, idempotency_key: Any = None
+    actor: Actor,
+    *,
+    user_id: Any,
+    title: Any,
+    text: Any = None,
+    idempotency_key: Any = None,
+    files: Sequence[File[Any]] = (),
+    kinds: Sequence[str] | None = None,
 ) -> Ticket:
     """Open a ticket for a Telegram user, with an optional first message.
 
     The ticket alone; :func:`open_ticket_once` also says whether it is new.
     """
     return open_ticket_once(
-        actor, user_id=user_id, title=title, text=text, idempotency_key=idempotency_key
+        actor,
+        user_id=user_id,
+        title=title,
+        text=text,
+        idempotency_key=idempotency_key,
+        files=files,
+        kinds=kinds,
     ).ticket
 
 
 def open_ticket_once(
-    actor: Actor, *, user_id: Any, title: Any, text: Any = None, idempotency_key: Any = None
+    actor: Actor,
+    *,
+    user_id: Any,
+    title: Any,
+    text: Any = None,
+    idempotency_key: Any = None,
+    files: Sequence[File[Any]] = (),
+    kinds: Sequence[str] | None = None,
 ) -> OpenedTicket:
     """Open a ticket, or return the one this bot key opened with ``idempotency_key``.
 
@@ -193,16 +222,22 @@ def open_ticket_once(
     second one. The same key for another user is ``idempotency_conflict``.
     The first message carries the same key, so posting it again to the ticket
     (``post_message`` with that key) also returns it rather than a copy.
+    With *files*, the first message carries them as attachments (see
+    :func:`post_message`); its text, the caption, may then be empty.
     """
     _require(actor, managers=False)
     user_id = _clean_user_id(user_id)
     clean_title = _clean_title(title)
-    clean_text = None if text is None else _clean_text(text)
+    prepared = attachments.prepare(files, kinds)
+    clean_text = _clean_text(text, caption=bool(prepared)) if text is not None or prepared else None
     key = _clean_idempotency_key(idempotency_key)
-    with transaction.atomic():
+    if key is not None and prepared and _ticket_opened_with(actor, key, user_id) is not None:
+        prepared = []  # a repeat: returned below, and nothing is stored
+    with attachments_written(prepared) as written, transaction.atomic():
         if key is not None:
             first = _ticket_opened_with(actor, key, user_id)
             if first is not None:
+                written.discard()
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
         try:
@@ -215,6 +250,7 @@ def open_ticket_once(
             first = None if key is None else _ticket_opened_with(actor, key, user_id)
             if first is None:
                 raise
+            written.discard()
             return OpenedTicket(first, created=False)
         first_message = None
         if clean_text is not None:
@@ -223,6 +259,7 @@ def open_ticket_once(
             first_message = Message.objects.create(
                 ticket=ticket, sender=Side.USER, text=clean_text, idempotency_key=key
             )
+            written.attach_to(first_message)
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
         if first_message is not None:
@@ -340,13 +377,19 @@ def post_message(
     text: Any,
     idempotency_key: Any = None,
     sender: Any = None,
+    files: Sequence[File[Any]] = (),
+    kinds: Sequence[str] | None = None,
 ) -> PostedMessage:
-    """Add a message from the actor's side.
+    """Add a message from the actor's side, with *files* as its attachments.
 
     A repeated ``idempotency_key`` returns the message it first created and
-    emits nothing, so a bot may retry a send after a timeout safely. A
-    ``sender`` naming the other side is refused: the credential decides who
-    speaks, and a bot posing as support is exactly what it must not do.
+    emits nothing (nor stores its files again), so a bot may retry a send
+    after a timeout safely. A ``sender`` naming the other side is refused:
+    the credential decides who speaks, and a bot posing as support is
+    exactly what it must not do. With files the text is their caption and
+    may be empty. Files are checked first (:func:`support.attachments.prepare`),
+    written to the storage before the transaction, and removed again if it
+    fails or turns out a repeat.
     """
     _require(actor)
     if sender is not None and sender != actor.side:
@@ -354,15 +397,19 @@ def post_message(
             _("This credential writes as %(side)r, not %(sender)r.")
             % {"side": str(actor.side), "sender": sender}
         )
-    clean_text = _clean_text(text)
+    prepared = attachments.prepare(files, kinds)
+    clean_text = _clean_text(text, caption=bool(prepared))
     idempotency_key = _clean_idempotency_key(idempotency_key)
-    with transaction.atomic():
+    if idempotency_key is not None and prepared and _is_repeat(ticket_id, idempotency_key):
+        prepared = []  # answered below with the first message; nothing is stored
+    with attachments_written(prepared) as written, transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         if idempotency_key is not None:
             first = ticket.messages.filter(idempotency_key=idempotency_key).first()
             if first is not None:
                 if first.sender != actor.side:
                     raise IdempotencyConflict()
+                written.discard()
                 return PostedMessage(first, created=False)
         if ticket.resolved:
             raise TicketResolved()
@@ -377,8 +424,70 @@ def post_message(
             author=actor.manager,
             idempotency_key=idempotency_key,
         )
+        written.attach_to(message)
         events.append(events.MESSAGE_NEW, {"message": message_data(message)})
     return PostedMessage(message, created=True)
+
+
+def _is_repeat(ticket_id: Any, idempotency_key: str) -> bool:
+    """Whether the key already posted to the ticket (looked at before storing files)."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        return False
+    return Message.objects.filter(ticket_id=ticket_id, idempotency_key=idempotency_key).exists()
+
+
+class _Written:
+    """Files written for one change: rows for them once the message exists."""
+
+    def __init__(self, prepared: list[attachments.Prepared]) -> None:
+        self.prepared = prepared
+        self.stored = attachments.Stored()
+        self.names: list[tuple[str, str]] = []
+
+    def store(self) -> None:
+        if self.prepared:
+            self.names = attachments.store(self.prepared, self.stored)
+
+    def attach_to(self, message: Message) -> None:
+        """The rows of the written files, on *message* (also as its representation's list)."""
+        rows = Attachment.objects.bulk_create(
+            Attachment(
+                message=message,
+                position=position,
+                kind=item.kind,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                width=item.width,
+                height=item.height,
+                sha256=item.sha256,
+                stored_name=name,
+                thumbnail_name=thumbnail,
+            )
+            for position, (item, (name, thumbnail)) in enumerate(
+                zip(self.prepared, self.names, strict=True)
+            )
+        )
+        setattr(message, ATTACHMENTS_ATTR, rows)  # no query to list what was just written
+
+    def discard(self) -> None:
+        attachments.discard(self.stored)
+
+
+@contextmanager
+def attachments_written(prepared: list[attachments.Prepared]) -> Iterator[_Written]:
+    """Write *prepared* files now; remove them again if the block raises.
+
+    Written before the transaction opens, so no database lock is held while
+    megabytes go to the storage; the block then adds the rows (``attach_to``).
+    """
+    written = _Written(prepared)
+    try:
+        written.store()
+        yield written
+    except BaseException:
+        written.discard()
+        raise
 
 
 def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]:

@@ -14,7 +14,7 @@ import pytest
 from support import services
 
 ADDED_TICKET_FIELDS = ["viewed", "unread", "last_message"]
-ADDED_MESSAGE_FIELDS = ["author"]
+ADDED_MESSAGE_FIELDS = ["author", "attachments"]
 
 
 def json_type(value: Any) -> str:

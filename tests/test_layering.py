@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.error_bodies",
             "support.serializers",
             "support.inputs",
+            "support.attachments",
             "support.events",
             "support.credentials",
             "support.plain_views",

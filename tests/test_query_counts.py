@@ -95,10 +95,10 @@ def test_a_bots_post(bot_client, bot_actor, counter):
 def test_a_page_of_the_list(manager_client, bot_actor, counter, tickets):
     open_tickets(bot_actor, tickets)
     page = lambda: manager_client.get("/support/tickets/?limit=50")  # noqa: E731
-    assert counted(counter, page) == 6  # token and user, the permissions (2), then:
+    assert counted(counter, page) == 7  # token and user, the permissions (2), then:
     # the count; the page with its unread counts; its last messages (one
-    # windowed query).
-    assert counted(counter, page) == 3
+    # windowed query); their attachments.
+    assert counted(counter, page) == 4
 
 
 @pytest.mark.django_db(transaction=True)

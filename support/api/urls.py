@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from support import services
-from support.api import views
+from support.api import downloads, views
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
 ACTIONS = {
@@ -31,6 +31,13 @@ urlpatterns = [
         "tickets/<int:pk>/messages/viewed/",
         views.MarkViewedView.as_view(),
         name="messages-viewed",
+    ),
+    # django-stubs types views as sync; Django serves async views natively.
+    path("attachments/<int:pk>/", downloads.download, name="attachment"),  # type: ignore[arg-type]
+    path(
+        "attachments/<int:pk>/thumbnail/",
+        downloads.thumbnail,  # type: ignore[arg-type]
+        name="attachment-thumbnail",
     ),
     path("schema/", views.SchemaView.as_view(), name="schema"),
 ]

@@ -8,12 +8,13 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -22,7 +23,9 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
+from rest_framework.fields import IntegerField
 from rest_framework.pagination import BasePagination
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,12 +37,18 @@ from support.api.authentication import SupportAuthentication
 from support.api.exception_handler import exception_handler
 from support.api.filters import MessageFilter, TicketFilter
 from support.api.pagination import PlainListPagination
-from support.api.parsers import SafeJSONParser
+from support.api.parsers import (
+    FILES_FIELD,
+    KINDS_FIELD,
+    AttachmentMultiPartParser,
+    AttachmentUploadHandler,
+    SafeJSONParser,
+)
 from support.api.permissions import IsManagerOrBot, actor_for
 from support.api.throttling import SupportRateThrottle
 from support.db import pooled_view
 from support.error_bodies import error_response
-from support.exceptions import NotFound
+from support.exceptions import Invalid, NotFound
 from support.inputs import (
     EmptyInput,
     MarkViewedInput,
@@ -48,7 +57,12 @@ from support.inputs import (
     TicketUpdateInput,
 )
 from support.models import Message, Ticket
-from support.serializers import MessageSerializer, TicketSerializer, tickets_for_representation
+from support.serializers import (
+    MessageSerializer,
+    TicketSerializer,
+    tickets_for_representation,
+    with_attachments,
+)
 from support.version import __version__
 
 #: The error body, documented once for the schema (``errors`` only on validation).
@@ -63,13 +77,15 @@ ERROR_BODY = inline_serializer(
     },
 )
 
-ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 405, 409, 415, 429)}
+ERRORS = {
+    code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 405, 409, 413, 415, 429)
+}
 
 
 class SupportView(generics.GenericAPIView[Any]):
     authentication_classes = (SupportAuthentication,)
     renderer_classes = (JSONRenderer,)
-    parser_classes = (SafeJSONParser,)
+    parser_classes: tuple[type[BaseParser], ...] = (SafeJSONParser,)
     permission_classes = (IsManagerOrBot,)
     throttle_classes = (SupportRateThrottle,)
     filter_backends: tuple[type[Any], ...] = ()  # the list views that filter name theirs
@@ -90,6 +106,8 @@ class SupportView(generics.GenericAPIView[Any]):
 
     def parse(self, serializer_class: type[Serializer[Any]]) -> dict[str, Any]:
         data = self.request.data if self.request.data is not None else {}
+        if isinstance(data, QueryDict):  # a form: multipart with attachments
+            data = form_fields(data, serializer_class)
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
@@ -110,6 +128,50 @@ class SupportView(generics.GenericAPIView[Any]):
         return Response(data, status=status_code)
 
 
+class AcceptsAttachments(SupportView):
+    """A view whose ``POST`` also takes ``multipart/form-data``: the JSON fields, plus
+    ``files`` parts (the attachments) and optional ``kinds`` (one per file)."""
+
+    parser_classes: tuple[type[BaseParser], ...] = (SafeJSONParser, AttachmentMultiPartParser)
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Before anything reads the body (a session's CSRF check reads a form).
+        request.upload_handlers = [AttachmentUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def uploads(self) -> dict[str, Any]:
+        """The service's ``files`` and ``kinds`` from a multipart body (none from JSON)."""
+        data = self.request.data
+        if not isinstance(data, QueryDict):
+            return {}
+        kinds = data.getlist(KINDS_FIELD)
+        return {"files": self.request.FILES.getlist(FILES_FIELD), "kinds": kinds or None}
+
+
+def form_fields(data: QueryDict, serializer_class: type[Serializer[Any]]) -> dict[str, Any]:
+    """A form's text fields as the JSON body would give them, for the same input definition.
+
+    A form has only strings: an integer field's digits become the integer (anything
+    else stays a string, which the strict field refuses); a field given twice is refused.
+    """
+    fields = serializer_class().fields
+    body: dict[str, Any] = {}
+    for key, values in data.lists():  # DRF puts the file parts in too
+        if key == FILES_FIELD:
+            if any(isinstance(value, str) for value in values):
+                raise Invalid.field(FILES_FIELD, _("Files go in file parts, not text fields."))
+            continue
+        if key == KINDS_FIELD:
+            continue  # see AcceptsAttachments.uploads
+        if len(values) != 1:
+            raise Invalid.field(key, _("Give this field once."))
+        value: Any = values[0]
+        if isinstance(fields.get(key), IntegerField) and re.fullmatch(r"-?[0-9]{1,20}", value):
+            value = int(value)
+        body[key] = value
+    return body
+
+
 @extend_schema(
     methods=["GET"],
     filters=True,
@@ -120,7 +182,7 @@ class SupportView(generics.GenericAPIView[Any]):
     request=TicketCreateInput,
     responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
-class TicketListView(SupportView):
+class TicketListView(AcceptsAttachments):
     """``GET tickets/`` (filters: :class:`TicketFilter`) and ``POST tickets/`` (bots).
 
     A ``POST`` that repeats its ``idempotency_key`` is answered 200, with the ticket it opened.
@@ -147,7 +209,7 @@ class TicketListView(SupportView):
 
     def post(self, request: Request) -> Response:
         body = self.parse(TicketCreateInput)
-        opened = services.open_ticket_once(self.actor, **body)
+        opened = services.open_ticket_once(self.actor, **body, **self.uploads())
         code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
         return self.ticket_response(opened.ticket, code)
 
@@ -227,7 +289,7 @@ class TicketActionView(SupportView):
     request=MessageCreateInput,
     responses={201: MessageSerializer, 200: MessageSerializer, **ERRORS},
 )
-class MessageListView(SupportView):
+class MessageListView(AcceptsAttachments):
     """``GET tickets/{id}/messages/`` and ``POST`` (a new message).
 
     Newest first, as 1.2.0 listed them (its manager page reverses the list);
@@ -243,14 +305,14 @@ class MessageListView(SupportView):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
         ticket = get_object_or_404(Ticket, pk=self.kwargs["pk"])
-        return ticket.messages.order_by("-created_at", "-id")
+        return with_attachments(ticket.messages.order_by("-created_at", "-id"))
 
     def get(self, request: Request, pk: int) -> Response:
         return self.list_response()
 
     def post(self, request: Request, pk: int) -> Response:
         body = self.parse(MessageCreateInput)
-        posted = services.post_message(self.actor, pk, **body)
+        posted = services.post_message(self.actor, pk, **body, **self.uploads())
         code = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK
         return Response(MessageSerializer(posted.message).data, status=code)
 
@@ -268,7 +330,7 @@ class MarkViewedView(SupportView):
     def post(self, request: Request, pk: int) -> Response:
         body = self.parse(MarkViewedInput)
         ids = services.mark_viewed(self.actor, pk, **body)
-        messages = Message.objects.filter(id__in=ids).order_by("created_at", "id")
+        messages = with_attachments(Message.objects.filter(id__in=ids).order_by("created_at", "id"))
         return Response(MessageSerializer(messages, many=True).data)
 
 

@@ -1,0 +1,272 @@
+"""Files of messages: checked, described, stored and removed, for the service layer.
+
+:func:`prepare` reads each uploaded file once: its size, its type from its
+bytes (:mod:`support.sniff`), its SHA-256, an image's size and a small
+thumbnail, and the *kind* it is to Telegram. It refuses what breaks a limit
+before anything is stored. :func:`store` then writes the files to the storage
+``SUPPORT_ATTACHMENT_STORAGE`` names, under unguessable names, and returns
+what it wrote so that the caller can :func:`discard` it if its transaction
+fails: the service layer writes the files first and the rows after, so there
+is never a row without its file, and a refused or failed request leaves no
+file behind (a crash between the two can; ``manage.py
+support_clean_attachments`` removes such orphans).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import re
+import secrets
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from support import sniff
+from support.conf import support_settings
+from support.exceptions import EmptyFile, Invalid, TooLarge, TooManyFiles, UnsupportedType
+from support.models import AttachmentKind
+
+#: Where attachments go in their storage; thumbnails below, in ``thumbnails/``.
+PREFIX = "support/attachments/"
+THUMBNAILS = PREFIX + "thumbnails/"
+#: A thumbnail fits this square (pixels), for the queue and long conversations.
+THUMBNAIL_SIZE = 320
+FILENAME_LIMIT = 255
+
+#: The types each kind may be (a photo is an image, a voice message is audio…).
+KIND_TYPES: dict[str, tuple[str, ...] | None] = {
+    AttachmentKind.PHOTO: (sniff.JPEG, sniff.PNG, sniff.WEBP),
+    AttachmentKind.STICKER: (sniff.WEBP, sniff.PNG, sniff.GZIP, sniff.WEBM),
+    AttachmentKind.ANIMATION: (sniff.GIF, sniff.MP4, sniff.WEBM),
+    AttachmentKind.VOICE: (sniff.OGG, sniff.MP3, sniff.M4A),
+    AttachmentKind.AUDIO: (sniff.OGG, sniff.MP3, sniff.M4A, sniff.WAV, sniff.FLAC),
+    AttachmentKind.VIDEO: (sniff.MP4, sniff.QUICKTIME, sniff.WEBM, sniff.MATROSKA),
+    AttachmentKind.DOCUMENT: None,  # anything allowed
+}
+
+# Characters a file name may not keep: controls, and the bidirectional
+# overrides that make "gpj.exe" read as "exe.jpg".
+_UNSAFE = re.compile("[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def storage() -> Storage:
+    """The attachments' storage, looked up on each use (so ``override_settings`` works)."""
+    return storages[support_settings.ATTACHMENT_STORAGE]
+
+
+def clean_filename(name: str | None, content_type: str) -> str:
+    """The sender's file name, safe to show and to send: no path, no control or bidi
+    characters, at most 255 characters (the extension kept); ``file.<ext>`` if none is left."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _UNSAFE.sub("", unicodedata.normalize("NFC", base)).strip().strip(".")
+    if not base:
+        base = "file" + (extension(content_type) or "")
+    if len(base) > FILENAME_LIMIT:
+        stem, dot, ext = base.rpartition(".")
+        suffix = f".{ext}" if dot and stem and len(ext) <= 16 else ""
+        base = base[: len(base) - len(suffix)][: FILENAME_LIMIT - len(suffix)] + suffix
+    return base
+
+
+def extension(content_type: str) -> str:
+    return {sniff.JPEG: ".jpg", sniff.TEXT: ".txt", sniff.OGG: ".ogg"}.get(content_type) or (
+        mimetypes.guess_extension(content_type) or ""
+    )
+
+
+def default_kind(content_type: str) -> str:
+    """What Telegram would call a file of this type, when the sender does not say."""
+    if content_type == sniff.GIF:
+        return AttachmentKind.ANIMATION
+    if content_type in sniff.IMAGES:
+        return AttachmentKind.PHOTO
+    if content_type == sniff.OGG:
+        return AttachmentKind.VOICE
+    if content_type.startswith("audio/"):
+        return AttachmentKind.AUDIO
+    if content_type.startswith("video/"):
+        return AttachmentKind.VIDEO
+    return AttachmentKind.DOCUMENT
+
+
+@dataclass
+class Prepared:
+    """An uploaded file, checked and described; not stored yet."""
+
+    file: File[Any]
+    filename: str
+    content_type: str
+    kind: str
+    size: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes | None = None
+
+
+@dataclass
+class Stored:
+    """What :func:`store` wrote, for :func:`discard` should the transaction fail."""
+
+    names: list[str] = field(default_factory=list)
+
+
+def prepare(files: Sequence[File[Any]], kinds: Sequence[str] | None = None) -> list[Prepared]:
+    """Check and describe *files*, in order; raise the first limit one breaks.
+
+    *kinds*, when given, names each file's kind (one per file): the bot knows
+    a voice message from a music file; otherwise the kind follows the type.
+    """
+    limit = support_settings.MAX_ATTACHMENTS_PER_MESSAGE
+    if len(files) > limit:
+        raise TooManyFiles(
+            _("A message may carry at most %(n)d attachments.") % {"n": limit},
+            errors={"files": [_("At most %(n)d files.") % {"n": limit}]},
+        )
+    if kinds is not None and len(kinds) != len(files):
+        raise Invalid.field("kinds", _("Give one kind per file, or none."))
+    return [
+        _prepare_one(file, None if kinds is None else kinds[index])
+        for index, file in enumerate(files)
+    ]
+
+
+def _prepare_one(file: File[Any], kind: str | None) -> Prepared:
+    name = getattr(file, "name", None) or ""
+    size = _size(file)
+    if size == 0:
+        raise EmptyFile(
+            _("The file %(name)r is empty.") % {"name": name[:100]},
+            errors={"files": [_("Empty file.")]},
+        )
+    limit = support_settings.MAX_ATTACHMENT_SIZE
+    if size > limit:
+        raise TooLarge(
+            _("The file %(name)r is larger than %(limit)d bytes.")
+            % {"name": name[:100], "limit": limit}
+        )
+    readable = _readable(file)
+    content_type = sniff.detect(readable, name)
+    if content_type is None or content_type not in support_settings.ATTACHMENT_CONTENT_TYPES:
+        raise UnsupportedType(
+            _("The file %(name)r is of a type the desk does not accept.") % {"name": name[:100]}
+        )
+    if kind is None:
+        kind = default_kind(content_type)
+    allowed = KIND_TYPES.get(kind, ())
+    if allowed is not None and content_type not in allowed:
+        raise Invalid.field(
+            "kinds",
+            _("A %(kind)s cannot be a file of type %(type)s.")
+            % {"kind": kind, "type": content_type},
+        )
+    prepared = Prepared(
+        file=file,
+        filename=clean_filename(name, content_type),
+        content_type=content_type,
+        kind=kind,
+        size=size,
+        sha256=_sha256(readable),
+    )
+    if content_type in sniff.IMAGES:
+        _describe_image(prepared, readable)
+    readable.seek(0)
+    return prepared
+
+
+def _size(file: File[Any]) -> int:
+    size = getattr(file, "size", None)
+    if isinstance(size, int):
+        return size
+    readable = _readable(file)
+    readable.seek(0, io.SEEK_END)
+    end = readable.tell()
+    readable.seek(0)
+    return int(end)
+
+
+def _readable(file: File[Any]) -> Any:
+    """The file object to read (an UploadedFile wraps a temporary file or bytes)."""
+    inner = getattr(file, "file", file)
+    inner.seek(0)
+    return inner
+
+
+def _sha256(readable: Any) -> str:
+    digest = hashlib.sha256()
+    readable.seek(0)
+    while chunk := readable.read(1024 * 1024):
+        digest.update(chunk)
+    readable.seek(0)
+    return digest.hexdigest()
+
+
+def _describe_image(prepared: Prepared, readable: Any) -> None:
+    """Width, height (as shown, EXIF orientation applied) and a thumbnail, by Pillow."""
+    readable.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(readable) as image:
+                image.load()
+                oriented = _oriented(image)
+                prepared.width, prepared.height = oriented.size
+                prepared.thumbnail = _thumbnail(oriented)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise TooLarge(_("The image has too many pixels.")) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise UnsupportedType(_("The file looks like an image but cannot be read.")) from None
+
+
+def _oriented(image: Image.Image) -> Image.Image:
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(image) or image
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    small = image.copy()
+    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    if small.mode not in ("RGB", "RGBA"):
+        small = small.convert("RGBA" if "A" in small.getbands() or small.mode == "P" else "RGB")
+    out = io.BytesIO()
+    small.save(out, format="WEBP", quality=80)
+    return out.getvalue()
+
+
+def store(prepared: Iterable[Prepared], stored: Stored) -> list[tuple[str, str]]:
+    """Write each file (and its thumbnail) to the storage; ``(name, thumbnail name)`` each.
+
+    Every name written goes into *stored* as soon as it exists, so that a
+    failure half-way can still :func:`discard` all of it.
+    """
+    target = storage()
+    names = []
+    for item in prepared:
+        token = secrets.token_urlsafe(24)
+        name = target.save(f"{PREFIX}{token}{extension(item.content_type)}", item.file)
+        stored.names.append(name)
+        thumbnail_name = ""
+        if item.thumbnail is not None:
+            thumbnail_name = target.save(f"{THUMBNAILS}{token}.webp", ContentFile(item.thumbnail))
+            stored.names.append(thumbnail_name)
+        names.append((name, thumbnail_name))
+    return names
+
+
+def discard(stored: Stored) -> None:
+    """Remove what :func:`store` wrote (after a failed or repeated request)."""
+    target = storage()
+    for name in stored.names:
+        target.delete(name)
+    stored.names.clear()
