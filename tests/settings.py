@@ -13,6 +13,8 @@ TIME_ZONE = "UTC"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "static/"
+# Attachments go to the default storage: a folder of this test run's own.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="support-tests-media-")
 LOGIN_URL = "/login/"
 LANGUAGE_CODE = "en"
 

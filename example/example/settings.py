@@ -131,6 +131,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "static"
+# Attachments (SUPPORT_ATTACHMENT_STORAGE, the default storage): a folder here,
+# never served as MEDIA_URL; the app's download view checks the credentials.
+# Several workers must share it (a common disk), or use S3 (docs/deployment.md).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/support/manager/"
