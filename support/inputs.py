@@ -96,6 +96,12 @@ class MessageInput(StrictSerializer):
 
 
 class MessageCreateInput(MessageInput):
+    text = StrictCharField(
+        required=False,
+        trim_whitespace=False,
+        allow_blank=True,
+        help_text=_("Required, unless files are sent (multipart): then it is their caption."),
+    )
     sender = serializers.ChoiceField(
         choices=Side.choices,
         required=False,

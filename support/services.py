@@ -129,8 +129,10 @@ def _clean_string(
 
 def _clean_text(text: Any, *, caption: bool = False) -> str:
     """A message's text; a *caption* (of attachments) may be empty, not blank."""
-    if caption and text is None:
-        return ""
+    if text is None:
+        if caption:
+            return ""
+        raise Invalid.field("text", _("This field is required."))
     limit = support_settings.MAX_TEXT_LENGTH
     return _clean_string(text, "text", limit=limit, allow_blank=caption)
 
@@ -374,7 +376,7 @@ def post_message(
     actor: Actor,
     ticket_id: Any,
     *,
-    text: Any,
+    text: Any = None,
     idempotency_key: Any = None,
     sender: Any = None,
     files: Sequence[File[Any]] = (),

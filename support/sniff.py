@@ -131,7 +131,7 @@ def _archive(head: bytes, file: BinaryIO, filename: str) -> str | None:
 def _media(head: bytes, file: BinaryIO, filename: str) -> str | None:
     if head.startswith(b"OggS"):
         return OGG
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    if head.startswith(b"ID3") or _mp3_frame(head):
         return MP3
     if head.startswith(b"fLaC"):
         return FLAC
@@ -145,6 +145,15 @@ def _media(head: bytes, file: BinaryIO, filename: str) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM or Matroska, by its DocType
         return WEBM if b"webm" in head[:64] else MATROSKA
     return None
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG layer III frame header: sync bits, layer 3, a real bitrate and sample rate."""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    layer_three = head[1] & 0x06 == 0x02
+    bitrate, sample_rate = head[2] >> 4, (head[2] >> 2) & 0x03
+    return layer_three and bitrate not in (0, 15) and sample_rate != 3
 
 
 _SIGNATURES: tuple[Callable[[bytes, BinaryIO, str], str | None], ...] = (

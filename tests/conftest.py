@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.db import close_pooled_connections
-from support.models import BotKey, Event, Message, Ticket
+from support.models import Attachment, BotKey, Event, Message, Ticket
 from tests.harness.process import CI
 from tests.zz_users.models import MyTelegramUser
 
@@ -209,6 +209,7 @@ def snapshot() -> tuple[Any, ...]:
     return (
         list(Ticket.objects.order_by("id").values()),
         list(Message.objects.order_by("id").values()),
+        list(Attachment.objects.order_by("id").values()),
         list(Event.objects.order_by("id").values_list("id", "type")),
         list(MyTelegramUser.objects.order_by("pk").values_list("pk", flat=True)),
     )

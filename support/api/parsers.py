@@ -59,6 +59,7 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
         self.received += len(raw_data)
         limit = support_settings.MAX_ATTACHMENT_SIZE
         if self.received > limit:
+            self.upload_interrupted()  # closes and removes the partial temporary file
             raise TooLarge(_("A file is larger than %(limit)d bytes.") % {"limit": limit})
         result: bytes | None = super().receive_data_chunk(raw_data, start)
         return result
