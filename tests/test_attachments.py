@@ -144,7 +144,7 @@ def test_the_service_removes_what_it_wrote_when_the_transaction_fails(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services.events, "append", fail)
+    monkeypatch.setattr("support.events.append", fail)
     with pytest.raises(RuntimeError):
         services.post_message(
             bot_actor, desk.open.pk, text="x", files=[upload("a.png", files.png())]
