@@ -8,6 +8,9 @@ layer). Environment variables switch it to production-like services:
 * ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``, for the channel layer and
   the cache, so several ASGI workers share live events, rate-limit counters
   and the forgetting of withdrawn credentials;
+* ``MEDIA_ROOT``: where attachments are kept (``example/media``), or
+  ``AWS_STORAGE_BUCKET_NAME`` (with ``AWS_S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``,
+  ``AWS_SECRET_ACCESS_KEY``) for an S3 bucket through django-storages;
 * ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
 * ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
   ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
@@ -135,6 +138,22 @@ STATIC_ROOT = BASE_DIR / "static"
 # never served as MEDIA_URL; the app's download view checks the credentials.
 # Several workers must share it (a common disk), or use S3 (docs/deployment.md).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    # S3 (or any S3 API) through django-storages, for every worker: settings only,
+    # no code (pip install "chatlabs-django-support[s3]"). boto3 reads the keys
+    # from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+                "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+                "file_overwrite": False,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/support/manager/"
