@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.harness.process import ServerProcess, missing
 
@@ -35,7 +36,7 @@ class S3Server(ServerProcess):
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
 
-    def client(self) -> object:
+    def client(self) -> Any:
         import boto3
 
         return boto3.client(

@@ -65,7 +65,7 @@ def test_a_file_uploaded_through_one_worker_downloads_through_the_other(
     )
     assert (ranged.status_code, ranged.content) == (206, pdf[:8])
     # In the bucket: the two files and the thumbnail, under unguessable names.
-    listed = s3.client().list_objects_v2(Bucket=BUCKET)  # type: ignore[attr-defined]
+    listed = s3.client().list_objects_v2(Bucket=BUCKET)
     keys = sorted(item["Key"] for item in listed.get("Contents", []))
     assert len(keys) == 3
     assert all(key.startswith("support/attachments/") for key in keys)
