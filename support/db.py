@@ -16,21 +16,40 @@ size bounds the connections a worker holds. The REST views run here whole
 when served by :func:`support.get_asgi_application` (:func:`pooled_view`);
 anywhere else (the test client, WSGI, a hand-built ASGI stack) they run as
 Django runs any sync view.
+
+Outages. On PostgreSQL the pool's threads connect by themselves, never
+through Django's connection pool (``OPTIONS["pool"]``): the threads already
+are the app's pool, and psycopg's pool waits up to its ``timeout`` (30 s) for
+a connection while the server is down, and reconnects with a backoff of up
+to minutes once it is back. Here a connection waits at most
+``SUPPORT_DATABASE_CONNECT_TIMEOUT`` to connect (a refused one fails at once),
+a connection kept from an earlier call is checked before it is used again
+(so the first call after a restart already works), and while the database
+is known to be unreachable one call at a time tries it (:class:`OutageGate`):
+the others fail at once with a ``503`` instead of each waiting out a
+connect timeout.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import logging
+import math
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import SyncToAsync, sync_to_async
-from django.db import close_old_connections, connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponseBase
 
+from support.conf import support_settings
+from support.error_bodies import is_unreachable
+from support.exceptions import DatabaseUnreachable
 from support.scope import SERVER_SEND
 
 P = ParamSpec("P")
@@ -41,43 +60,148 @@ R = TypeVar("R")
 THREADS = 8
 #: A pool thread keeps its connection at least this long (seconds).
 KEEP_SECONDS = 60.0
-_pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="support-db")
+#: While the database is unreachable, how long a call waits for the answer of
+#: the call that is trying it before failing (seconds).
+TRIAL_WAIT = 0.1
+
+logger = logging.getLogger(__name__)
+_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # the pool's threads
+_pool = ThreadPoolExecutor(
+    max_workers=THREADS,
+    thread_name_prefix="support-db",
+    initializer=lambda: _threads.add(threading.current_thread()),
+)
 _seen = threading.local()  # per pool thread: the raw connection last stamped, per alias
 
 
 def released(func: Callable[P, R]) -> Callable[P, R]:
-    """*func*, giving its database connection back when it returns.
+    """*func*, for sync code in a thread that is not the pool's: run in the pool, waited for.
 
-    For code that runs in a thread which outlives the call but is not one of
-    the pool's (django-eventstream's reads, in a stream's request thread):
-    without this, every open stream would hold a connection. The release runs
-    inside the call, in the caller's context, where Django keeps the
-    connection; ``CONN_MAX_AGE`` applies, and inside a transaction nothing is
-    touched.
+    For django-eventstream's reads, which run in a stream's request thread:
+    there, every open stream would hold a connection of Django's between its
+    reads, and the reads would not get the pool's care in an outage (see the
+    module's text). Inside a transaction (a test's, say), *func* runs here
+    instead, where the transaction's rows are visible.
     """
+    in_pool = _kept(func)
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        if threading.current_thread() in _threads or transaction.get_connection().in_atomic_block:
             return func(*args, **kwargs)
-        finally:
-            if not transaction.get_connection().in_atomic_block:
-                close_old_connections()
+        context = contextvars.copy_context()
+        return _pool.submit(lambda: context.run(in_pool, *args, **kwargs)).result()
 
     return wrapper
+
+
+class OutageGate:
+    """What this process knows of the database being unreachable.
+
+    A call that finds the database unreachable closes the gate. While it is
+    closed, one call at a time goes through (the trial); the others wait up to
+    *wait* seconds for the trial's outcome and then fail at once with
+    :class:`~support.exceptions.DatabaseUnreachable`, instead of each waiting
+    out a connect timeout and holding a thread. The first call that reaches
+    the database (whatever its result) opens the gate again.
+    """
+
+    def __init__(self, wait: float = TRIAL_WAIT) -> None:
+        self.wait = wait
+        self.down_since: float | None = None
+        self._trying = False
+        self._changed = threading.Condition()
+
+    def enter(self) -> bool:
+        """Before a call: whether it is the trial; raises when it may not go through."""
+        with self._changed:
+            if self.down_since is None:
+                return False
+            if not self._changed.wait_for(
+                lambda: self.down_since is None or not self._trying, self.wait
+            ):
+                raise DatabaseUnreachable()
+            if self.down_since is None:
+                return False
+            self._trying = True
+            return True
+
+    def leave(self, trial: bool, unreachable: bool) -> None:
+        """After a call: whether it found the database unreachable."""
+        with self._changed:
+            if trial:
+                self._trying = False
+            if unreachable and self.down_since is None:
+                self.down_since = time.monotonic()
+                logger.warning(
+                    "The database is unreachable; until it answers, one call at a time tries it "
+                    "and the others fail at once (503)."
+                )
+            elif not unreachable and self.down_since is not None:
+                logger.warning(
+                    "The database answers again, after %.1f s.", time.monotonic() - self.down_since
+                )
+                self.down_since = None
+            self._changed.notify_all()
+
+
+_gate = OutageGate()
 
 
 def _kept(func: Callable[P, R]) -> Callable[P, R]:
-    """*func*, then the pool thread's connections are kept or closed by the pool's rules."""
+    """*func* through the outage gate, on checked connections of the thread's own, then the
+    pool thread's connections are kept or closed by the pool's rules."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        trial = _gate.enter()
+        unreachable = False
         try:
+            _prepare()
             return func(*args, **kwargs)
+        except Exception as exc:
+            unreachable = is_unreachable(exc)
+            raise
         finally:
+            _gate.leave(trial, unreachable)
             _tidy()
 
     return wrapper
+
+
+def _prepare() -> None:
+    """Make the pool thread's connections safe to use: its own, and alive.
+
+    A PostgreSQL connection of this thread's is never checked out of
+    Django's pool, and waits at most ``SUPPORT_DATABASE_CONNECT_TIMEOUT`` to
+    connect (whole seconds, 2 at least: libpq's rule). One kept from an
+    earlier call is checked first, and dropped if the server went away
+    meanwhile (a restart, say), so this call connects afresh instead of
+    failing on it.
+    """
+    timeout = max(2, math.ceil(support_settings.DATABASE_CONNECT_TIMEOUT))
+    for alias in connections:
+        conn = connections[alias]
+        if conn.vendor != "postgresql" or conn.in_atomic_block:
+            continue
+        if conn.connection is not None:
+            if conn.is_usable():
+                conn.health_check_done = True  # type: ignore[attr-defined]  # Django need not check it again
+                continue
+            _drop(conn)
+        source = connections.settings[alias]
+        options = {**source.get("OPTIONS", {}), "connect_timeout": timeout}
+        options.pop("pool", None)
+        own = {**source, "OPTIONS": options}
+        if conn.settings_dict != own:
+            conn.settings_dict = own
+
+
+def _drop(conn: Any) -> None:
+    try:
+        conn.close()
+    except DatabaseError:
+        conn.connection = None
 
 
 def _tidy() -> None:

@@ -205,11 +205,36 @@ class ServerError(SupportError):
 
 
 class Unavailable(SupportError):
-    """The database stayed busy (locked) for longer than the write may wait."""
+    """The database can't serve the request now, through no fault of the request's.
+
+    Busy (locked, a serialization failure, a deadlock) or unreachable (down,
+    restarting, out of connections): either way ``503 busy`` with
+    ``Retry-After``, which clients retry. :func:`support.error_bodies.error_for`
+    logs it as a warning under a request id, which the body carries too.
+    """
 
     status = 503
     code = "busy"
     default_detail = _("The server is busy; retry the request.")
 
+    def __init__(self, detail: Any = None, *, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        super().__init__(detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        body = super().as_dict()
+        if self.request_id is not None:
+            body["request_id"] = self.request_id
+        return body
+
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
+        headers = {"Retry-After": "1"}
+        if self.request_id is not None:
+            headers["X-Request-ID"] = self.request_id
+        return headers
+
+
+class DatabaseUnreachable(Unavailable):
+    """The database can't be reached: stopped, restarting, or refusing connections."""
+
+    default_detail = _("The database is unavailable; retry the request in a moment.")

@@ -29,6 +29,10 @@ STREAM_MAX_DELAY = 10.0
 #: A stream that shows no byte (event, keep-alive, padding) this long after
 #: connecting is taken as buffered by a proxy; ``auto`` then moves down a transport.
 STREAM_FIRST_BYTE_TIMEOUT = 5.0
+#: A stream that ``auto`` moved off WebSocket tries it again this long after, and
+#: twice as long after each try that is still refused, up to the maximum (seconds).
+STREAM_WEBSOCKET_RETRY = 30.0
+STREAM_WEBSOCKET_RETRY_MAX = 600.0
 #: A connected stream silent this long is dead (the server sends a keep-alive every 20 s).
 STREAM_IDLE_TIMEOUT = 45.0
 #: Long-poll hold time asked of the server, in seconds.

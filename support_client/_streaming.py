@@ -7,8 +7,12 @@ A stream remembers the cursor of the last event it yielded and reconnects
 after it, with jittered backoff, whatever broke (the network, a restart of
 the server, a proxy). It drops any ``event_id`` it has already yielded, so
 an event is never seen twice, also when ``transport="auto"`` moves from
-WebSocket to SSE (when the upgrade is refused) or from SSE to long-poll (when
-the stream is buffered: no byte arrives within ``first_byte_timeout``).
+WebSocket to SSE (when a proxy refuses the upgrade: a 4xx, or an upgrade
+that never completes) or from SSE to long-poll (when the stream is buffered:
+no byte arrives within ``first_byte_timeout``). A server that is down or
+restarting (a refused or reset connection, a proxy's 5xx) is waited for on
+the same transport. A stream that stepped down tries WebSocket again after
+``STREAM_WEBSOCKET_RETRY`` seconds, twice as long after each refusal.
 Refusals of the credential (401, 403) and bad requests are raised, not retried.
 """
 
@@ -20,7 +24,7 @@ import queue
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any, Literal
 
 import httpx
@@ -53,6 +57,10 @@ FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError, BadRequestEr
 
 class TransportUnusable(Exception):
     """This transport can't work on this network (refused upgrade, buffered stream)."""
+
+
+class _RetryWebSocket(Exception):
+    """Time for a stream that stepped down to try WebSocket again."""
 
 
 class _Seen:
@@ -108,6 +116,11 @@ class AsyncEventStream:
         self._longpoll_timeout = longpoll_timeout
         self._seen = _Seen()
         self._iterator: AsyncIterator[Event] | None = None
+        #: Where ``auto`` had stepped down to, while it tries WebSocket again.
+        self._landed: Literal["websocket", "sse", "longpoll"] | None = None
+        #: When a stepped-down stream next tries WebSocket (the event loop's clock).
+        self._retry_at: float | None = None
+        self._retry_delay = C.STREAM_WEBSOCKET_RETRY
 
     def __aiter__(self) -> AsyncEventStream:
         return self
@@ -129,14 +142,22 @@ class AsyncEventStream:
         attempt = 0
         while True:
             try:
-                async for event in self._open(self.transport):
+                async for event in self._until_retry(self._open(self.transport)):
                     attempt = 0
                     if not self._seen.add(event.event_id):
                         continue
                     self.cursor = event.event_id
                     yield event
                 # The server ended the stream (a restart, a proxy's timeout): resume.
+            except _RetryWebSocket:
+                # Stepped down a while ago: the network may carry WebSocket again.
+                self._landed, self.transport = self.transport, FALLBACK[0]
+                continue
             except TransportUnusable:
+                if self._landed is not None:  # still refused: back down, try again later
+                    self.transport, self._landed = self._landed, None
+                    self._retry_delay = min(self._retry_delay * 2, C.STREAM_WEBSOCKET_RETRY_MAX)
+                    continue
                 if self.requested == "auto" and self.transport != FALLBACK[-1]:
                     self.transport = FALLBACK[FALLBACK.index(self.transport) + 1]
                     continue
@@ -148,22 +169,58 @@ class AsyncEventStream:
             except FATAL:
                 raise
             except (APIConnectionError, APIStatusError, OSError, websockets.WebSocketException):
+                # The server is down or restarting (refused, reset, a proxy's 502): the
+                # same transport again, after a while.
                 pass
             attempt += 1
             ceiling = min(C.STREAM_MAX_DELAY, C.STREAM_INITIAL_DELAY * 2 ** (attempt - 1))
             await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
 
+    async def _until_retry(self, events: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
+        """*events*; on a transport ``auto`` stepped down to, only until it is time to try
+        WebSocket again (:class:`_RetryWebSocket`, after a delay that doubles each time
+        WebSocket is still refused)."""
+        stepped_down = self.requested == "auto" and self.transport != FALLBACK[0]
+        if not stepped_down:
+            async for event in events:
+                yield event
+            return
+        loop = asyncio.get_running_loop()
+        if self._retry_at is None:
+            self._retry_at = loop.time() + self._retry_delay
+        try:
+            while True:
+                deadline = asyncio.timeout_at(self._retry_at)
+                try:
+                    async with deadline:
+                        event = await anext(events)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    if deadline.expired():
+                        self._retry_at = None
+                        raise _RetryWebSocket() from None
+                    raise
+                yield event
+        finally:
+            await events.aclose()
+
+    def _websocket_works(self) -> None:
+        """A WebSocket connection opened: forget any earlier step down."""
+        self._landed = self._retry_at = None
+        self._retry_delay = C.STREAM_WEBSOCKET_RETRY
+
     async def _poll(self, after: str | None, hold: int) -> EventPage:
         return await self._requester.perform(longpoll(after, hold), _EVENT_PAGE)
 
-    def _open(self, name: str) -> AsyncIterator[Event]:
+    def _open(self, name: str) -> AsyncGenerator[Event, None]:
         if name == "websocket":
             return self._websocket()
         if name == "sse":
             return self._sse()
         return self._longpoll()
 
-    async def _websocket(self) -> AsyncIterator[Event]:
+    async def _websocket(self) -> AsyncGenerator[Event, None]:
         url = f"{self._options.websocket_url}?{httpx.QueryParams({'after': self.cursor})}"
         try:
             connection = await ws_connect(
@@ -173,10 +230,26 @@ class AsyncEventStream:
                 max_size=2**24,
             )
         except websockets.InvalidStatus as refused:
+            status = refused.response.status_code
+            if status >= 500:
+                # A proxy's 502/503/504 while the workers restart: the server is down.
+                raise APIConnectionError(f"WebSocket upgrade answered {status}") from refused
             # A proxy that does not speak WebSocket, or one that refuses it.
             raise TransportUnusable(f"WebSocket upgrade refused: {refused}") from refused
-        except (websockets.InvalidHandshake, websockets.InvalidMessage) as error:
+        except websockets.InvalidMessage as error:
+            if isinstance(error.__cause__, EOFError | OSError):
+                # The connection was closed or reset before any answer: the server is down.
+                raise APIConnectionError(f"WebSocket handshake cut off: {error}") from error
             raise TransportUnusable(f"No WebSocket here: {error}") from error
+        except websockets.InvalidHandshake as error:
+            raise TransportUnusable(f"No WebSocket here: {error}") from error
+        except TimeoutError as error:
+            # The upgrade never completed: a proxy that holds it.
+            raise TransportUnusable("WebSocket upgrade never completed") from error
+        except OSError as error:
+            # Refused or reset: the server is down or restarting.
+            raise APIConnectionError(f"WebSocket connection failed: {error}") from error
+        self._websocket_works()
         async with connection:
             async for frame in connection:
                 if isinstance(frame, bytes):
@@ -185,7 +258,7 @@ class AsyncEventStream:
                 if isinstance(data, dict) and "event_id" in data:
                     yield parse_event(data)
 
-    async def _sse(self) -> AsyncIterator[Event]:
+    async def _sse(self) -> AsyncGenerator[Event, None]:
         client = self._requester.http
         headers = {**self._options.request_headers(), "Accept": "text/event-stream"}
         if self.cursor is not None:
@@ -227,7 +300,7 @@ class AsyncEventStream:
         finally:
             await response.aclose()
 
-    async def _longpoll(self) -> AsyncIterator[Event]:
+    async def _longpoll(self) -> AsyncGenerator[Event, None]:
         after = self.cursor
         while True:
             page = await self._poll(after, self._longpoll_timeout)

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.harness.server import Credentials, LiveServer, running_server
+from tests.harness.server import WEBSOCKET_MAX_SIZE, Credentials, LiveServer, running_server
 from tests.live_clients import auth
 
 pytestmark = pytest.mark.live
@@ -47,8 +47,11 @@ PROBE_TICKET = TICKETS
 
 # The protocol, as docs/events.md documents it (support/realtime/commands.py):
 # frames of at most 65,536 characters, and a usable request_id string of at
-# most 128 characters.
+# most 128 characters. The server itself (daphne, as docs/deployment.md starts
+# it) refuses a message over WEBSOCKET_MAX_SIZE bytes before reading it: it
+# ends the connection (1009, "message too big", or dropped).
 MAX_FRAME = 64 * 1024
+CLOSE_TOO_BIG = 1009
 MAX_REQUEST_ID = 128
 COMMANDS: dict[str, dict[str, tuple[bool, type]]] = {
     "ticket.assign": {},
@@ -91,6 +94,11 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class TooBig:
+    """Over the server's own limit: it closes the connection (1009), unread."""
+
+
+@dataclass(frozen=True)
 class Command:
     """A well-formed command: the service layer decides."""
 
@@ -125,8 +133,10 @@ def shape_errors(frame: dict[str, Any], fields: dict[str, tuple[bool, type]]) ->
     return errors
 
 
-def expect(payload: str | bytes) -> Refused | Command:
+def expect(payload: str | bytes) -> Refused | TooBig | Command:
     """What the protocol promises for one frame (the server speaks Python's JSON)."""
+    if len(payload.encode() if isinstance(payload, str) else payload) > WEBSOCKET_MAX_SIZE:
+        return TooBig()
     if isinstance(payload, bytes):
         return Refused(frozenset({"bad_json"}), None)
     if len(payload) > MAX_FRAME:
@@ -322,6 +332,22 @@ class Desk:
         self.ws = None
         self.stack.close()
 
+    def refused(self, payload: str | bytes) -> None:
+        """Send *payload*, over the server's limit: the server ends the connection unread,
+        with 1009 or by dropping it (daphne's autobahn fails a connection by dropping it)."""
+        ws = self.connection()
+
+        def send_and_read_until_closed() -> None:
+            ws.send(payload)
+            while True:
+                ws.recv(timeout=ANSWER_TIMEOUT)  # events that were on their way
+
+        with pytest.raises(ConnectionClosed) as closed:
+            send_and_read_until_closed()
+        self.close()
+        received = closed.value.rcvd
+        assert received is None or received.code == CLOSE_TOO_BIG, closed.value
+
     def exchange(self, payload: str | bytes) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Send *payload*, then a probe; the answers before the probe's, and the probe's."""
         ws = self.connection()
@@ -434,6 +460,9 @@ def test_every_frame_is_answered_by_the_protocol(live: tuple[LiveServer, Credent
         event(type(expected).__name__)
         note(f"frame: {frame!r}")
         note(f"expected: {expected}")
+        if isinstance(expected, TooBig):
+            desk.refused(payload)
+            return
         answers, probe = desk.exchange(payload)
         note(f"answers: {answers}")
         check_answers(expected, answers)

@@ -30,6 +30,7 @@ from support_client import (
     TicketCreated,
     TicketResolved,
 )
+from support_client import _constants as C
 from tests.harness.proxy import Proxy
 from tests.harness.server import Credentials, LiveServer, running_server
 
@@ -270,5 +271,41 @@ async def test_auto_steps_down_behind_restrictive_proxies(own_server, mode, land
         assert received == logged
         if mode != "pass":
             assert proxy.refused_upgrades >= 1
+    finally:
+        proxy.stop()
+
+
+async def test_auto_goes_back_to_websocket_once_the_proxy_carries_it(own_server, monkeypatch):
+    monkeypatch.setattr(C, "STREAM_WEBSOCKET_RETRY", 1.0)
+    live, credentials = own_server
+    proxy = Proxy(live.port, "refuse-upgrade").start()
+    try:
+        async with (
+            AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+            AsyncSupportClient(f"{proxy.url}/support/", token=credentials.managers[0]) as desk,
+        ):
+            start = (await desk.events.poll()).cursor
+            stream = desk.events.stream(after=start, transport="auto", first_byte_timeout=1.5)
+            received: list[str] = []
+
+            async def follow(count: int) -> None:
+                async for event in stream:
+                    received.append(event.event_id)
+                    if len(received) == count:
+                        return
+
+            ticket = await bot.tickets.create(user_id=780, title="Back to WebSocket", text="one")
+            await asyncio.wait_for(follow(2), 30)  # the ticket and its first message
+            assert stream.transport == "sse"
+            proxy.mode = "pass"  # the network carries WebSocket again
+            following = asyncio.ensure_future(follow(5))
+            await asyncio.sleep(2.5)  # the stream's retry comes due while it waits
+            for i in range(3):
+                await bot.messages.send(ticket.id, f"m{i}")
+            await asyncio.wait_for(following, 30)
+            assert str(stream.transport) == "websocket"  # (mypy narrowed it to "sse")
+            await stream.aclose()
+            logged = (await desk.events.poll(after=start, timeout=0)).events
+        assert received == [event.event_id for event in logged]
     finally:
         proxy.stop()

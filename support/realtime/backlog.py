@@ -32,6 +32,14 @@ from support.scope import SERVER_SEND
 ABORT_GRACE = 2.0
 
 
+def server_protocol(scope: dict[str, Any]) -> Any | None:
+    """The server's own object for the connection *scope* belongs to (its protocol), if any."""
+    send = scope.get(SERVER_SEND)
+    if isinstance(send, functools.partial) and send.args:
+        return send.args[0]  # daphne: partial(server.handle_reply, protocol)
+    return getattr(send, "__self__", None)  # uvicorn: protocol.asgi_send
+
+
 class WriteBacklog:
     """The bytes a connection's server holds for its client: what it has not sent yet."""
 
@@ -41,12 +49,7 @@ class WriteBacklog:
     @classmethod
     def of(cls, scope: dict[str, Any]) -> WriteBacklog | None:
         """The write backlog of the connection *scope* belongs to, if the server shows it."""
-        send = scope.get(SERVER_SEND)
-        if isinstance(send, functools.partial) and send.args:
-            owner = send.args[0]  # daphne: partial(server.handle_reply, protocol)
-        else:
-            owner = getattr(send, "__self__", None)  # uvicorn: protocol.asgi_send
-        transport = getattr(owner, "transport", None)
+        transport = getattr(server_protocol(scope), "transport", None)
         if transport is None:
             return None
         return cls(transport)

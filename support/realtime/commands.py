@@ -19,13 +19,14 @@ from rest_framework import serializers
 
 from support import ratelimit, services
 from support.actors import Actor
+from support.conf import support_settings
 from support.error_bodies import field_errors
 from support.exceptions import Invalid, SupportError
 from support.inputs import EmptyInput, MarkViewedInput, MessageInput, StrictIntegerField
 from support.models import Message, Ticket
 from support.serializers import message_data, ticket_data
 
-#: Largest text frame accepted, in characters (4096-char text plus room for JSON).
+#: The smallest limit on a text frame, in characters (see :func:`frame_limit`).
 MAX_FRAME = 64 * 1024
 MAX_REQUEST_ID = 128
 #: ``{"type": "ping", "request_id"?: ...}`` is answered ``{"type": "pong", "request_id": ...}``.
@@ -81,10 +82,21 @@ COMMON_FIELDS = ("type", "request_id", "ticket_id")
 _TICKET_ID = StrictIntegerField(error_messages={"required": _("This field is required.")})
 
 
+def frame_limit() -> int:
+    """The largest text frame accepted, in characters; also the server's limit to set, in bytes.
+
+    Room for a message of ``SUPPORT_MAX_TEXT_LENGTH`` characters, each written
+    as JSON's longest escape (12 characters: a surrogate pair), and for the
+    rest of the command: 65,536 for Telegram's 4,096.
+    """
+    return max(MAX_FRAME, 16 * support_settings.MAX_TEXT_LENGTH)
+
+
 def parse_frame(text: str) -> dict[str, Any]:
     """The frame as a JSON object, or :class:`BadFrame`."""
-    if len(text) > MAX_FRAME:
-        raise FrameTooLarge(_("Frame larger than %(n)d characters.") % {"n": MAX_FRAME})
+    limit = frame_limit()
+    if len(text) > limit:
+        raise FrameTooLarge(_("Frame larger than %(n)d characters.") % {"n": limit})
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):

@@ -23,10 +23,11 @@ from support import events
 from support.actors import Actor
 from support.conf import support_settings
 from support.db import pooled
-from support.error_bodies import error_for, error_frame
-from support.exceptions import SupportError, TooManyStreams
+from support.error_bodies import error_for, error_frame, is_unavailable
+from support.exceptions import ServerError, SupportError, TooManyStreams, Unavailable
 from support.realtime import commands
 from support.realtime.backlog import WriteBacklog
+from support.realtime.frames import warn_if_unbounded
 from support.realtime.hub import Subscriber, get_hub
 from support.realtime.replay import Reset, check_cursor, follow
 
@@ -40,11 +41,26 @@ CLOSE_REVOKED = 4401
 CLOSE_TOO_MANY_STREAMS = 4429
 #: Close code for a client that stopped reading (``SUPPORT_MAX_CLIENT_BACKLOG``).
 CLOSE_SLOW_READER = 4408
+#: Close code when the database can't serve now (RFC 6455's "try again later").
+CLOSE_TRY_AGAIN = 1013
+#: Close code for an unexpected failure.
+CLOSE_SERVER_ERROR = 1011
 
 
 #: Commands run in support.db's threads: several connections' commands at
 #: once, not all of the worker's in one thread.
 _execute = pooled(commands.execute)
+
+
+def close_code_for(error: SupportError) -> int:
+    """How a connection that could not start closes, after its ``error`` frame."""
+    if isinstance(error, TooManyStreams):
+        return CLOSE_TOO_MANY_STREAMS
+    if isinstance(error, Unavailable):
+        return CLOSE_TRY_AGAIN
+    if isinstance(error, ServerError):
+        return CLOSE_SERVER_ERROR
+    return CLOSE_BAD_CURSOR
 
 
 class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -58,10 +74,18 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         actor = self.scope.get("support_actor")
+        if isinstance(actor, SupportError):
+            # The credential could not be looked up (the database can't serve
+            # now): say so in a frame, and close with "try again later".
+            await self.accept()
+            await self.send_error(actor, None)
+            await self.close(close_code_for(actor))
+            return
         if not isinstance(actor, Actor):
             await self.close()  # before accept: the handshake is refused with 403
             return
         self.actor = actor
+        warn_if_unbounded(self.scope)
         await self.accept()
         after_raw = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("after")
         try:
@@ -69,10 +93,10 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if after is not None:
                 await check_cursor(after)
             self.subscriber = await get_hub().subscribe(self.actor)
-        except SupportError as error:
+        except Exception as exc:
+            error = error_for(exc, where=f"WebSocket connection of {self.actor.credential}")
             await self.send_error(error, None)
-            too_many = isinstance(error, TooManyStreams)
-            await self.close(CLOSE_TOO_MANY_STREAMS if too_many else CLOSE_BAD_CURSOR)
+            await self.close(close_code_for(error))
             return
         self.pump = asyncio.create_task(self._pump(after))
 
@@ -125,9 +149,18 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self._drop_slow_reader(backlog)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                logger.warning(
+                    "WebSocket event delivery of %s stopped: the database can't serve now (%s); "
+                    "closing so the client resumes.",
+                    self.actor.credential,
+                    " ".join(str(exc).split())[:300],
+                )
+                await self.close(CLOSE_TRY_AGAIN)
+                return
             logger.exception("WebSocket event delivery failed; closing so the client resumes.")
-            await self.close(1011)
+            await self.close(CLOSE_SERVER_ERROR)
 
     async def _drop_slow_reader(self, backlog: WriteBacklog | None) -> None:
         """Close a stream its client does not keep up with; it resumes by cursor."""
@@ -138,6 +171,8 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             backlog.abort_later()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.pump is None:
+            return  # the connection did not start (see connect): it is closing
         request_id = None
         try:
             if text_data is None:

@@ -34,7 +34,8 @@ from support.conf import support_settings
 from support.credentials import forget_here, revoked_credentials
 from support.cursors import parse_position
 from support.db import pooled
-from support.exceptions import TooManyStreams
+from support.error_bodies import is_unavailable
+from support.exceptions import DatabaseUnreachable, TooManyStreams
 from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
 
 logger = logging.getLogger(__name__)
@@ -125,15 +126,26 @@ class Hub:
         self._relays: list[Relay] = []
         self._wake = asyncio.Event()
         self._started = asyncio.Event()
+        #: Set once the first read of the log was tried; its last failure, if any.
+        self._tried = asyncio.Event()
+        self._failure: Exception = RuntimeError("The support hub has not read the event log yet.")
         self._layer_ok = True
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sends: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
-        """Start following the log (once); return when the position is known."""
+        """Start following the log (once); return when the position is known.
+
+        While the log can't be read (the database is down), raise at once
+        instead: :class:`~support.exceptions.DatabaseUnreachable`, a 503.
+        """
         self.start_soon()
-        await self._started.wait()
+        if self._started.is_set():
+            return
+        await self._tried.wait()
+        if not self._started.is_set():
+            raise DatabaseUnreachable() if is_unavailable(self._failure) else self._failure
 
     def start_soon(self) -> None:
         """Start following the log (once), from within the event loop; do not wait."""
@@ -272,10 +284,13 @@ class Hub:
             try:
                 self.position = await current_position_async()
                 break
-            except Exception:
-                logger.exception("The support hub cannot read the event log; retrying.")
+            except Exception as error:
+                _log_failure("The support hub cannot read the event log; retrying.", error)
+                self._failure = error
+                self._tried.set()
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         self._started.set()
+        self._tried.set()
         events.send_in_background(self.send_soon)
         listener = asyncio.create_task(self._listen(), name="support-hub-layer")
         auditor = asyncio.create_task(self._recheck_periodically(), name="support-hub-audit")
@@ -291,8 +306,8 @@ class Hub:
                 self._wake.clear()
                 try:
                     await self._dispatch_new()
-                except Exception:
-                    logger.exception("The support hub could not read the event log.")
+                except Exception as error:
+                    _log_failure("The support hub could not read the event log.", error)
                     await asyncio.sleep(DEGRADED_POLL_INTERVAL)
         finally:
             events.send_in_background(self.send_soon, stop=True)
@@ -304,8 +319,8 @@ class Hub:
             await asyncio.sleep(support_settings.CREDENTIAL_RECHECK_INTERVAL)
             try:
                 await self.recheck_credentials()
-            except Exception:
-                logger.exception("The support hub could not re-check credentials.")
+            except Exception as error:
+                _log_failure("The support hub could not re-check credentials.", error)
 
     async def _dispatch_new(self) -> None:
         async with contextlib.aclosing(replay(self.position)) as chunks:
@@ -355,6 +370,18 @@ class Hub:
                     )
                 self._layer_ok = False
                 await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+
+
+def _log_failure(message: str, error: Exception) -> None:
+    """A bug with its traceback; a database that can't serve now at debug level only.
+
+    During an outage the hub retries every :data:`DEGRADED_POLL_INTERVAL`;
+    :mod:`support.db` logs the outage's start and end once each.
+    """
+    if is_unavailable(error):
+        logger.debug("%s (%s)", message, error)
+    else:
+        logger.exception(message)
 
 
 revoked_credentials_async = pooled(revoked_credentials)

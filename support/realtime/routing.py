@@ -20,6 +20,7 @@ from support.actors import Actor
 from support.conf import support_settings
 from support.credentials import authenticate
 from support.db import pooled
+from support.error_bodies import error_for
 from support.exceptions import SupportError
 from support.realtime.consumer import SupportConsumer
 from support.scope import remember_server_send
@@ -71,7 +72,8 @@ class ActorMiddleware:
     threads, and nothing wraps the connection after the handshake: channels'
     ``AuthMiddlewareStack`` would load the session for every handshake, token
     or not, in channels' single database thread, and add a layer to every
-    frame sent.
+    frame sent. When the lookup itself fails (the database can't serve now),
+    the error goes in ``scope`` instead, for the consumer to send.
     """
 
     def __init__(self, application: Any) -> None:
@@ -79,7 +81,10 @@ class ActorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
         scope = dict(scope)
-        scope["support_actor"] = await _resolve_actor(scope)
+        try:
+            scope["support_actor"] = await _resolve_actor(scope)
+        except Exception as exc:
+            scope["support_actor"] = error_for(exc, where="WebSocket handshake")
         return await self.application(scope, receive, send)
 
 

@@ -26,6 +26,7 @@ from support import events
 from support.actors import Actor, Credential
 from support.cursors import CHANNEL, format_cursor
 from support.db import free_request_thread
+from support.error_bodies import is_unavailable
 from support.plain_views import support_view
 from support.realtime.backlog import WriteBacklog
 from support.realtime.hub import Subscriber, get_hub
@@ -134,7 +135,7 @@ async def _guarded(
         yield f"event: stream.reset\nid: {reset.cursor}\ndata: {reset.json}\n\n"
     last = -1
     async with watch:
-        async for chunk in content:
+        async for chunk in _until_unavailable(content, watch):
             text = chunk.decode() if isinstance(chunk, bytes) else chunk
             if "event: stream-error" in text:
                 yield text
@@ -156,6 +157,33 @@ async def _guarded(
                 )
                 backlog.abort_later()
                 return
+
+
+_UNAVAILABLE = (
+    'event: stream-error\nid: error\ndata: {"condition": "busy", '
+    '"text": "The database is unavailable; reconnect in a moment."}\n\n'
+)
+
+
+async def _until_unavailable(content: Any, watch: Subscriber) -> AsyncIterator[bytes | str]:
+    """*content*, ended by a ``stream-error`` when the database can't serve its next read.
+
+    django-eventstream reads the log again after a burst of events; when the
+    database is down then, the stream ends with a warning (no traceback), and
+    the client reconnects with its last cursor like after any drop.
+    """
+    try:
+        async for chunk in content:
+            yield chunk
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        logger.warning(
+            "An SSE stream of %s stopped: the database can't serve now (%s).",
+            watch.credential,
+            " ".join(str(exc).split())[:300],
+        )
+        yield _UNAVAILABLE
 
 
 def _drop_repeats(text: str, last: int) -> tuple[str, int]:

@@ -44,11 +44,13 @@ from typing import Any
 from tests.harness.process import CI, free_port, missing, wait_for_port
 
 __all__ = [
+    "PostgresCluster",
     "PostgresError",
     "create_database",
     "find_pg_bin",
     "main",
     "require_postgres",
+    "running_cluster",
     "running_postgres",
 ]
 
@@ -127,6 +129,129 @@ def _run(cmd: Sequence[str | Path], what: str, log: Path | None, **kwargs: Any) 
         raise PostgresError(f"{what} failed (exit {result.returncode}):\n{details}")
 
 
+class PostgresCluster:
+    """A throwaway cluster that a test can stop, start and restart (the outage tests do).
+
+    :func:`running_postgres` makes one, starts it and removes it afterwards;
+    ``url`` names the ``postgres`` superuser and database on its port, which
+    stays the same across restarts.
+    """
+
+    def __init__(self, bin_dir: Path, tmp: Path, timeout: float) -> None:
+        self.bin_dir = bin_dir
+        self.tmp = tmp
+        self.data = tmp / "data"
+        self.log = tmp / "server.log"
+        self.port = 0
+        self.running = False
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
+        env.pop("PGDATA", None)
+        self._kwargs: dict[str, Any] = {"cwd": tmp, "env": env, "timeout": timeout}
+        self._timeout = timeout
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create(self) -> None:
+        self._kwargs.update(_run_as_kwargs(self.tmp))
+        _run(
+            [
+                self.bin_dir / "initdb",
+                "--pgdata", self.data,
+                "--username", "postgres",
+                "--auth", "trust",  # local socket and host 127.0.0.1/::1 alike
+                "--encoding", "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            "initdb",
+            None,
+            **self._kwargs,
+        )  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "\n# tests/harness/postgres.py: throwaway cluster, durability off\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.tmp}'\n"
+                "fsync = off\n"
+                "synchronous_commit = off\n"
+                "full_page_writes = off\n"
+                "max_connections = 200\n"
+            )
+
+    def start(self) -> None:
+        """Start on a free port the first time, on the same port afterwards."""
+        deadline = time.monotonic() + self._timeout
+        for attempt in range(3):  # another process may grab the port first
+            if not self.port:
+                self.port = free_port()
+                with (self.data / "postgresql.conf").open("a") as conf:
+                    conf.write(f"port = {self.port}\n")  # the last setting wins
+            try:
+                self._pg_ctl(
+                    "start", "--log", self.log, "--wait", "--timeout", str(int(self._timeout))
+                )
+            except PostgresError:
+                if attempt == 2 or "could not bind" not in self.log.read_text(errors="replace"):
+                    raise
+                self.port = 0
+                continue
+            self.running = True
+            break
+        try:
+            wait_for_port(self.port, timeout=max(deadline - time.monotonic(), 1.0))
+        except RuntimeError as exc:
+            msg = f"PostgreSQL did not accept connections on port {self.port}"
+            raise PostgresError(msg) from exc
+
+    def stop(self, mode: str = "fast") -> None:
+        """``pg_ctl stop``: ``fast`` ends every session ("terminating connection due to
+        administrator command"), ``immediate`` kills the server."""
+        if not self.running:
+            return
+        try:
+            self._pg_ctl("stop", "--mode", mode, "--wait")
+        except (PostgresError, subprocess.TimeoutExpired):
+            self._pg_ctl("stop", "--mode", "immediate")
+        self.running = False
+
+    def restart(self, mode: str = "fast") -> None:
+        self.stop(mode)
+        self.start()
+
+    def _pg_ctl(self, *args: str | Path) -> None:
+        what = f"pg_ctl {args[0]}"
+        _run([self.bin_dir / "pg_ctl", args[0], "--pgdata", self.data, *args[1:]], what,
+             self.log, **self._kwargs)  # fmt: skip
+
+
+@contextlib.contextmanager
+def running_cluster(
+    bin_dir: Path | None = None, *, timeout: float = 60.0
+) -> Iterator[PostgresCluster]:
+    """Run a throwaway PostgreSQL cluster; yield it (``url``, ``stop``, ``start``, ``restart``).
+
+    ``bin_dir`` defaults to :func:`find_pg_bin`. Raises :class:`PostgresError`
+    when there are no binaries or the cluster does not come up within
+    ``timeout`` seconds.
+    """
+    bin_dir = bin_dir or find_pg_bin()
+    if bin_dir is None:
+        raise PostgresError(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH "
+            f"or in {DEBIAN_PG_ROOT}/*/bin"
+        )
+    cluster = PostgresCluster(bin_dir, Path(tempfile.mkdtemp(prefix="pgserver-")), timeout)
+    try:
+        cluster.create()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.tmp, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def running_postgres(bin_dir: Path | None = None, *, timeout: float = 60.0) -> Iterator[str]:
     """Run a throwaway PostgreSQL cluster; yield its ``postgres://`` URL.
@@ -136,86 +261,8 @@ def running_postgres(bin_dir: Path | None = None, *, timeout: float = 60.0) -> I
     to :func:`find_pg_bin`. Raises :class:`PostgresError` when there are no
     binaries or the cluster does not come up within ``timeout`` seconds.
     """
-    bin_dir = bin_dir or find_pg_bin()
-    if bin_dir is None:
-        raise PostgresError(
-            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH "
-            f"or in {DEBIAN_PG_ROOT}/*/bin"
-        )
-    tmp = Path(tempfile.mkdtemp(prefix="pgserver-"))
-    data, log = tmp / "data", tmp / "server.log"
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
-    env.pop("PGDATA", None)
-    kwargs: dict[str, Any] = {"cwd": tmp, "env": env, "timeout": timeout}
-    started = False
-    try:
-        kwargs.update(_run_as_kwargs(tmp))
-        _run(
-            [
-                bin_dir / "initdb",
-                "--pgdata", data,
-                "--username", "postgres",
-                "--auth", "trust",  # local socket and host 127.0.0.1/::1 alike
-                "--encoding", "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-            "initdb",
-            None,
-            **kwargs,
-        )  # fmt: skip
-        with (data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "\n# tests/harness/postgres.py: throwaway cluster, durability off\n"
-                "listen_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{tmp}'\n"
-                "fsync = off\n"
-                "synchronous_commit = off\n"
-                "full_page_writes = off\n"
-                "max_connections = 200\n"
-            )
-        deadline = time.monotonic() + timeout
-        for attempt in range(3):  # another process may grab the port first
-            port = free_port()
-            with (data / "postgresql.conf").open("a") as conf:
-                conf.write(f"port = {port}\n")  # the last setting wins
-            try:
-                _run(
-                    [bin_dir / "pg_ctl", "start", "--pgdata", data, "--log", log,
-                     "--wait", "--timeout", str(int(timeout))],
-                    "pg_ctl start",
-                    log,
-                    **kwargs,
-                )  # fmt: skip
-            except PostgresError:
-                if attempt == 2 or "could not bind" not in log.read_text(errors="replace"):
-                    raise
-                continue
-            started = True
-            break
-        try:
-            wait_for_port(port, timeout=max(deadline - time.monotonic(), 1.0))
-        except RuntimeError as exc:
-            msg = f"PostgreSQL did not accept connections on port {port}"
-            raise PostgresError(msg) from exc
-        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        if started:
-            try:
-                _run(
-                    [bin_dir / "pg_ctl", "stop", "--pgdata", data, "--mode", "fast", "--wait"],
-                    "pg_ctl stop",
-                    log,
-                    **kwargs,
-                )
-            except (PostgresError, subprocess.TimeoutExpired):
-                _run(
-                    [bin_dir / "pg_ctl", "stop", "--pgdata", data, "--mode", "immediate"],
-                    "pg_ctl stop --mode immediate",
-                    log,
-                    **kwargs,
-                )
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running_cluster(bin_dir, timeout=timeout) as cluster:
+        yield cluster.url
 
 
 def create_database(url: str, name: str) -> str:

@@ -45,10 +45,27 @@ class Credentials:
     bot_key: str
 
 
+#: The server's own limit on an incoming WebSocket message, in bytes, as
+#: docs/deployment.md sets it: the app's frame limit for 4,096-character texts
+#: (support.realtime.commands.frame_limit), checked before a frame is read.
+WEBSOCKET_MAX_SIZE = 65536
+
+
 def daphne(port: int) -> list[str]:
     return [
         sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+        "--websocket-max-message-size", str(WEBSOCKET_MAX_SIZE),
+        "--websocket-max-frame-size", str(WEBSOCKET_MAX_SIZE),
         "example.asgi:application",
+    ]  # fmt: skip
+
+
+def uvicorn(port: int) -> list[str]:
+    """uvicorn as docs/deployment.md runs it (one worker per port)."""
+    return [
+        sys.executable, "-m", "uvicorn", "example.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--ws-max-size", str(WEBSOCKET_MAX_SIZE),
     ]  # fmt: skip
 
 
