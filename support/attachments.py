@@ -3,13 +3,13 @@
 :func:`prepare` reads each uploaded file once: its size, its type from its
 bytes (:mod:`support.sniff`), its SHA-256, an image's size and a small
 thumbnail, and the *kind* it is to Telegram. It refuses what breaks a limit
-before anything is stored. :func:`store` then writes the files to the storage
-``SUPPORT_ATTACHMENT_STORAGE`` names, under unguessable names, and returns
-what it wrote so that the caller can :func:`discard` it if its transaction
-fails: the service layer writes the files first and the rows after, so there
-is never a row without its file, and a refused or failed request leaves no
-file behind (a crash between the two can; ``manage.py
-support_clean_attachments`` removes such orphans).
+before anything is stored. :func:`written` then writes the files to the
+storage ``SUPPORT_ATTACHMENT_STORAGE`` names, under unguessable names, and
+removes them again if the block it guards fails: the service layer writes
+the files first and the rows after, so there is never a row without its
+file, and a refused or failed request leaves no file behind (a crash
+between the two can; ``manage.py support_clean_attachments`` removes such
+orphans).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import re
 import secrets
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files import File
@@ -34,7 +35,8 @@ from PIL import Image, UnidentifiedImageError
 from support import sniff
 from support.conf import support_settings
 from support.exceptions import EmptyFile, Invalid, TooLarge, TooManyFiles, UnsupportedType
-from support.models import AttachmentKind
+from support.models import Attachment, AttachmentKind, Message
+from support.serializers import ATTACHMENTS_ATTR
 
 #: Where attachments go in their storage; thumbnails below, in ``thumbnails/``.
 PREFIX = "support/attachments/"
@@ -112,13 +114,6 @@ class Prepared:
     width: int | None = None
     height: int | None = None
     thumbnail: bytes | None = None
-
-
-@dataclass
-class Stored:
-    """What :func:`store` wrote, for :func:`discard` should the transaction fail."""
-
-    names: list[str] = field(default_factory=list)
 
 
 def prepare(files: Sequence[File[Any]], kinds: Sequence[str] | None = None) -> list[Prepared]:
@@ -244,29 +239,76 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def store(prepared: Iterable[Prepared], stored: Stored) -> list[tuple[str, str]]:
-    """Write each file (and its thumbnail) to the storage; ``(name, thumbnail name)`` each.
+class Written:
+    """The files of one change in the storage: written, then attached to its message.
 
-    Every name written goes into *stored* as soon as it exists, so that a
-    failure half-way can still :func:`discard` all of it.
+    Every name goes into :attr:`names` as soon as its file exists, so that a
+    failure half-way can still :meth:`discard` all of it.
     """
-    target = storage()
-    names = []
-    for item in prepared:
-        token = secrets.token_urlsafe(24)
-        name = target.save(f"{PREFIX}{token}{extension(item.content_type)}", item.file)
-        stored.names.append(name)
-        thumbnail_name = ""
-        if item.thumbnail is not None:
-            thumbnail_name = target.save(f"{THUMBNAILS}{token}.webp", ContentFile(item.thumbnail))
-            stored.names.append(thumbnail_name)
-        names.append((name, thumbnail_name))
-    return names
+
+    def __init__(self, prepared: list[Prepared]) -> None:
+        self.prepared = prepared
+        #: Every storage name written, thumbnails too.
+        self.names: list[str] = []
+        #: ``(file name, thumbnail name or "")`` per prepared file, in order.
+        self.stored: list[tuple[str, str]] = []
+
+    def write(self) -> None:
+        """Each file (and its thumbnail) to the storage, under an unguessable name."""
+        target = storage()
+        for item in self.prepared:
+            token = secrets.token_urlsafe(24)
+            name = target.save(f"{PREFIX}{token}{extension(item.content_type)}", item.file)
+            self.names.append(name)
+            thumbnail_name = ""
+            if item.thumbnail is not None:
+                thumbnail = ContentFile(item.thumbnail)
+                thumbnail_name = target.save(f"{THUMBNAILS}{token}.webp", thumbnail)
+                self.names.append(thumbnail_name)
+            self.stored.append((name, thumbnail_name))
+
+    def attach_to(self, message: Message) -> None:
+        """The rows of the written files, on *message* (also as its representation's list)."""
+        rows = Attachment.objects.bulk_create(
+            Attachment(
+                message=message,
+                position=position,
+                kind=item.kind,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                width=item.width,
+                height=item.height,
+                sha256=item.sha256,
+                stored_name=name,
+                thumbnail_name=thumbnail,
+            )
+            for position, (item, (name, thumbnail)) in enumerate(
+                zip(self.prepared, self.stored, strict=True)
+            )
+        )
+        setattr(message, ATTACHMENTS_ATTR, rows)  # no query to list what was just written
+
+    def discard(self) -> None:
+        """Remove what was written (the transaction failed, or the request was a repeat)."""
+        target = storage()
+        for name in self.names:
+            target.delete(name)
+        self.names.clear()
 
 
-def discard(stored: Stored) -> None:
-    """Remove what :func:`store` wrote (after a failed or repeated request)."""
-    target = storage()
-    for name in stored.names:
-        target.delete(name)
-    stored.names.clear()
+@contextmanager
+def written(prepared: list[Prepared]) -> Iterator[Written]:
+    """*prepared* written to the storage now, and removed again if the block raises.
+
+    ``with written(files) as files, transaction.atomic(): ...; files.attach_to(message)``:
+    the files are written before the transaction opens, so no database lock
+    is held while megabytes go to the storage.
+    """
+    files = Written(prepared)
+    try:
+        files.write()
+        yield files
+    except BaseException:
+        files.discard()
+        raise

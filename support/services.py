@@ -18,8 +18,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +42,8 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
-from support.models import Attachment, BotKey, Message, Side, Ticket
-from support.serializers import ATTACHMENTS_ATTR, message_data, ticket_data
+from support.models import BotKey, Message, Side, Ticket
+from support.serializers import message_data, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 
@@ -235,11 +234,11 @@ def open_ticket_once(
     key = _clean_idempotency_key(idempotency_key)
     if key is not None and prepared and _ticket_opened_with(actor, key, user_id) is not None:
         prepared = []  # a repeat: returned below, and nothing is stored
-    with attachments_written(prepared) as written, transaction.atomic():
+    with attachments.written(prepared) as stored, transaction.atomic():
         if key is not None:
             first = _ticket_opened_with(actor, key, user_id)
             if first is not None:
-                written.discard()
+                stored.discard()
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
         try:
@@ -252,7 +251,7 @@ def open_ticket_once(
             first = None if key is None else _ticket_opened_with(actor, key, user_id)
             if first is None:
                 raise
-            written.discard()
+            stored.discard()
             return OpenedTicket(first, created=False)
         first_message = None
         if clean_text is not None:
@@ -261,7 +260,7 @@ def open_ticket_once(
             first_message = Message.objects.create(
                 ticket=ticket, sender=Side.USER, text=clean_text, idempotency_key=key
             )
-            written.attach_to(first_message)
+            stored.attach_to(first_message)
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
         if first_message is not None:
@@ -404,14 +403,14 @@ def post_message(
     idempotency_key = _clean_idempotency_key(idempotency_key)
     if idempotency_key is not None and prepared and _is_repeat(ticket_id, idempotency_key):
         prepared = []  # answered below with the first message; nothing is stored
-    with attachments_written(prepared) as written, transaction.atomic():
+    with attachments.written(prepared) as stored, transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         if idempotency_key is not None:
             first = ticket.messages.filter(idempotency_key=idempotency_key).first()
             if first is not None:
                 if first.sender != actor.side:
                     raise IdempotencyConflict()
-                written.discard()
+                stored.discard()
                 return PostedMessage(first, created=False)
         if ticket.resolved:
             raise TicketResolved()
@@ -426,7 +425,7 @@ def post_message(
             author=actor.manager,
             idempotency_key=idempotency_key,
         )
-        written.attach_to(message)
+        stored.attach_to(message)
         events.append(events.MESSAGE_NEW, {"message": message_data(message)})
     return PostedMessage(message, created=True)
 
@@ -436,60 +435,6 @@ def _is_repeat(ticket_id: Any, idempotency_key: str) -> bool:
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         return False
     return Message.objects.filter(ticket_id=ticket_id, idempotency_key=idempotency_key).exists()
-
-
-class _Written:
-    """Files written for one change: rows for them once the message exists."""
-
-    def __init__(self, prepared: list[attachments.Prepared]) -> None:
-        self.prepared = prepared
-        self.stored = attachments.Stored()
-        self.names: list[tuple[str, str]] = []
-
-    def store(self) -> None:
-        if self.prepared:
-            self.names = attachments.store(self.prepared, self.stored)
-
-    def attach_to(self, message: Message) -> None:
-        """The rows of the written files, on *message* (also as its representation's list)."""
-        rows = Attachment.objects.bulk_create(
-            Attachment(
-                message=message,
-                position=position,
-                kind=item.kind,
-                filename=item.filename,
-                content_type=item.content_type,
-                size=item.size,
-                width=item.width,
-                height=item.height,
-                sha256=item.sha256,
-                stored_name=name,
-                thumbnail_name=thumbnail,
-            )
-            for position, (item, (name, thumbnail)) in enumerate(
-                zip(self.prepared, self.names, strict=True)
-            )
-        )
-        setattr(message, ATTACHMENTS_ATTR, rows)  # no query to list what was just written
-
-    def discard(self) -> None:
-        attachments.discard(self.stored)
-
-
-@contextmanager
-def attachments_written(prepared: list[attachments.Prepared]) -> Iterator[_Written]:
-    """Write *prepared* files now; remove them again if the block raises.
-
-    Written before the transaction opens, so no database lock is held while
-    megabytes go to the storage; the block then adds the rows (``attach_to``).
-    """
-    written = _Written(prepared)
-    try:
-        written.store()
-        yield written
-    except BaseException:
-        written.discard()
-        raise
 
 
 def mark_viewed(actor: Actor, ticket_id: Any, *, up_to: Any = None) -> list[int]:
