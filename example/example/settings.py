@@ -77,12 +77,20 @@ if os.environ.get("DATABASE_URL"):
     # Under ASGI each request runs in its own thread, so persistent
     # connections would pile up (Django's own advice): CONN_MAX_AGE = 0, and a
     # psycopg pool per worker so that "closing" hands the connection back.
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=0)}
+    # Health checks: the pool hands out no connection that died with a
+    # database restart. A short timeout: while the database is down, a request
+    # waits 5 s for a connection, not psycopg's 30. (The support app's own
+    # work uses connections of its own: SUPPORT_DATABASE_CONNECT_TIMEOUT.)
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=0, conn_health_checks=True
+        )
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 2,
             "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
-            "timeout": 30,
+            "timeout": 5,
         }
 else:
     DATABASES = {
@@ -120,6 +128,12 @@ if os.environ.get("SUPPORT_MAX_STREAMS_PER_CREDENTIAL"):
 if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
     # E.g. longer manager replies, which the example bot splits for Telegram.
     SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])
+# `manage.py runserver` (daphne's, as `make demo` runs it) refuses WebSocket
+# messages over the support app's frame limit before reading them
+# (support.realtime.commands.frame_limit: 16 bytes a character, 64 KiB at least).
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = max(
+    65536, 16 * int(os.environ.get("SUPPORT_MAX_TEXT_LENGTH", "4096"))
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
