@@ -64,7 +64,7 @@ def uvicorn(port: int) -> list[str]:
     """uvicorn as docs/deployment.md runs it (one worker per port)."""
     return [
         sys.executable, "-m", "uvicorn", "example.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--lifespan", "off",
         "--ws-max-size", str(WEBSOCKET_MAX_SIZE),
     ]  # fmt: skip
 
