@@ -16,7 +16,10 @@ from tests.harness.process import ROOT, ServerProcess, free_port, require_binary
 
 NginxMode = Literal["normal", "refuse-upgrade", "buffer"]
 SAMPLE = ROOT / "deploy" / "nginx.conf"
-SAMPLE_UPSTREAMS = "    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;\n"
+SAMPLE_UPSTREAMS = (
+    "    server 127.0.0.1:8001 max_fails=1 fail_timeout=5s;\n"
+    "    server 127.0.0.1:8002 max_fails=1 fail_timeout=5s;\n"
+)
 
 MAIN = """
 {user}
