@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmarks.config import say
 from tests.harness.process import ROOT, Command, ServerProcess
-from tests.harness.server import LiveServer, server_env
+from tests.harness.server import WEBSOCKET_MAX_SIZE, LiveServer, server_env
 
 BOT_KEYS = 16  # posts rotate over them, so the per-key rate limit never caps B2
 START_TIMEOUT, STOP_TIMEOUT, MANAGE_TIMEOUT = 60, 15, 600
@@ -83,12 +83,16 @@ def server_command(server_kind: str, app: str) -> Command:
     """daphne or uvicorn serving *app*: one worker, no access log, a backlog of 1,024."""
 
     def command(port: int) -> list[str]:
+        # The frame limit docs/deployment.md starts the servers with.
+        limit = str(WEBSOCKET_MAX_SIZE)
         if server_kind == "daphne":
             endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog=1024"
-            return [sys.executable, "-m", "daphne", "-v", "0", "-e", endpoint, app]
+            return [sys.executable, "-m", "daphne", "-v", "0", "-e", endpoint,
+                    "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
+                    app]  # fmt: skip
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                 "--no-access-log", "--log-level", "warning", "--backlog", "1024",
-                "--lifespan", "off"]  # fmt: skip
+                "--lifespan", "off", "--ws-max-size", limit]  # fmt: skip
 
     return command
 
