@@ -4,9 +4,9 @@ The page is a client like any other: it reads and writes through the REST
 API (session cookie plus CSRF token) and follows the event log over
 WebSocket, SSE or long-poll, whichever the network lets through. This view
 only checks who may open it and hands the page its configuration: where the
-API and the WebSocket live, the text limit, who is signed in, and the
-strings the script shows, translated here so the page needs no second
-request for them.
+API and the WebSocket live, the limits on text and files, who is signed in,
+and the strings the script shows, translated here so the page needs no
+second request for them.
 """
 
 from __future__ import annotations
@@ -66,6 +66,33 @@ def _strings() -> dict[str, str]:
         "stream_reset": _("Some events were too old to replay; the lists were reloaded."),
         "viewed": _("Seen"),
         "select_ticket": _("Select a ticket from the queue."),
+        # Attachments: what a message holds, in the queue and the conversation.
+        "photo": _("Photo"),
+        "video": _("Video"),
+        "voice": _("Voice message"),
+        "audio": _("Audio"),
+        "animation": _("Animation"),
+        "sticker": _("Sticker"),
+        "document": _("Document"),
+        "document_named": _("Document: %(name)s"),
+        "audio_named": _("Audio: %(name)s"),
+        "photos_count": _("Photos: %(count)s"),
+        "attachments_count": _("Attachments: %(count)s"),
+        "download": _("Download"),
+        "open_full_size": _("Open %(name)s full size"),
+        # The reply box's files.
+        "remove_file": _("Remove %(name)s"),
+        "uploading": _("Uploading: %(done)s of %(total)s"),
+        "cancel": _("Cancel"),
+        "cancelled": _("Upload cancelled: nothing was sent. Your text and files are kept."),
+        "file_too_large": _("%(name)s is too large (%(size)s); the limit is %(limit)s."),
+        "file_empty": _("%(name)s is empty."),
+        "file_unsupported": _("%(name)s: the desk does not accept this type of file."),
+        "too_many_files": _("A message may carry at most %(limit)s files."),
+        "request_too_large": _("The files are larger than the server accepts."),
+        "reason_too_large": _("Too large"),
+        "reason_empty": _("Empty"),
+        "reason_unsupported": _("Type not accepted"),
     }
 
 
@@ -111,6 +138,8 @@ def manager_console(request: HttpRequest) -> HttpResponse:
         "api": api_root,
         "websocket": "/" + support_settings.WEBSOCKET_PATHS[0].lstrip("/"),
         "maxTextLength": support_settings.MAX_TEXT_LENGTH,
+        "maxAttachmentSize": support_settings.MAX_ATTACHMENT_SIZE,
+        "maxAttachments": support_settings.MAX_ATTACHMENTS_PER_MESSAGE,
         "me": {"id": user.pk, "name": user.get_full_name() or user.get_username()},
         "strings": _strings(),
     }

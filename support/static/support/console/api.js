@@ -1,5 +1,6 @@
-/* The REST API as the console uses it: JSON in and out, the session cookie
-   with the CSRF token on writes, and one error type for every refusal. */
+/* The REST API as the console uses it: JSON in and out (or a multipart body
+   with files, whose upload reports its progress), the session cookie with
+   the CSRF token on writes, and one error type for every refusal. */
 (function () {
   "use strict";
 
@@ -12,6 +13,25 @@
       this.detail = detail;
       this.retryAfter = retryAfter;
       this.errors = errors || null;
+    }
+  }
+
+  /** The code of a refusal whose body is not ours (a proxy's HTML 413, say). */
+  const STATUS_CODES = { 413: "too_large", 415: "unsupported_type" };
+
+  /** The one place an answer becomes an ApiError: status, JSON body, Retry-After. */
+  function refusal(status, data, retryAfterHeader) {
+    const retry = Number(retryAfterHeader) || null;
+    const code = (data && data.code) || STATUS_CODES[status]
+      || (status >= 500 ? "server_error" : "error");
+    return new ApiError(status, code, data && data.detail, retry, data && data.errors);
+  }
+
+  function parseJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return null;
     }
   }
 
@@ -66,12 +86,7 @@
           data = null;
         }
       }
-      if (!response.ok) {
-        const retry = Number(response.headers.get("Retry-After")) || null;
-        const code = (data && data.code) || (response.status >= 500 ? "server_error" : "error");
-        const detail = data && data.detail;
-        throw new ApiError(response.status, code, detail, retry, data && data.errors);
-      }
+      if (!response.ok) throw refusal(response.status, data, response.headers.get("Retry-After"));
       return { data, response };
     }
 
@@ -81,6 +96,42 @@
 
     post(path, body) {
       return this.request("POST", path, { body });
+    }
+
+    /**
+     * POST a FormData (multipart/form-data, files included) with XMLHttpRequest,
+     * whose upload reports progress as fetch cannot: onProgress(sent, total).
+     * Resolves to {data, status}; rejects with ApiError, or an AbortError when
+     * signal aborts it.
+     */
+    upload(path, form, { onProgress, signal } = {}) {
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", this.url(path));
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRFToken", csrfToken());
+        if (onProgress) {
+          xhr.upload.addEventListener("progress", (event) => {
+            onProgress(event.loaded, event.lengthComputable ? event.total : null);
+          });
+        }
+        xhr.addEventListener("load", () => {
+          const type = xhr.getResponseHeader("Content-Type") || "";
+          const data = type.includes("json") ? parseJson(xhr.responseText) : null;
+          if (xhr.status >= 200 && xhr.status < 300) resolve({ data, status: xhr.status });
+          else reject(refusal(xhr.status, data, xhr.getResponseHeader("Retry-After")));
+        });
+        xhr.addEventListener("error", () => reject(new ApiError(0, "network_error", "")));
+        xhr.addEventListener("abort", () => reject(new DOMException("Aborted", "AbortError")));
+        if (signal) {
+          if (signal.aborted) {
+            reject(new DOMException("Aborted", "AbortError"));
+            return;
+          }
+          signal.addEventListener("abort", () => xhr.abort(), { once: true });
+        }
+        xhr.send(form);
+      });
     }
   }
 

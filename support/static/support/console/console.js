@@ -4,15 +4,23 @@
    an answer to our own request or from the event stream, is applied there
    idempotently (a message by its id, a ticket by its fields), and the views
    are redrawn from it. So an event that arrives twice, or an answer and the
-   event it caused, never shows twice. */
+   event it caused, never shows twice.
+
+   The reply box holds a draft per ticket: the text, and the files to send
+   with it (picked, dropped or pasted), each checked against the limits as it
+   comes and marked refused, with the reason in words, when the client or
+   the server refuses it; the others and the text are always kept. */
 (function () {
   "use strict";
 
-  const { Api, ApiError, LiveConnection, newKey } = window.supportConsole;
+  const {
+    Api, ApiError, LiveConnection, Media, IMAGE_TYPES, fileIcon, newKey,
+  } = window.supportConsole;
   const config = JSON.parse(document.getElementById("support-console-config").textContent);
   const S = config.strings;
   const me = config.me;
   const api = new Api(config.api);
+  const media = new Media(S, document.documentElement.lang);
   const PAGE = 50;
 
   const TABS = {
@@ -35,8 +43,11 @@
     listed: 0, // how many of the current tab's server pages are loaded
     total: null, // the server's count for the current tab and search
     counts: {},
-    thread: null, // the open ticket: {id, messages: Map, first, total}
-    drafts: new Map(), // ticket id -> {text, key}: what was typed, and the key it was sent with
+    thread: null, // the open ticket: {id, messages: Map, first, total, media: Map}
+    // ticket id -> {text, files, key, sent}: what was typed, the files to send
+    // ({id, file, name, preview, refused}), the key it was sent with, and what it was.
+    drafts: new Map(),
+    upload: null, // the files being sent: {thread, controller, sent, total}
     connection: null,
   };
   if (!TABS[state.tab]) state.tab = "unassigned";
@@ -65,6 +76,13 @@
     counter: $("#reply-counter"),
     replyError: $("#reply-error"),
     send: $("#reply-form button[type=submit]"),
+    pending: $("#reply-files"),
+    attach: $("#reply-form .attach"),
+    fileInput: $("#reply-file-input"),
+    progress: $("#reply-progress"),
+    progressBar: $("#reply-progress progress"),
+    progressLabel: $("#reply-progress .progress-label"),
+    cancel: $("#reply-progress .cancel"),
   };
 
   // ---- small helpers -------------------------------------------------------
@@ -116,6 +134,8 @@
     if (error.status === 429) return fmt(S.rate_limited, { seconds: error.retryAfter || 1 });
     if (error.status >= 500) return S.server_error;
     if (error.status === 401) return S.signed_out;
+    if (error.code === "too_many_files") return fmt(S.too_many_files, { limit: config.maxAttachments });
+    if (error.status === 413 && !error.detail) return S.request_too_large; // a proxy's 413
     const fields = error.errors ? Object.values(error.errors).flat() : [];
     return [error.detail || error.code, ...fields].join(" ");
   }
@@ -271,10 +291,12 @@
   async function openTicket(id) {
     if (state.thread && state.thread.id === id) return;
     saveDraft();
-    const thread = { id, messages: new Map(), first: 0, total: 0 };
+    const thread = { id, messages: new Map(), first: 0, total: 0, media: new Map() };
     state.thread = thread;
     document.body.classList.add("show-ticket");
     el.text.value = (state.drafts.get(id) || {}).text || "";
+    renderFiles();
+    renderProgress();
     show(el.replyError, "");
     show(el.actionError, "");
     renderThread();
@@ -329,6 +351,8 @@
     saveDraft();
     state.thread = null;
     document.body.classList.remove("show-ticket");
+    renderFiles();
+    renderProgress();
     renderThread();
     scheduleRender();
   }
@@ -362,44 +386,198 @@
 
   function saveDraft() {
     if (!state.thread) return;
-    const draft = state.drafts.get(state.thread.id) || {};
+    const draft = draftOf(state.thread.id);
     draft.text = el.text.value;
-    if (draft.text) state.drafts.set(state.thread.id, draft);
-    else state.drafts.delete(state.thread.id);
+    if (!draft.text && !draft.files.length) state.drafts.delete(state.thread.id);
+  }
+
+  /** The draft of ticket *id*, made (and kept) if it has none. */
+  function draftOf(id) {
+    let draft = state.drafts.get(id);
+    if (!draft) {
+      draft = { text: "", files: [] };
+      state.drafts.set(id, draft);
+    }
+    return draft;
+  }
+
+  function dropDraft(id) {
+    const draft = state.drafts.get(id);
+    if (draft) for (const entry of draft.files) forget(entry);
+    state.drafts.delete(id);
+  }
+
+  // ---- files to send -------------------------------------------------------------
+
+  let fileIds = 0;
+
+  /** Files picked, dropped or pasted, added to the open ticket's draft, each checked. */
+  function addFiles(files, { pasted = false } = {}) {
+    const thread = state.thread;
+    if (!thread || !files.length) return;
+    if (state.upload && state.upload.thread === thread) return; // the draft is on its way
+    const draft = draftOf(thread.id);
+    draft.text = el.text.value;
+    const problems = [];
+    for (const file of files) {
+      if (sendable(draft).length >= config.maxAttachments) {
+        problems.push(fmt(S.too_many_files, { limit: config.maxAttachments }));
+        break;
+      }
+      const name = uniqueName(draft, pasted ? pastedName(file) : file.name || "file");
+      const entry = { id: ++fileIds, file, name, preview: null, refused: null };
+      if (file.size === 0) refuse(entry, "empty_file");
+      else if (file.size > config.maxAttachmentSize) refuse(entry, "too_large");
+      else if (IMAGE_TYPES.includes(file.type)) entry.preview = URL.createObjectURL(file);
+      draft.files.push(entry);
+      if (entry.refused) problems.push(entry.refused.text);
+    }
+    show(el.replyError, problems.join(" "));
+    renderFiles();
+  }
+
+  function removeFile(id) {
+    const thread = state.thread;
+    if (!thread) return;
+    const draft = draftOf(thread.id);
+    const index = draft.files.findIndex((entry) => entry.id === id);
+    if (index < 0) return;
+    forget(draft.files[index]);
+    draft.files.splice(index, 1);
+    if (!draft.files.some((entry) => entry.refused)) show(el.replyError, "");
+    renderFiles();
+    // Keep the keyboard where it was: the next chip's button, or the reply box.
+    const next = el.pending.querySelectorAll(".chip-remove")[Math.min(index, draft.files.length - 1)];
+    (next || el.text).focus();
+  }
+
+  function forget(entry) {
+    if (entry.preview) URL.revokeObjectURL(entry.preview);
+    entry.preview = null;
+  }
+
+  function sendable(draft) {
+    return draft.files.filter((entry) => !entry.refused);
+  }
+
+  /** Marks *entry* refused for *code* (as the server's refusals name them), in words. */
+  function refuse(entry, code) {
+    const name = entry.name;
+    const refusals = {
+      too_large: [S.reason_too_large, fmt(S.file_too_large, {
+        name, size: media.size(entry.file.size), limit: media.size(config.maxAttachmentSize),
+      })],
+      empty_file: [S.reason_empty, fmt(S.file_empty, { name })],
+      unsupported_type: [S.reason_unsupported, fmt(S.file_unsupported, { name })],
+    };
+    const [reason, text] = refusals[code];
+    forget(entry);
+    entry.refused = { code, reason, text };
+    return entry.refused.text;
+  }
+
+  /** The file a server refusal names (its detail quotes the name), or the only one sent. */
+  function refusedFile(error, files) {
+    if (!["too_large", "empty_file", "unsupported_type"].includes(error.code)) return null;
+    const detail = error.detail || "";
+    const named = files.filter((entry) => {
+      const name = entry.name.slice(0, 100);
+      return detail.includes(`'${name}'`) || detail.includes(`"${name}"`);
+    });
+    if (named.length === 1) return named[0];
+    return files.length === 1 ? files[0] : null;
+  }
+
+  /** A pasted screenshot's name: the browser calls every one "image.png". */
+  function pastedName(file) {
+    if (file.name && file.name !== "image.png") return file.name;
+    const ext = { "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp" }[file.type] || "png";
+    const now = new Date();
+    const two = (n) => String(n).padStart(2, "0");
+    const date = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+    const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+    return `screenshot-${date}-${time}.${ext}`;
+  }
+
+  /** *name*, or "name (2).ext" when the draft already has a file of that name. */
+  function uniqueName(draft, name) {
+    const taken = new Set(draft.files.map((entry) => entry.name));
+    if (!taken.has(name)) return name;
+    const dot = name.lastIndexOf(".");
+    const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+    for (let n = 2; ; n += 1) {
+      const candidate = `${stem} (${n})${ext}`;
+      if (!taken.has(candidate)) return candidate;
+    }
   }
 
   async function send() {
     const thread = state.thread;
     const text = el.text.value;
-    if (!thread || !text.trim() || el.send.disabled) return;
+    if (!thread || el.send.disabled) return;
+    const draft = draftOf(thread.id);
+    const files = sendable(draft);
+    if (!text.trim() && !files.length) {
+      if (!draft.files.length) state.drafts.delete(thread.id);
+      return;
+    }
     if (text.length > config.maxTextLength) return; // the counter says by how much
-    // One idempotency key per text: a retry after a network error cannot post
-    // twice, and an edited text is a new message.
-    const draft = state.drafts.get(thread.id) || {};
-    if (!draft.key || draft.sent !== text) {
+    // One idempotency key per text and files: a retry after a network error
+    // cannot post twice, and an edited text or another file is a new message.
+    const content = [text, ...files.map((entry) => entry.id)].join("\u0000");
+    if (!draft.key || draft.sent !== content) {
       draft.key = newKey();
-      draft.sent = text;
+      draft.sent = content;
     }
     draft.text = text;
-    state.drafts.set(thread.id, draft);
     show(el.replyError, "");
     el.send.disabled = true;
     el.send.textContent = S.sending;
     try {
-      const { data } = await api.post(`tickets/${thread.id}/messages/`, {
-        text, idempotency_key: draft.key,
-      });
-      state.drafts.delete(thread.id);
+      let data;
+      if (files.length) {
+        const form = new FormData();
+        form.append("text", text);
+        form.append("idempotency_key", draft.key);
+        for (const entry of files) form.append("files", entry.file, entry.name);
+        const upload = { thread, controller: new AbortController(), sent: 0, total: null };
+        state.upload = upload;
+        renderFiles();
+        renderProgress();
+        ({ data } = await api.upload(`tickets/${thread.id}/messages/`, form, {
+          signal: upload.controller.signal,
+          onProgress(sent, total) {
+            upload.sent = sent;
+            upload.total = total;
+            renderProgress();
+          },
+        }));
+      } else {
+        ({ data } = await api.post(`tickets/${thread.id}/messages/`, {
+          text, idempotency_key: draft.key,
+        }));
+      }
+      dropDraft(thread.id);
       if (state.thread === thread) {
         el.text.value = "";
         renderCounter();
       }
       applyMessage(data);
     } catch (error) {
-      if (state.thread === thread) show(el.replyError, errorText(error));
+      let words;
+      if (error.name === "AbortError") {
+        words = S.cancelled;
+      } else {
+        const refused = refusedFile(error, files);
+        words = refused ? refuse(refused, error.code) : errorText(error);
+      }
+      if (state.thread === thread) show(el.replyError, words);
     } finally {
+      state.upload = null;
       el.send.disabled = false;
       el.send.textContent = S.send;
+      renderFiles();
+      renderProgress();
     }
   }
 
@@ -480,7 +658,7 @@
     link.append(node("span", "time", shortTime(ticket.last_message
       ? ticket.last_message.created_at : ticket.created_at)));
     const last = ticket.last_message;
-    const preview = last ? (last.sender === "supp" ? S.you + ": " : "") + last.text : "";
+    const preview = last ? (last.sender === "supp" ? S.you + ": " : "") + media.preview(last) : "";
     link.append(node("span", "preview", preview));
     if (ticket.unread > 0) {
       const badge = node("span", "badge");
@@ -546,7 +724,15 @@
     el.messages.replaceChildren(...messages.map((message) => {
       const item = node("li", `message ${message.sender}`);
       item.dataset.messageId = message.id;
-      item.append(node("span", "text", message.text));
+      const attachments = message.attachments || [];
+      if (attachments.length) {
+        item.classList.add("has-attachments");
+        const holder = node("div", "attachments");
+        const pictures = attachments.filter((a) => a.kind !== "document" && IMAGE_TYPES.includes(a.content_type));
+        for (const attachment of attachments) holder.append(attachmentElement(thread, attachment, pictures.length > 1));
+        item.append(holder);
+      }
+      if (message.text) item.append(node("span", "text", message.text));
       const who = message.sender === "supp"
         ? (message.author === me.id ? S.you : managerName({ id: message.author }))
         : S.user;
@@ -559,6 +745,66 @@
     if (keepPosition) scroller.scrollTop = scroller.scrollHeight - fromBottom;
     else if (bottom || atBottom) scroller.scrollTop = scroller.scrollHeight;
     renderCounter();
+  }
+
+  /** An attachment's element, made once per open ticket: redrawing the thread
+      moves it rather than making it anew, so a player keeps playing and a
+      picture is not fetched again. */
+  function attachmentElement(thread, attachment, several) {
+    const key = `${attachment.id}:${several}`;
+    let element = thread.media.get(key);
+    if (!element) {
+      element = media.render(attachment, several);
+      thread.media.set(key, element);
+    }
+    return element;
+  }
+
+  function renderFiles() {
+    const thread = state.thread;
+    const draft = thread && state.drafts.get(thread.id);
+    const files = draft ? draft.files : [];
+    const busy = !!state.upload && state.upload.thread === thread;
+    el.pending.replaceChildren(...files.map((entry) => {
+      const chip = node("li", "chip" + (entry.refused ? " refused" : ""));
+      chip.dataset.fileId = entry.id;
+      if (entry.preview) {
+        const image = node("img", "chip-preview");
+        image.src = entry.preview;
+        image.alt = "";
+        chip.append(image);
+      } else {
+        chip.append(fileIcon(entry.name));
+      }
+      const body = node("span", "chip-body");
+      body.append(node("span", "chip-name", entry.name));
+      const meta = entry.refused ? `${entry.refused.reason} · ${media.size(entry.file.size)}` : media.size(entry.file.size);
+      body.append(node("span", "chip-meta", meta));
+      if (entry.refused) chip.title = entry.refused.text;
+      const remove = node("button", "chip-remove", "×");
+      remove.type = "button";
+      remove.disabled = busy;
+      remove.setAttribute("aria-label", fmt(S.remove_file, { name: entry.name }));
+      remove.addEventListener("click", () => removeFile(entry.id));
+      chip.append(body, remove);
+      return chip;
+    }));
+    el.pending.hidden = files.length === 0;
+    el.attach.disabled = busy;
+  }
+
+  function renderProgress() {
+    const upload = state.upload;
+    const active = !!upload && upload.thread === state.thread;
+    el.progress.hidden = !active;
+    el.counter.hidden = active;
+    if (!active) return;
+    const total = upload.total || 0;
+    el.progressBar.max = total || 1;
+    el.progressBar.value = total ? upload.sent : 0;
+    // All sent: the server is checking and storing the files.
+    el.progressLabel.textContent = total && upload.sent >= total ? S.sending
+      : fmt(S.uploading, { done: media.size(upload.sent), total: total ? media.size(total) : "…" });
   }
 
   function renderCounter() {
@@ -655,11 +901,71 @@
       }
     });
     el.text.addEventListener("input", renderCounter);
+    el.attach.addEventListener("click", () => el.fileInput.click());
+    el.fileInput.addEventListener("change", () => {
+      addFiles(Array.from(el.fileInput.files));
+      el.fileInput.value = ""; // the same file may be picked again
+      el.text.focus();
+    });
+    el.cancel.addEventListener("click", () => {
+      if (state.upload) state.upload.controller.abort();
+    });
+    // A screenshot pasted into the reply box is attached; pasted text stays text.
+    el.form.addEventListener("paste", (event) => {
+      const data = event.clipboardData;
+      const files = data ? Array.from(data.files) : [];
+      if (!files.length || Array.from(data.types).includes("text/plain")) return;
+      event.preventDefault();
+      addFiles(files, { pasted: true });
+    });
+    bindDrop();
     document.addEventListener("visibilitychange", markViewedSoon);
     el.list.addEventListener("click", (event) => {
       // Focus the reply box once the ticket opens (keyboard users land there too).
       if (event.target.closest("a")) setTimeout(() => el.text.focus(), 0);
     });
+  }
+
+  /** Files dropped anywhere on the open ticket are attached; elsewhere they are ignored
+      (rather than the browser leaving the console to show the file). */
+  function bindDrop() {
+    const carriesFiles = (event) => !!event.dataTransfer
+      && Array.from(event.dataTransfer.types).includes("Files");
+    let depth = 0;
+    const leave = () => {
+      depth = 0;
+      el.ticket.classList.remove("dragging");
+    };
+    el.ticket.addEventListener("dragenter", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      el.ticket.classList.add("dragging");
+    });
+    el.ticket.addEventListener("dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    el.ticket.addEventListener("dragleave", (event) => {
+      if (!carriesFiles(event)) return;
+      depth -= 1;
+      if (depth <= 0) leave();
+    });
+    el.ticket.addEventListener("drop", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      leave();
+      addFiles(Array.from(event.dataTransfer.files));
+      el.text.focus();
+    });
+    for (const type of ["dragover", "drop"]) {
+      window.addEventListener(type, (event) => {
+        if (!carriesFiles(event) || el.ticket.contains(event.target)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "none";
+      });
+    }
   }
 
   async function currentCursor() {
@@ -676,6 +982,7 @@
   async function start() {
     bind();
     renderCounter();
+    renderFiles();
     scheduleRender();
     const page = new URLSearchParams(window.location.search);
     let cursor;
