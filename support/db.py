@@ -63,6 +63,11 @@ KEEP_SECONDS = 60.0
 #: While the database is unreachable, how long a call waits for the answer of
 #: the call that is trying it before failing (seconds).
 TRIAL_WAIT = 0.1
+#: A kept connection idle this long is checked before it is used again
+#: (seconds): less than any restart of the server takes, so the first call
+#: after one never meets a dead connection, and a thread kept busy (a burst
+#: of posts) spends no round trip on it.
+CHECK_AFTER_IDLE = 0.05
 
 logger = logging.getLogger(__name__)
 _threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # the pool's threads
@@ -72,6 +77,7 @@ _pool = ThreadPoolExecutor(
     initializer=lambda: _threads.add(threading.current_thread()),
 )
 _seen = threading.local()  # per pool thread: the raw connection last stamped, per alias
+_used = threading.local()  # per pool thread: when each alias' connection was last used
 
 
 def released(func: Callable[P, R]) -> Callable[P, R]:
@@ -175,18 +181,19 @@ def _prepare() -> None:
     A PostgreSQL connection of this thread's is never checked out of
     Django's pool, and waits at most ``SUPPORT_DATABASE_CONNECT_TIMEOUT`` to
     connect (whole seconds, 2 at least: libpq's rule). One kept from an
-    earlier call is checked first, and dropped if the server went away
-    meanwhile (a restart, say), so this call connects afresh instead of
-    failing on it.
+    earlier call is checked first (when it was idle for ``CHECK_AFTER_IDLE``),
+    and dropped if the server went away meanwhile (a restart, say), so this
+    call connects afresh instead of failing on it.
     """
     timeout = max(2, math.ceil(support_settings.DATABASE_CONNECT_TIMEOUT))
+    now = time.monotonic()
     for alias in connections:
         conn = connections[alias]
         if conn.vendor != "postgresql" or conn.in_atomic_block:
             continue
         if conn.connection is not None:
-            if conn.is_usable():
-                conn.health_check_done = True  # type: ignore[attr-defined]  # Django need not check it again
+            if now - getattr(_used, alias, 0.0) < CHECK_AFTER_IDLE or conn.is_usable():
+                conn.health_check_done = True  # type: ignore[attr-defined]  # no second check
                 continue
             _drop(conn)
         source = connections.settings[alias]
@@ -217,6 +224,7 @@ def _tidy() -> None:
                 conn.close_at = max(conn.close_at, time.monotonic() + KEEP_SECONDS)
         # Drops a failed or expired connection; re-arms CONN_HEALTH_CHECKS.
         conn.close_if_unusable_or_obsolete()
+        setattr(_used, conn.alias, time.monotonic())
 
 
 def pooled(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
