@@ -61,7 +61,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    with running_server(tmp_path_factory.mktemp("console")) as (server, credentials):
+    workdir = tmp_path_factory.mktemp("console")
+    # Attachments go to the test's own folder, never to the example project's media/.
+    with running_server(workdir, MEDIA_ROOT=str(workdir / "media")) as (server, credentials):
         server.manage("shell", "-c", SET_PASSWORDS)
         yield server, credentials
 

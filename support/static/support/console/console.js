@@ -47,7 +47,7 @@
     // ticket id -> {text, files, key, sent}: what was typed, the files to send
     // ({id, file, name, preview, refused}), the key it was sent with, and what it was.
     drafts: new Map(),
-    upload: null, // the files being sent: {thread, controller, sent, total}
+    upload: null, // the files being sent: {ticket (its id), controller, sent, total}
     connection: null,
   };
   if (!TABS[state.tab]) state.tab = "unassigned";
@@ -415,7 +415,7 @@
   function addFiles(files, { pasted = false } = {}) {
     const thread = state.thread;
     if (!thread || !files.length) return;
-    if (state.upload && state.upload.thread === thread) return; // the draft is on its way
+    if (uploading(thread.id)) return; // the draft is on its way
     const draft = draftOf(thread.id);
     draft.text = el.text.value;
     const problems = [];
@@ -454,6 +454,11 @@
   function forget(entry) {
     if (entry.preview) URL.revokeObjectURL(entry.preview);
     entry.preview = null;
+  }
+
+  /** Whether ticket *id*'s draft is being uploaded (it is sent as it was). */
+  function uploading(id) {
+    return !!state.upload && state.upload.ticket === id;
   }
 
   function sendable(draft) {
@@ -540,7 +545,7 @@
         form.append("text", text);
         form.append("idempotency_key", draft.key);
         for (const entry of files) form.append("files", entry.file, entry.name);
-        const upload = { thread, controller: new AbortController(), sent: 0, total: null };
+        const upload = { ticket: thread.id, controller: new AbortController(), sent: 0, total: null };
         state.upload = upload;
         renderFiles();
         renderProgress();
@@ -558,7 +563,7 @@
         }));
       }
       dropDraft(thread.id);
-      if (state.thread === thread) {
+      if (state.thread && state.thread.id === thread.id) {
         el.text.value = "";
         renderCounter();
       }
@@ -571,7 +576,7 @@
         const refused = refusedFile(error, files);
         words = refused ? refuse(refused, error.code) : errorText(error);
       }
-      if (state.thread === thread) show(el.replyError, words);
+      if (state.thread && state.thread.id === thread.id) show(el.replyError, words);
     } finally {
       state.upload = null;
       el.send.disabled = false;
@@ -764,7 +769,7 @@
     const thread = state.thread;
     const draft = thread && state.drafts.get(thread.id);
     const files = draft ? draft.files : [];
-    const busy = !!state.upload && state.upload.thread === thread;
+    const busy = !!thread && uploading(thread.id);
     el.pending.replaceChildren(...files.map((entry) => {
       const chip = node("li", "chip" + (entry.refused ? " refused" : ""));
       chip.dataset.fileId = entry.id;
@@ -795,9 +800,10 @@
 
   function renderProgress() {
     const upload = state.upload;
-    const active = !!upload && upload.thread === state.thread;
+    const active = !!state.thread && uploading(state.thread.id);
     el.progress.hidden = !active;
     el.counter.hidden = active;
+    el.text.readOnly = active; // what is being sent is what the box shows
     if (!active) return;
     const total = upload.total || 0;
     el.progressBar.max = total || 1;
