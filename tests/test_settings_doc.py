@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from support.conf import SETTINGS, Setting, support_settings, telegram_user_model_label
+from support.conf import (
+    SETTINGS,
+    Setting,
+    SupportSettings,
+    support_settings,
+    telegram_user_model_label,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 BEGIN = "<!-- settings table: made from support/conf.py by `python -m tests.test_settings_doc` -->"
@@ -103,9 +109,14 @@ def test_the_documented_defaults_are_read():
     assert support_settings.SLOW_CLIENT_TIMEOUT == 10.0
     assert support_settings.TUNE_SQLITE is True
     assert support_settings.DATABASE_CONNECT_TIMEOUT == 5.0
+    assert support_settings.ATTACHMENT_STORAGE == "default"
+    assert support_settings.MAX_ATTACHMENT_SIZE == 20 * 1024 * 1024  # 20 MB, Telegram's
+    assert support_settings.MAX_ATTACHMENTS_PER_MESSAGE == 10
+    assert "application/pdf" in support_settings.ATTACHMENT_CONTENT_TYPES
     with override_settings():
         del settings.SUPPORT_TELEGRAM_USER_MODEL
-        assert support_settings.TELEGRAM_USER_MODEL is None
+        # Deleting a setting sends no setting_changed: a fresh reader, with nothing remembered.
+        assert SupportSettings().TELEGRAM_USER_MODEL is None
 
 
 def test_values_are_read_as_the_app_uses_them_and_forgotten_when_settings_change():
