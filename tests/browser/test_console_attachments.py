@@ -451,3 +451,67 @@ def test_a_refused_file_is_refused_in_words_and_nothing_typed_is_lost(
     expect(page.locator("#reply-files")).to_be_hidden()
     expect(error).to_be_hidden()
     expect(box).to_have_value("")
+
+
+DROP = """([name, encoded]) => {
+  const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, {type: "application/zip"}));
+  return data;
+}"""
+
+
+def test_a_dropped_file_and_a_cancelled_upload_keep_the_draft(
+    live, bot: Bot, console_page: ConsolePage
+) -> None:
+    server, _ = live
+    page = console_page(server.base_url, "m1")
+    ticket = bot.open_ticket(6505, "Dropped", "Here are my logs, can you look?")
+    open_ticket(page, ticket, "Dropped")
+    page.locator(".ticket-head [data-action=assign]").click()
+    expect(page.locator(".ticket-head [data-action=unassign]")).to_be_visible(timeout=WAIT)
+
+    logs = random_zip(600_000)
+    transfer = page.evaluate_handle(DROP, ["crash.zip", base64.b64encode(logs).decode()])
+    conversation = page.locator("#thread .messages")
+    conversation.dispatch_event("dragenter", {"dataTransfer": transfer})
+    expect(page.locator(".drop-zone")).to_be_visible()  # the whole conversation takes files
+    conversation.dispatch_event("drop", {"dataTransfer": transfer})
+    expect(page.locator(".drop-zone")).to_be_hidden()
+    expect(page.locator("#reply-files .chip-name")).to_have_text(["crash.zip"])
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 50_000},
+    )
+    box = page.locator("#reply-text")
+    box.fill("The crash log")
+    box.press("Enter")
+    expect(page.locator("#reply-progress")).to_be_visible(timeout=WAIT)
+    expect(box).to_have_js_property("readOnly", True)
+    page.locator("#reply-progress .cancel").click()
+    expect(page.locator("#reply-error")).to_have_text(
+        "Upload cancelled: nothing was sent. Your text and files are kept."
+    )
+    expect(page.locator("#reply-progress")).to_be_hidden()
+    expect(box).to_have_value("The crash log")
+    expect(page.locator("#reply-files .chip-name")).to_have_text(["crash.zip"])
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.wait_for_timeout(500)
+    assert page.locator(".message.supp").count() == 0
+
+    # Sent after all: the dropped file, byte for byte.
+    page.locator("#reply-form button[type=submit]").click()
+    expect(page.locator(".message.supp .att-file .att-name")).to_have_text(
+        "crash.zip", timeout=WAIT
+    )
+    message = page.evaluate(
+        f"fetch('/support/tickets/{ticket}/messages/?ordering=-created_at&limit=1')"
+        ".then((r) => r.json())"
+    )[0]
+    assert bot.download(message["attachments"][0]["url"]) == logs
