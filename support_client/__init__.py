@@ -33,7 +33,10 @@ from support_client._exceptions import (
 )
 from support_client._realtime import RealtimeConnection
 from support_client._streaming import AsyncEventStream, EventStream
+from support_client._uploads import FileInput, Upload
 from support_client.types import (
+    Attachment,
+    AttachmentKind,
     Event,
     EventPage,
     Manager,
@@ -65,6 +68,8 @@ __all__ = [
     "APITimeoutError",
     "AsyncEventStream",
     "AsyncSupportClient",
+    "Attachment",
+    "AttachmentKind",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
@@ -72,6 +77,7 @@ __all__ = [
     "Event",
     "EventPage",
     "EventStream",
+    "FileInput",
     "InternalServerError",
     "Manager",
     "Message",
@@ -99,5 +105,6 @@ __all__ = [
     "UnknownEvent",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "Upload",
     "__version__",
 ]

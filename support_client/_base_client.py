@@ -3,6 +3,9 @@
 A resource method describes its request as a :class:`Call`; a requester
 (:class:`SyncRequester` or :class:`AsyncRequester`) sends it, retrying as
 :class:`Attempts` says, and returns the answer validated as the method's result.
+A call with files is sent as ``multipart/form-data`` (:mod:`._uploads`), each
+attempt from the files' start; a :class:`Download` streams the answer's bytes
+into a sink (:mod:`._downloads`), a retry asking for the rest only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import email.utils
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Self, TypeVar
 
@@ -21,6 +24,7 @@ import httpx
 import pydantic
 
 from support_client import _constants as C
+from support_client._downloads import Resume, Sink, in_thread_if
 from support_client._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -28,6 +32,7 @@ from support_client._exceptions import (
     SupportError,
     make_status_error,
 )
+from support_client._uploads import Multipart, Upload, form_fields
 
 Params = Mapping[str, Any]
 R = TypeVar("R")
@@ -208,16 +213,21 @@ class Attempts:
         self.made = 0
 
     def after(self, outcome: httpx.Response | httpx.TransportError) -> httpx.Response | float:
+        if isinstance(outcome, httpx.TransportError):
+            return self.after_error(outcome)
         self.made += 1
         last = self.made > self.max_retries
-        if isinstance(outcome, httpx.TransportError):
-            if last or not is_safe_to_resend(outcome, self.idempotent):
-                raise connection_error(outcome, self.request) from outcome
-            return backoff(self.made)
         if last or not should_retry_status(outcome.status_code, self.idempotent):
             return outcome
         wait = retry_delay(self.made, outcome)
         return outcome if wait is None else wait
+
+    def after_error(self, error: httpx.TransportError) -> float:
+        """The seconds to wait after a transport error, or the error that ends the request."""
+        self.made += 1
+        if self.made > self.max_retries or not is_safe_to_resend(error, self.idempotent):
+            raise connection_error(error, self.request) from error
+        return backoff(self.made)
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,19 @@ class Call:
     idempotent: bool = True
     #: Seconds the server may hold the answer (a long-poll), added to the read timeout.
     hold: float = 0
+    #: Files to attach: the body is then ``multipart/form-data``, ``json``'s fields as
+    #: form fields and each file a ``files`` part.
+    files: tuple[Upload, ...] = ()
+
+
+@dataclass(frozen=True)
+class Download(Generic[R]):
+    """A ``GET`` whose answer is a file's bytes, streamed into the sink *into* makes."""
+
+    #: Relative to the base URL, or an absolute path on its host (``/support/attachments/12/``),
+    #: or a URL (another host gets no credential).
+    url: str
+    into: Callable[[], Sink[R]]
 
 
 def answer(response: httpx.Response, result: pydantic.TypeAdapter[R], call: Call) -> R:
@@ -278,47 +301,156 @@ class Requester(Generic[HttpT]):
         """A requester over the same HTTP client with these options changed."""
         return type(self)(self.options.with_changes(timeout, max_retries), self.http)
 
-    def build(self, call: Call) -> httpx.Request:
-        return self.http.build_request(
+    def build(self, call: Call, body: Multipart | None = None) -> httpx.Request:
+        request = self.http.build_request(
             call.method,
             self.options.url(call.path),
             params=_clean(call.params),
-            json=call.json,
+            json=None if body is not None else call.json,
             headers=self.options.request_headers(),
             timeout=extend_read(self.options.timeout, call.hold),
         )
+        if body is not None:
+            request.stream = body
+            request.headers["Content-Type"] = body.content_type
+            request.headers["Content-Length"] = str(body.length)
+        return request
+
+    def body(self, call: Call) -> Multipart | None:
+        """The multipart body of a call with files (not opened yet); ``None`` for JSON."""
+        if not call.files:
+            return None
+        return Multipart(form_fields(call.json or {}), call.files)
+
+    def build_download(self, download: Download[Any], resume: Resume) -> httpx.Request:
+        url = httpx.URL(self.options.base_url).join(download.url)
+        headers = self.options.request_headers()
+        if url.netloc != httpx.URL(self.options.base_url).netloc or url.scheme not in (
+            "http",
+            "https",
+        ):
+            del headers["Authorization"]  # the desk's credential is for the desk only
+        headers.update(resume.headers())
+        return self.http.build_request("GET", url, headers=headers, timeout=self.options.timeout)
 
 
 class SyncRequester(Requester[httpx.Client]):
     """Sends calls, with retries, over one ``httpx.Client``."""
 
     def perform(self, call: Call, result: pydantic.TypeAdapter[R]) -> R:
-        request = self.build(call)
-        attempts = Attempts(request, self.options.max_retries, call.idempotent)
-        while True:
-            try:
-                step = attempts.after(self.http.send(request))
-            except httpx.TransportError as error:
-                step = attempts.after(error)
-            if isinstance(step, httpx.Response):
-                return answer(step, result, call)
-            time.sleep(step)
+        body = self.body(call)
+        if body is not None:
+            body.open()
+        try:
+            request = self.build(call, body)
+            attempts = Attempts(request, self.options.max_retries, call.idempotent)
+            while True:
+                try:
+                    step = attempts.after(self.http.send(request))
+                except httpx.TransportError as error:
+                    step = attempts.after(error)
+                if isinstance(step, httpx.Response):
+                    return answer(step, result, call)
+                time.sleep(step)
+                request = self.build(call, body)  # the files from their start again
+        finally:
+            if body is not None:
+                body.close()
+
+    def receive(self, download: Download[R]) -> R:
+        sink = download.into()
+        resume = Resume()
+        sink.start()
+        try:
+            attempts: Attempts | None = None
+            while True:
+                request = self.build_download(download, resume)
+                attempts = attempts or Attempts(request, self.options.max_retries, True)
+                try:
+                    response = self.http.send(request, stream=True, follow_redirects=True)
+                    try:
+                        if response.is_success:
+                            if resume.accept(response):
+                                sink.restart()
+                            for chunk in response.iter_bytes():
+                                sink.write(chunk)
+                                resume.got(chunk)
+                            return sink.finish()
+                        step = attempts.after(response)
+                        if isinstance(step, httpx.Response):
+                            response.read()
+                            raise make_status_error(response)
+                        wait = step
+                    finally:
+                        response.close()
+                except httpx.TransportError as error:
+                    wait = attempts.after_error(error)
+                time.sleep(wait)
+        except BaseException:
+            sink.abort()
+            raise
 
 
 class AsyncRequester(Requester[httpx.AsyncClient]):
     """Sends calls, with retries, over one ``httpx.AsyncClient``."""
 
     async def perform(self, call: Call, result: pydantic.TypeAdapter[R]) -> R:
-        request = self.build(call)
-        attempts = Attempts(request, self.options.max_retries, call.idempotent)
-        while True:
-            try:
-                step = attempts.after(await self.http.send(request))
-            except httpx.TransportError as error:
-                step = attempts.after(error)
-            if isinstance(step, httpx.Response):
-                return answer(step, result, call)
-            await asyncio.sleep(step)
+        body = self.body(call)
+        if body is not None:
+            await body.aopen()  # opening and measuring files: in a thread
+        try:
+            request = self.build(call, body)
+            attempts = Attempts(request, self.options.max_retries, call.idempotent)
+            while True:
+                try:
+                    step = attempts.after(await self.http.send(request))
+                except httpx.TransportError as error:
+                    step = attempts.after(error)
+                if isinstance(step, httpx.Response):
+                    return answer(step, result, call)
+                await asyncio.sleep(step)
+                request = self.build(call, body)  # the files from their start again
+        finally:
+            if body is not None:
+                await body.aclose()
+
+    async def receive(self, download: Download[R]) -> R:
+        sink = download.into()
+        resume = Resume()
+
+        async def run(function: Callable[..., Any], *args: Any) -> Any:
+            return await in_thread_if(sink.blocking, function, *args)
+
+        await run(sink.start)
+        try:
+            attempts: Attempts | None = None
+            while True:
+                request = self.build_download(download, resume)
+                attempts = attempts or Attempts(request, self.options.max_retries, True)
+                try:
+                    response = await self.http.send(request, stream=True, follow_redirects=True)
+                    try:
+                        if response.is_success:
+                            if resume.accept(response):
+                                await run(sink.restart)
+                            async for chunk in response.aiter_bytes():
+                                await run(sink.write, chunk)
+                                resume.got(chunk)
+                            result: R = await run(sink.finish)
+                            return result
+                        step = attempts.after(response)
+                        if isinstance(step, httpx.Response):
+                            await response.aread()
+                            raise make_status_error(response)
+                        wait = step
+                    finally:
+                        await response.aclose()
+                except httpx.TransportError as error:
+                    wait = attempts.after_error(error)
+                await asyncio.sleep(wait)
+        except BaseException:
+            await run(sink.abort)
+            raise
 
 
 #: Either requester: a resource (:mod:`support_client._resource`) is generic in it.

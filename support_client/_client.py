@@ -16,6 +16,7 @@ from support_client._base_client import (
     SyncRequester,
 )
 from support_client._realtime import RealtimeConnection
+from support_client.resources.attachments import Attachments
 from support_client.resources.events import Events
 from support_client.resources.messages import Messages
 from support_client.resources.tickets import Tickets
@@ -63,6 +64,10 @@ class BaseClient(Generic[HttpT, RequesterT]):
     @cached_property
     def events(self) -> Events[RequesterT]:
         return Events(self._requester)
+
+    @cached_property
+    def attachments(self) -> Attachments[RequesterT]:
+        return Attachments(self._requester)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

@@ -13,6 +13,16 @@ under ``@endpoint(Model)`` naming what the answer is::
 ``AsyncSupportClient`` the same method is a coroutine function. The types
 follow: ``Tickets[SyncRequester]().get`` is ``(ticket_id: int) -> Ticket``,
 ``Tickets[AsyncRequester]().get`` is ``(ticket_id: int) -> Coroutine[…, Ticket]``.
+
+A method that uploads says so in its ``Call`` (``files=``: the requester sends
+``multipart/form-data``); one whose answer is a file's bytes returns a
+:class:`Download` under ``@streamed(Result)``, which names the sink the bytes
+go to and so what the call returns::
+
+    class Attachments(Resource[RequesterT]):
+        @streamed(bytes)
+        def read(self, attachment: Attachment) -> Download[bytes]:
+            return Download(attachment.url, BytesSink)
 """
 
 from __future__ import annotations
@@ -23,7 +33,13 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 import pydantic
 
-from support_client._base_client import AsyncRequester, Call, RequesterT, SyncRequester
+from support_client._base_client import (
+    AsyncRequester,
+    Call,
+    Download,
+    RequesterT,
+    SyncRequester,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,11 +53,16 @@ class Resource(Generic[RequesterT]):
 
 
 class Endpoint(Generic[P, R]):
-    """A resource method: sends the :class:`Call` that *build* makes, returns the answer as *R*."""
+    """A resource method: sends what *build* makes through the requester's *run*, returns *R*."""
 
-    def __init__(self, build: Callable[Concatenate[Any, P], Call], result: type[R]) -> None:
+    def __init__(
+        self,
+        build: Callable[Concatenate[Any, P], Any],
+        result: Any,
+        run: Callable[[SyncRequester | AsyncRequester, Any], Any],
+    ) -> None:
         self._build = build
-        self._result = pydantic.TypeAdapter(result)
+        self._run = run
         self.__doc__ = build.__doc__
         # What help() and IDEs show of a bound method: its arguments, the result.
         signature = inspect.signature(build)
@@ -80,7 +101,8 @@ class Endpoint(Generic[P, R]):
 
     def _sync_method(self, resource: Resource[Any], requester: SyncRequester) -> Callable[P, R]:
         def method(*args: P.args, **kwargs: P.kwargs) -> R:
-            return requester.perform(self._build(resource, *args, **kwargs), self._result)
+            result: R = self._run(requester, self._build(resource, *args, **kwargs))
+            return result
 
         return method
 
@@ -88,7 +110,8 @@ class Endpoint(Generic[P, R]):
         self, resource: Resource[Any], requester: AsyncRequester
     ) -> Callable[P, Coroutine[Any, Any, R]]:
         async def method(*args: P.args, **kwargs: P.kwargs) -> R:
-            return await requester.perform(self._build(resource, *args, **kwargs), self._result)
+            result: R = await self._run(requester, self._build(resource, *args, **kwargs))
+            return result
 
         return method
 
@@ -97,9 +120,22 @@ def endpoint(
     result: type[R],
 ) -> Callable[[Callable[Concatenate[Any, P], Call]], Endpoint[P, R]]:
     """``@endpoint(Ticket)`` over a method that returns its :class:`Call`; see the module doc."""
+    adapter = pydantic.TypeAdapter(result)
 
     def decorate(build: Callable[Concatenate[Any, P], Call]) -> Endpoint[P, R]:
-        return Endpoint(build, result)
+        return Endpoint(build, result, lambda requester, call: requester.perform(call, adapter))
+
+    return decorate
+
+
+def streamed(
+    result: type[R],
+) -> Callable[[Callable[Concatenate[Any, P], Download[R]]], Endpoint[P, R]]:
+    """``@streamed(bytes)`` over a method that returns its :class:`Download`: the answer's
+    bytes go to the download's sink, and what the sink makes is the result."""
+
+    def decorate(build: Callable[Concatenate[Any, P], Download[R]]) -> Endpoint[P, R]:
+        return Endpoint(build, result, lambda requester, download: requester.receive(download))
 
     return decorate
 

@@ -1,13 +1,15 @@
-"""``client.messages``: list, send (safely retried), mark viewed."""
+"""``client.messages``: list, send (with files; safely retried), mark viewed."""
 
 from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Sequence
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
-from support_client.types.tickets import Message, MessageOrdering
+from support_client._uploads import KINDS_FIELD, FileInput, uploads
+from support_client.types.tickets import AttachmentKind, Message, MessageOrdering
 
 
 class Messages(Resource[RequesterT]):
@@ -30,16 +32,34 @@ class Messages(Resource[RequesterT]):
         return Call("GET", f"tickets/{ticket_id}/messages/", params=params)
 
     @endpoint(Message)
-    def send(self, ticket_id: int, text: str, *, idempotency_key: str | None = None) -> Call:
+    def send(
+        self,
+        ticket_id: int,
+        text: str = "",
+        *,
+        files: Sequence[FileInput] = (),
+        kinds: Sequence[AttachmentKind] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Call:
         """Post a message as your side (a bot writes as the user, a manager as support).
 
-        Pass ``idempotency_key`` (e.g. the Telegram update id) to make a resend
-        after a crash return the first message too.
+        ``files`` are its attachments (``text``, then possibly empty, is their
+        caption): paths, bytes or binary files, or ``(filename, content[,
+        content_type])``, or :class:`~support_client.Upload`; they are read when
+        the request is sent. ``kinds`` names each one's kind (``"voice"``, …),
+        one per file; without it the server tells from the type.
+
+        Pass ``idempotency_key`` (e.g. built from the Telegram chat and message
+        ids) to make a resend after a crash return the first message too.
         """
+        attached = uploads(files, kinds)
         # Every send carries a key, so a retry after a lost answer returns the
-        # first message instead of posting it twice.
-        body = {"text": text, "idempotency_key": idempotency_key or f"sdk-{uuid.uuid4().hex}"}
-        return Call("POST", f"tickets/{ticket_id}/messages/", json=body)
+        # first message instead of posting it twice (and sends its files again).
+        key = idempotency_key or f"sdk-{uuid.uuid4().hex}"
+        body: dict[str, str | builtins.list[str]] = {"text": text, "idempotency_key": key}
+        if kinds is not None:
+            body[KINDS_FIELD] = builtins.list(kinds)
+        return Call("POST", f"tickets/{ticket_id}/messages/", json=body, files=attached)
 
     @endpoint(builtins.list[Message])
     def mark_viewed(self, ticket_id: int, *, up_to: int | None = None) -> Call:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
-from support_client.types.tickets import Ticket, TicketOrdering
+from support_client._uploads import FileInput, uploads
+from support_client.types.tickets import AttachmentKind, Ticket, TicketOrdering
 
 
 class Tickets(Resource[RequesterT]):
@@ -55,16 +57,34 @@ class Tickets(Resource[RequesterT]):
         title: str,
         text: str | None = None,
         idempotency_key: str | None = None,
+        files: Sequence[FileInput] = (),
+        kinds: Sequence[AttachmentKind] | None = None,
     ) -> Call:
         """Open a ticket for a Telegram user (bots only), with an optional first message.
 
+        ``files`` and ``kinds`` attach files to that message, as in
+        :meth:`Messages.send <support_client.resources.messages.Messages.send>`.
+
         With ``idempotency_key`` (e.g. built from the Telegram chat and message
         ids) a repeat returns the ticket the first call opened, so the call is
-        retried like any other. Without one it is not retried once the request
-        may have reached the server: opening a ticket twice is worse than an error.
+        retried like any other (files too). Without one it is not retried once the
+        request may have reached the server: opening a ticket twice is worse than an error.
         """
-        body = given(user_id=user_id, title=title, text=text, idempotency_key=idempotency_key)
-        return Call("POST", "tickets/", json=body, idempotent=idempotency_key is not None)
+        attached = uploads(files, kinds)
+        body = given(
+            user_id=user_id,
+            title=title,
+            text=text,
+            idempotency_key=idempotency_key,
+            kinds=None if kinds is None else list(kinds),
+        )
+        return Call(
+            "POST",
+            "tickets/",
+            json=body,
+            files=attached,
+            idempotent=idempotency_key is not None,
+        )
 
     @endpoint(Ticket)
     def update(

@@ -17,6 +17,8 @@ from support_client.types.events import (
     parse_event,
 )
 from support_client.types.tickets import (
+    Attachment,
+    AttachmentKind,
     Manager,
     Message,
     MessageOrdering,
@@ -27,6 +29,8 @@ from support_client.types.tickets import (
 )
 
 __all__ = [
+    "Attachment",
+    "AttachmentKind",
     "BaseEvent",
     "Event",
     "EventPage",

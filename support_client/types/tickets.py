@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from support_client._models import BaseModel
 
 Sender = Literal["user", "supp"]
@@ -12,6 +14,8 @@ Sender = Literal["user", "supp"]
 TicketOrdering = Literal["id", "-id", "created_at", "-created_at"]
 #: ``messages.list(ordering=…)``: oldest or newest first, by time or by id.
 MessageOrdering = Literal["created_at", "-created_at", "id", "-id"]
+#: What a file is to Telegram: ``messages.send(…, kinds=[…])`` names one per file.
+AttachmentKind = Literal["photo", "video", "voice", "audio", "animation", "sticker", "document"]
 
 
 class TelegramUser(BaseModel):
@@ -24,6 +28,28 @@ class Manager(BaseModel):
     last_name: str = ""
 
 
+class Attachment(BaseModel):
+    """A file of a message; ``client.attachments.read(a)`` or ``.download(a, to=…)`` fetches it."""
+
+    id: int
+    #: One of :data:`AttachmentKind` (a plain ``str``: a newer server may add kinds).
+    kind: str
+    #: The sender's name for it, cleaned by the server (no path, no control characters).
+    filename: str
+    #: The type the server detected from the bytes (never the sender's word).
+    content_type: str
+    #: Bytes.
+    size: int
+    #: An image's size in pixels; ``None`` for other files.
+    width: int | None = None
+    height: int | None = None
+    #: The download path under the server's mount (``/support/attachments/12/``),
+    #: read with the same credentials as the API.
+    url: str
+    #: A small WebP of an image (same credentials); ``None`` for other files.
+    thumbnail_url: str | None = None
+
+
 class Message(BaseModel):
     id: int
     created_at: datetime
@@ -34,6 +60,8 @@ class Message(BaseModel):
     ticket: int
     #: The manager who wrote it; ``None`` for the user's messages.
     author: int | None = None
+    #: Its files, in order (then ``text``, possibly empty, is their caption).
+    attachments: list[Attachment] = Field(default_factory=list)
 
 
 class Ticket(BaseModel):

@@ -255,9 +255,9 @@ def test_ticket_keeps_unknown_fields() -> None:
 
 
 def test_message_keeps_unknown_fields() -> None:
-    message = Message.model_validate({**MESSAGE, "attachments": [1, 2]})
+    message = Message.model_validate({**MESSAGE, "reactions": [1, 2]})
 
-    assert message.model_extra == {"attachments": [1, 2]}
+    assert message.model_extra == {"reactions": [1, 2]}
 
 
 def test_known_event_keeps_unknown_fields() -> None:
