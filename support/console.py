@@ -70,10 +70,8 @@ def _strings() -> dict[str, str]:
         "photo": _("Photo"),
         "video": _("Video"),
         "voice": _("Voice message"),
-        "audio": _("Audio"),
         "animation": _("Animation"),
         "sticker": _("Sticker"),
-        "document": _("Document"),
         "document_named": _("Document: %(name)s"),
         "audio_named": _("Audio: %(name)s"),
         "photos_count": _("Photos: %(count)s"),
@@ -83,7 +81,6 @@ def _strings() -> dict[str, str]:
         # The reply box's files.
         "remove_file": _("Remove %(name)s"),
         "uploading": _("Uploading: %(done)s of %(total)s"),
-        "cancel": _("Cancel"),
         "cancelled": _("Upload cancelled: nothing was sent. Your text and files are kept."),
         "file_too_large": _("%(name)s is too large (%(size)s); the limit is %(limit)s."),
         "file_empty": _("%(name)s is empty."),

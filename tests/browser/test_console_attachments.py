@@ -4,8 +4,10 @@ A bot posts a user's photo and voice message over REST; the page shows the
 picture (loaded, full size on a click), a player that has read the voice
 message's length, and a manager's document as a chip to download. A manager
 attaches files with the file picker and by pasting a screenshot, and the
-bot's event stream receives both and downloads the same bytes. A refused
-file is refused in words, with the typed text and the other files kept.
+bot's event stream receives both and downloads the same bytes; a file
+dropped on the conversation is attached too, and Cancel stops its upload. A
+refused file is refused in words, with the typed text and the other files
+kept.
 """
 
 from __future__ import annotations
