@@ -10,6 +10,7 @@ misbehaving proxy in front to see ``transport="auto"`` step down.
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from support_client import (
     AsyncSupportClient,
+    Attachment,
     AuthenticationError,
     ConflictError,
     MessageNew,
@@ -29,6 +31,8 @@ from support_client import (
     TicketAssigned,
     TicketCreated,
     TicketResolved,
+    UnsupportedMediaTypeError,
+    Upload,
 )
 from support_client import _constants as C
 from tests.harness.proxy import Proxy
@@ -309,3 +313,91 @@ async def test_auto_goes_back_to_websocket_once_the_proxy_carries_it(own_server,
         assert received == [event.event_id for event in logged]
     finally:
         proxy.stop()
+
+
+def png_bytes(width: int = 64, height: int = 32) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 60)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"% filler\n" * 2000 + b"%%EOF\n"
+
+
+def test_files_up_and_back_down_byte_for_byte(server, tmp_path):
+    live, credentials = server
+    png = png_bytes()
+    (tmp_path / "screen.png").write_bytes(png)
+    with (
+        SupportClient(live.api, api_key=credentials.bot_key) as bot,
+        SupportClient(live.api, token=credentials.managers[0]) as desk,
+    ):
+        start = desk.events.poll().cursor
+        ticket = bot.tickets.create(
+            user_id=560, title="Screenshot", text="see", files=[tmp_path / "screen.png"],
+            idempotency_key="tg-560-1",
+        )  # fmt: skip
+        assert ticket.last_message is not None
+        (shot,) = ticket.last_message.attachments
+        assert (shot.kind, shot.content_type, shot.size) == ("photo", "image/png", len(png))
+        assert (shot.width, shot.height, shot.filename) == (64, 32, "screen.png")
+        assert shot.thumbnail_url is not None
+
+        # An attachment-only message; the same key again stores nothing and returns it.
+        sent = bot.messages.send(
+            ticket.id, files=[("счёт №1.pdf", PDF)], kinds=["document"], idempotency_key="tg-560-2"
+        )
+        again = bot.messages.send(ticket.id, files=[("other.pdf", PDF)], idempotency_key="tg-560-2")
+        assert again.id == sent.id
+        assert again.attachments == sent.attachments
+        (invoice,) = sent.attachments
+        assert (sent.text, invoice.kind, invoice.filename) == ("", "document", "счёт №1.pdf")
+        assert invoice.content_type == "application/pdf"
+
+        # Down again, to bytes, a path and a file, by the manager and by the bot.
+        assert desk.attachments.read(shot) == png
+        assert bot.attachments.download(invoice, to=tmp_path / "invoice.pdf") == len(PDF)
+        assert (tmp_path / "invoice.pdf").read_bytes() == PDF
+        out = io.BytesIO()
+        desk.attachments.download(invoice, to=out)
+        assert out.getvalue() == PDF
+        assert desk.attachments.read(shot.thumbnail_url)[:4] == b"RIFF"  # a WebP
+
+        # The event carries the same attachments; the message list too.
+        page = desk.events.poll(after=start, timeout=0)
+        news = [e for e in page.events if isinstance(e, MessageNew)]
+        assert [e.message.attachments for e in news] == [[shot], [invoice]]
+        assert [m.attachments for m in desk.messages.list(ticket.id)] == [[shot], [invoice]]
+
+        with pytest.raises(UnsupportedMediaTypeError) as refused:
+            bot.messages.send(ticket.id, "x", files=[("a.exe", b"MZ\x90\x00" * 64)])
+        assert refused.value.code == "unsupported_type"
+        with pytest.raises(NotFoundError):
+            desk.attachments.read(shot.url.replace(f"/{shot.id}/", f"/{10**9}/"))
+
+
+async def test_files_up_and_down_with_the_async_client(server, tmp_path):
+    live, credentials = server
+    png = png_bytes(20, 10)
+    path = tmp_path / "shot.png"
+    path.write_bytes(png)
+    async with (
+        AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+        AsyncSupportClient(live.api, token=credentials.managers[1]) as desk,
+    ):
+        ticket = await bot.tickets.create(user_id=561, title="Async files", text="hi")
+        with path.open("rb") as photo:
+            message = await bot.messages.send(
+                ticket.id, "two", files=[photo, Upload(PDF, "a.pdf")], kinds=["photo", "document"]
+            )
+        assert [a.kind for a in message.attachments] == ["photo", "document"]
+        assert all(isinstance(a, Attachment) for a in message.attachments)
+        first, second = message.attachments
+        assert await desk.attachments.read(first) == png
+        assert await desk.attachments.download(second, to=tmp_path / "a.pdf") == len(PDF)
+        assert (tmp_path / "a.pdf").read_bytes() == PDF
+        reply = await desk.messages.send(ticket.id, "here", files=[("reply.pdf", PDF)])
+        assert reply.sender == "supp"
+        assert await bot.attachments.read(reply.attachments[0]) == PDF
