@@ -34,7 +34,14 @@ from PIL import Image, UnidentifiedImageError
 
 from support import sniff
 from support.conf import support_settings
-from support.exceptions import EmptyFile, Invalid, TooLarge, TooManyFiles, UnsupportedType
+from support.exceptions import (
+    EmptyFile,
+    Invalid,
+    SupportError,
+    TooLarge,
+    TooManyFiles,
+    UnsupportedType,
+)
 from support.models import Attachment, AttachmentKind, Message
 from support.serializers import ATTACHMENTS_ATTR
 
@@ -130,20 +137,23 @@ def prepare(files: Sequence[File[Any]], kinds: Sequence[str] | None = None) -> l
         )
     if kinds is not None and len(kinds) != len(files):
         raise Invalid.field("kinds", _("Give one kind per file, or none."))
-    return [
-        _prepare_one(file, None if kinds is None else kinds[index])
-        for index, file in enumerate(files)
-    ]
+    prepared = []
+    for index, file in enumerate(files):
+        try:
+            prepared.append(_prepare_one(file, None if kinds is None else kinds[index]))
+        except SupportError as error:
+            # Which file it was, by its position: ``files.2`` (``kinds.2`` for its kind).
+            found = error.errors or {"files": [error.detail]}
+            error.errors = {f"{field}.{index}": texts for field, texts in found.items()}
+            raise
+    return prepared
 
 
 def _prepare_one(file: File[Any], kind: str | None) -> Prepared:
     name = getattr(file, "name", None) or ""
     size = _size(file)
     if size == 0:
-        raise EmptyFile(
-            _("The file %(name)r is empty.") % {"name": name[:100]},
-            errors={"files": [_("Empty file.")]},
-        )
+        raise EmptyFile(_("The file %(name)r is empty.") % {"name": name[:100]})
     limit = support_settings.MAX_ATTACHMENT_SIZE
     if size > limit:
         raise TooLarge(

@@ -233,6 +233,25 @@ def test_a_refused_upload_stores_nothing(
     assert stored_files(media) == []
 
 
+def test_a_refusal_names_the_file_by_its_position(bot_client, desk: Desk):
+    response = post_files(
+        bot_client,
+        f"/support/tickets/{desk.open.pk}/messages/",
+        files=[upload("a.png", PNG), upload("b.pdf", PDF), upload("c.bin", b"\x00\x01")],
+        kinds=["photo", "voice", "document"],
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["kinds.1"]
+    unsupported = post_files(
+        bot_client,
+        f"/support/tickets/{desk.open.pk}/messages/",
+        files=[upload("a.png", PNG), upload("c.bin", b"\x00\x01")],
+    )
+    assert unsupported.status_code == 415
+    assert list(unsupported.json()["errors"]) == ["files.1"]
+    assert "c.bin" in unsupported.json()["errors"]["files.1"][0]
+
+
 def test_a_malformed_multipart_body_is_bad_multipart(bot_client, desk: Desk, media):
     before = snapshot()
     response = bot_client.generic(
