@@ -34,31 +34,18 @@ async def _listen(
 
 async def unloaded(target: Target, transport: str, listeners: int, sizes: Sizes) -> dict[str, Any]:
     await client.wait_idle(target)
-    started = time.perf_counter()
+    deadline = time.perf_counter() + sizes.b1_cell_budget  # connecting included
     recorder = client.Recorder(listeners, sizes.b1_messages)
     crowd, cell = await _listen(target, transport, listeners, recorder)
-    poster = await client.poster_for(target)
-    post_times: list[float] = []
     gc.collect()
     cpu_before, client_before = target.server.cpu_seconds(), time.process_time()
     try:
-        for index in range(sizes.b1_messages):
-            if index >= 3 and time.perf_counter() - started > sizes.b1_cell_budget:
-                break
-            sent = recorder.posted[index] = time.perf_counter()
-            ok = await poster.post(recorder.text(index))
-            post_times.append(time.perf_counter() - sent)
-            if not ok:
-                recorder.posted[index] = None
-                recorder.post_failures += 1
-                continue
-            await recorder.wait_all(index, sizes.b1_timeout)
-            await asyncio.sleep(sizes.b1_gap)
+        post_times = await client.post_timed(target, recorder, sizes.b1_messages,
+                                             sizes.b1_timeout, sizes.b1_gap, deadline)  # fmt: skip
         await client.drain(recorder, sizes.b1_timeout)
     finally:
         server_cpu = target.server.cpu_seconds() - cpu_before
         client_cpu = time.process_time() - client_before
-        await poster.close()
         await crowd.close()
     samples, missing = recorder.latencies()
     return {**cell, "messages": sum(1 for t in recorder.posted if t is not None),

@@ -3,6 +3,8 @@
 Listeners open in steps, each followed by a reading of RSS and threads from
 ``/proc`` (a long-poll counts while the server holds it); opening stops when over
 1 % of a step fails or the budget runs out. Then one message is timed to all.
+The reconnect storm (:func:`storm`): the server restarts cold and every WebSocket client
+reconnects at once, backing off as the manager console does (0.5 s doubling to 10 s).
 """
 
 import asyncio
@@ -56,8 +58,8 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
                 break
         alive = crowd.alive()
         crowd.rebind(recorder := client.Recorder(alive, 1))
-        ok = await client.post_timed(target, recorder, 1, sizes.b3_broadcast_wait)
-        broadcast = {"listeners": alive, "post_ok": ok,
+        await client.post_timed(target, recorder, 1, sizes.b3_broadcast_wait)
+        broadcast = {"listeners": alive, "post_ok": not recorder.post_failures,
                      **client.summarise_ms(*recorder.latencies())}  # fmt: skip
     finally:
         await crowd.close()
@@ -68,3 +70,27 @@ async def run(target: Target, transport: str, sizes: Sizes) -> dict[str, Any]:
             "errors": crowd.errors, "rss_idle_bytes": idle, "rss_top_bytes": top["rss_bytes"],
             "rss_per_connection_bytes": (top["rss_bytes"] - idle) / held if held else 0.0,
             "points": points, "broadcast": broadcast}  # fmt: skip
+
+
+async def storm(target: Target, count: int, deadline: float) -> dict[str, Any]:
+    target.server.stop()
+    target.server.start(fresh_port=True)
+    crowd = client.Crowd("websocket")
+    back_at: float | None = None
+    start = time.perf_counter()
+    try:
+        try:
+            async with asyncio.timeout(deadline):  # the deadline ends attempts, not a count
+                await client.grow(crowd, target, client.Recorder(1, 1), count, concurrency=count,
+                                  tries=1000, backoff=client.console_pause)  # fmt: skip
+            back_at = time.perf_counter() - start
+        except TimeoutError:
+            pass
+        back = crowd.alive()
+    finally:
+        await crowd.close()
+    failed = sum(crowd.attempt_errors.values())
+    return {"target": target.key, "clients": count, "deadline_s": deadline, "back": back,
+            "all_back_s": back_at if back == count else None, "failed_attempts": failed,
+            "attempt_errors": dict(crowd.attempt_errors),
+            "met": back == count and failed == 0}  # fmt: skip

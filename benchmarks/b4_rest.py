@@ -6,11 +6,10 @@ keep-alive connection; queries are counted with Django's test client.
 """
 
 import json
-import time
 from statistics import median
 from typing import Any
 
-from benchmarks.client import HttpConnection, percentile, wait_idle
+from benchmarks.client import HttpConnection, percentile, timed, wait_idle
 from benchmarks.config import Sizes
 from benchmarks.targets import Target
 
@@ -80,14 +79,7 @@ async def _at_size(
         for url, paginated in urls:
             repeats = sizes.b4_page_repeats if paginated else sizes.b4_full_repeats
             _status, warm = await connection.request("GET", url, headers)
-            times: list[float] = []
-            started = time.perf_counter()
-            while len(times) < repeats and (
-                not times or time.perf_counter() - started < sizes.b4_url_budget
-            ):
-                start = time.perf_counter()
-                status, _body = await connection.request("GET", url, headers)
-                times.append(time.perf_counter() - start)
+            status, times = await timed(connection, url, headers, repeats, sizes.b4_url_budget)
             rows.append({"target": target.key, "url": url, "paginated": paginated,
                          "tickets": tickets, "status": status, "bytes": len(warm),
                          "repeats": len(times), "median_ms": median(times) * 1000,

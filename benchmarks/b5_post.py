@@ -14,7 +14,7 @@ from benchmarks.config import Sizes
 from benchmarks.targets import Target
 
 
-async def _phase(
+async def phase(
     target: Target, poster: HttpPoster, name: str, posts: int, posters: int
 ) -> dict[str, Any]:
     await wait_idle(target, limit=10)
@@ -55,8 +55,8 @@ async def run(target: Target, sizes: Sizes) -> list[dict[str, Any]]:
         for index in range(5):  # unmeasured
             await poster.post(f"b5 warm-up {index}")
         return [
-            await _phase(target, poster, "sequential", sizes.b5_sequential, 1),
-            await _phase(target, poster, "concurrent", sizes.b5_concurrent, sizes.b5_posters),
+            await phase(target, poster, "sequential", sizes.b5_sequential, 1),
+            await phase(target, poster, "concurrent", sizes.b5_concurrent, sizes.b5_posters),
         ]
     finally:
         await poster.close()

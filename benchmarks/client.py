@@ -161,23 +161,25 @@ class HttpConnection:
 
     async def request(
         self, method: str, path: str, headers: Headers = (), body: bytes | None = None,
-        on_sent: Callable[[], None] | None = None,
+        on_sent: Callable[[], None] | None = None, content_type: str = "application/json",
+        keep: bool = True,
     ) -> tuple[int, bytes]:  # fmt: skip
+        """The status and body (with not *keep*: read to the end and dropped, ``b""``)."""
         extra = "" if body is None else (
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
         )  # fmt: skip
-        payload = _head(method, path, self.port, headers, extra) + (body or b"")
+        head = _head(method, path, self.port, headers, extra)
         for attempt in range(2):
             fresh = self._writer is None
             if self._reader is None or self._writer is None:
                 self._reader, self._writer = await asyncio.open_connection(
                     HOST, self.port, limit=1 << 20
                 )
-            self._writer.write(payload)
+            self._writer.writelines((head, body or b""))  # a file's megabytes not copied
             if on_sent is not None:
                 on_sent()
             try:
-                return await self._response(self._reader)
+                return await self._response(self._reader, keep)
             except (ConnectionError, asyncio.IncompleteReadError) as error:
                 self.close()
                 answered = isinstance(error, asyncio.IncompleteReadError) and error.partial
@@ -185,9 +187,15 @@ class HttpConnection:
                     raise
         raise AssertionError("unreachable")
 
-    async def _response(self, reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    async def _response(self, reader: asyncio.StreamReader, keep: bool) -> tuple[int, bytes]:
         status, headers = _parse_head(await reader.readuntil(b"\r\n\r\n"))
-        if "content-length" in headers:
+        if "content-length" in headers and not keep:  # a download: count, keep nothing
+            body, left = b"", int(headers["content-length"])
+            while left > 0:
+                if not (chunk := await reader.read(min(left, 1 << 20))):
+                    raise asyncio.IncompleteReadError(b"", left)
+                left -= len(chunk)
+        elif "content-length" in headers:
             body = await reader.readexactly(int(headers["content-length"]))
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             parts = []
@@ -206,6 +214,20 @@ class HttpConnection:
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None
+
+
+async def timed(
+    connection: HttpConnection, path: str, headers: Headers, repeats: int, budget: float,
+    keep: bool = True,
+) -> tuple[int, list[float]]:  # fmt: skip
+    """Up to *repeats* GETs of *path*, while *budget* s last (one at least): the last
+    status, and the seconds each took."""
+    status, times, started = 0, list[float](), time.perf_counter()
+    while len(times) < repeats and (not times or time.perf_counter() - started < budget):
+        start = time.perf_counter()
+        status, _ = await connection.request("GET", path, headers, keep=keep)
+        times.append(time.perf_counter() - start)
+    return status, times
 
 
 class Listener(asyncio.Protocol):
@@ -513,8 +535,9 @@ class HttpPoster:
     async def post(self, text: str) -> bool:
         connection = await self._idle.get()
         try:
-            body = self._spec.body(text)
-            status, _ = await connection.request("POST", self._spec.path, next(self._headers), body)
+            spec, headers = self._spec, next(self._headers)
+            body, kind = spec.body(text), spec.content_type
+            status, _ = await connection.request("POST", spec.path, headers, body, None, kind)
         except (ConnectionError, asyncio.IncompleteReadError):
             status = 0
         finally:
@@ -560,20 +583,28 @@ async def poster_for(target: Target, connections: int = 1) -> HttpPoster | WsPos
     return WsPoster(await connect(url, compression=None, max_queue=None), target.post)
 
 
-async def post_timed(target: Target, recorder: Recorder, messages: int, wait: float) -> bool:
-    """Post one message at a time, each once the last reached every listener (or after
-    *wait* s); False if a post was refused."""
-    poster = await poster_for(target)
-    all_ok = True
+async def post_timed(
+    target: Target, recorder: Recorder, messages: int, wait: float, gap: float = 0.0,
+    deadline: float = math.inf,
+) -> list[float]:  # fmt: skip
+    """Post one message at a time, each once the last reached every listener (or after *wait*
+    s) and *gap* s more; after 3, none past *deadline* (``perf_counter``). Each post's round
+    trip; a refused one is counted in ``recorder.post_failures``."""
+    poster, times = await poster_for(target), list[float]()
     for index in range(messages):
-        recorder.posted[index] = time.perf_counter()
-        if await poster.post(recorder.text(index)):
-            await recorder.wait_all(index, wait)
-        else:
+        if index >= 3 and time.perf_counter() > deadline:
+            break
+        sent = recorder.posted[index] = time.perf_counter()
+        ok = await poster.post(recorder.text(index))
+        times.append(time.perf_counter() - sent)
+        if not ok:
             recorder.posted[index] = None
-            all_ok = False
+            recorder.post_failures += 1
+            continue
+        await recorder.wait_all(index, wait)
+        await asyncio.sleep(gap)
     await poster.close()
-    return all_ok
+    return times
 
 
 async def run_paced(

@@ -51,6 +51,13 @@ class Sizes:
     b5_sequential: int = 100
     b5_concurrent: int = 200
     b5_posters: int = 20
+    b6_upload_bytes: int = 5 << 20  # 5 MiB
+    b6_uploads: int = 30
+    b6_large_bytes: int = 20 << 20  # SUPPORT_MAX_ATTACHMENT_SIZE, 20 MiB
+    b6_downloads: int = 10
+    b6_budget: float = 10.0  # seconds of timed downloads, at least one
+    b6_burst: int = 20  # large uploads at once
+    b6_configs: tuple[Config, ...] = SQLITE
     in_flight: int = 32
 
 
@@ -62,7 +69,9 @@ QUICK = replace(
     b2_step_seconds=1.0, b2_refinements=0, b3_steps=(50,), b3_stream_steps=(50,),
     b3_connect_budget=30.0, b3_configs=SQLITE[:1], b3_broadcast_wait=10.0,
     b3_reconnect_deadline=30.0, b4_tickets=200, b4_small_tickets=20, b4_page_repeats=3,
-    b4_url_budget=5.0, b5_sequential=10, b5_concurrent=20, b5_posters=5, in_flight=8,
+    b4_url_budget=5.0, b5_sequential=10, b5_concurrent=20, b5_posters=5,
+    b6_upload_bytes=64 << 10, b6_uploads=5, b6_large_bytes=256 << 10, b6_downloads=3,
+    b6_burst=3, b6_configs=SQLITE[:1], in_flight=8,
 )  # fmt: skip
 
 

@@ -115,6 +115,15 @@ def _b4_whole(row: Any) -> Outcome:
     return f"{row['median_ms']:,.0f} ms", row["median_ms"] <= 1000
 
 
+def _b6_memory(row: Any) -> Outcome:
+    over = (row["rss_peak_bytes"] - row["rss_idle_bytes"]) / MIB
+    return (
+        f"{over:+.1f} MiB (idle {row['rss_idle_bytes'] / MIB:.0f}, peak "
+        f"{row['rss_peak_bytes'] / MIB:.0f} MiB); {row['non_2xx']} of {row['posts']} not 2xx",
+        over <= 50 and row["non_2xx"] == 0,
+    )
+
+
 def check(results: dict[str, Any]) -> list[Row]:
     """The targets, per configuration of ours, each computed from this run.
 
@@ -191,6 +200,19 @@ def _check(results: dict[str, Any], key: str, add: Callable[..., None]) -> None:
         deadline = f"within {storm['deadline_s']:.0f} s, none refused" if storm else "—"
         add(f"B3, {clients} WebSockets reconnecting at once after a restart", key,
             f"all back {deadline}", _b3_storm, storm)  # fmt: skip
+
+    if find(b6 := results.get("b6", []), target=key):  # a configuration B6 measures
+        up, base = find(b6, target=key, phase="upload"), find(b6, target=bare_of(key))
+        down, burst = find(b6, target=key, phase="download"), find(b6, target=key, phase="burst")
+        mib = [f"{(r or {}).get('bytes', 0) / MIB:.0f} MiB" for r in (up, down)]
+        for field, what in (("server_cpu_ms_per_post", "worker CPU"), ("p50_ms", "p50")):
+            add(f"B6, a {mib[0]} upload vs the bare Django view saving it: {what}", key,
+                "≤ 1.2x", _vs, up, base, field, "ms", 1.2)  # fmt: skip
+        add(f"B6, a {mib[1]} download vs nginx serving it from disk: throughput", key,
+            "≥ 0.5x", _vs, down, find(b6, target="nginx", beside=key), "mib_per_s", "MiB/s",
+            0.5, False)  # fmt: skip
+        add(f"B6, {(burst or {}).get('posts', 'N')} uploads of {mib[1]} at once: worker RSS "
+            "peak over idle", key, "≤ 50 MiB, all 2xx", _b6_memory, burst)  # fmt: skip
 
     rest = [r for r in results["b4"] if r["target"] == key]
     if not rest:
@@ -332,6 +354,22 @@ def _b5(results: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
+def _b6(results: dict[str, Any]) -> str:
+    def rss(r: Row) -> str:
+        return f"{r['rss_idle_bytes'] / MIB:.0f} → {r['rss_peak_bytes'] / MIB:.0f}" if (
+            "rss_peak_bytes" in r) else "—"  # fmt: skip
+
+    return _table(
+        ["target", "what", "requests", "MiB each", "p50 ms", "MiB/s", "worker CPU ms each",
+         "RSS idle → peak MiB", "not 2xx"],
+        ([label(results, r["target"]) + (f" (beside {r['beside']})" if "beside" in r else ""),
+          r["phase"], str(r.get("posts", r.get("downloads"))), f"{r['bytes'] / MIB:,.2f}",
+          _ms(r["p50_ms"]), _num(r.get("mib_per_s", r.get("posts_per_s", 0) * r["bytes"] / MIB)),
+          _num(r["server_cpu_ms_per_post"], 1), rss(r), str(r.get("non_2xx", "—"))]
+         for r in results.get("b6", [])),
+    )  # fmt: skip
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The report; it also stores the target table in ``results["targets_check"]``."""
     meta = results["meta"]
@@ -354,6 +392,7 @@ def markdown(results: dict[str, Any]) -> str:
         "### Reconnect storm: WebSockets back after a restart": _reconnect(results),
         "## B4: REST `tickets/`": _b4(results),
         "## B5: a bot's REST post vs the bare Django view": _b5(results),
+        "## B6: attachments, uploads vs the bare Django view and downloads vs nginx": _b6(results),
         "## How long each section took": _table(
             ["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)
         ),

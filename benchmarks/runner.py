@@ -1,6 +1,6 @@
-"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4,b5] ...``: the run.
+"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4,b5,b6] ...``: the run.
 
-It starts every server and measures B1-B5 across all of them, interleaved by benchmark
+It starts every server and measures B1-B6 across all of them, interleaved by benchmark
 (B1 on every server, then B2, ...): a baseline and ours are measured minutes apart under
 the same background load. It writes ``benchmarks/results/`` (``--quick``, tiny sizes: a
 temporary folder). A measurement that raises is kept under ``errors`` (exit status 1).
@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks import b1_latency, b2_throughput, b3_capacity, b3_reconnect, b4_rest, b5_post
+from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, b5_post, b6_files
 from benchmarks.bare_target import bare
 from benchmarks.client import warm
 from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
@@ -36,11 +36,12 @@ from tests.harness.postgres import create_database, find_pg_bin, running_postgre
 from tests.harness.process import ROOT
 from tests.harness.redis import RedisServer
 
-BENCHMARKS = ("b1", "b2", "b3", "b4", "b5")
+BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6")
 T = TypeVar("T")
 #: What a row's progress line shows, when the row has it.
 SHOWN = ("p50_ms", "p99_ms", "missing", "sustained_events_per_s", "reached",
-         "rss_per_connection_bytes", "back", "median_ms", "posts_per_s", "non_2xx")  # fmt: skip
+         "rss_per_connection_bytes", "back", "median_ms", "posts_per_s", "non_2xx",
+         "mib_per_s", "rss_peak_bytes")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Options:
 class Run:
     def __init__(self, options: Options, sizes: Sizes) -> None:
         self.options, self.sizes = options, sizes
-        rows = ("b1", "b1_loaded", "b2", "b3", "b3_reconnect", "b4", "b5", "errors")
+        rows = ("b1", "b1_loaded", "b2", "b3", "b3_reconnect", "b4", "b5", "b6", "errors")
         self.results: dict[str, Any] = {name: [] for name in rows}
         self.sections: dict[str, dict[str, float]] = {}
 
@@ -93,6 +94,8 @@ class Run:
         _cancel_on_signals()
         started = time.monotonic()
         workdir, on_tmpfs = _workdir()
+        # Uploads on the disk (not tmpfs), every server's on the same file system.
+        self.workdir, self.files = workdir, Path(tempfile.mkdtemp(prefix="chatlabs-bench-files-"))
         self.results["targets"] = {}
         self.results["meta"] = {
             "mode": self.sizes.name,
@@ -109,12 +112,13 @@ class Run:
         with contextlib.ExitStack() as stack:
             if not self.options.keep:
                 stack.callback(shutil.rmtree, workdir, True)
+                stack.callback(shutil.rmtree, self.files, True)
             stack.callback(_stop_all, targets)
             with self.section("setup"):
                 await self.start_targets(stack, workdir, targets)
             # B3 before B4: B4 seeds 10,000 tickets, a third assigned to the benchmark's
             # manager. B3 restarts each server, for a clean RSS.
-            for name in ("b1", "b2", "b3", "b5", "b4"):
+            for name in ("b1", "b2", "b3", "b5", "b6", "b4"):
                 if name in self.options.only:
                     with self.section(name):
                         chosen = [t for t in targets if name in t.measured_in]
@@ -138,17 +142,20 @@ class Run:
         for index, (server_kind, storage) in enumerate(configs):
             if pg_url is not None and storage == "pg":
                 database = create_database(pg_url, f"bench_{server_kind}")
-                targets.append(ours(workdir, server_kind, database, redis.url_for(index)))
+                targets.append(ours(workdir, self.files, server_kind, database,
+                                    redis.url_for(index)))  # fmt: skip
             else:
-                targets.append(ours(workdir, server_kind))
+                targets.append(ours(workdir, self.files, server_kind))
         for server_kind, storage in configs:
             url = None
             if pg_url is not None and storage == "pg":
                 url = create_database(pg_url, f"bare_{server_kind}")
-            targets.append(bare(workdir, server_kind, url))
+            targets.append(bare(workdir, self.files, server_kind, url))
         for target in targets[1:]:
             if target.config not in self.sizes.b3_configs:
                 target.measured_in -= {"b3"}
+            if target.config not in self.sizes.b6_configs:
+                target.measured_in -= {"b6"}
         for target in targets:
             await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
             self.results["targets"][target.key] = {
@@ -183,13 +190,24 @@ class Run:
                 await self.record("b3", what, b3_capacity.run(target, transport, sizes))
                 if transport == "websocket" and target.family in ("ours", "bare"):
                     what = f"B3 {target.key}: {top} WebSockets reconnect at once after a restart"
-                    storm = b3_reconnect.run(target, top, sizes.b3_reconnect_deadline)
+                    storm = b3_capacity.storm(target, top, sizes.b3_reconnect_deadline)
                     await self.record("b3_reconnect", what, storm)
 
     async def run_b5(self, targets: list[Target]) -> None:
         for target in targets:
             what = f"B5 {target.key}: posts one at a time, then from {self.sizes.b5_posters}"
             await self.record("b5", what, b5_post.run(target, self.sizes))
+
+    async def run_b6(self, targets: list[Target]) -> None:
+        """Per configuration, ours then bare; one nginx serves the stored files from disk."""
+        static = b6_files.nginx(self.workdir, self.files, targets[0].port if targets else 1)
+        try:
+            up = await self.attempt("B6: nginx on the uploads", asyncio.to_thread(static.start))
+            for target in sorted(targets, key=lambda t: t.config):  # stable: ours first
+                what = f"B6 {target.key}: uploads, downloads, {self.sizes.b6_burst} at once"
+                await self.record("b6", what, b6_files.run(target, self.sizes, up))
+        finally:
+            static.stop()
 
     async def run_b4(self, targets: list[Target]) -> None:
         for target in targets:
@@ -300,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     add = parser.add_argument
     add("--quick", action="store_true", help="tiny sizes: a smoke test")
     add("--out", type=Path, help="where results go")
-    add("--only", default=",".join(BENCHMARKS), help="a comma-separated subset of b1,...,b5")
+    add("--only", default=",".join(BENCHMARKS), help="a comma-separated subset of b1,...,b6")
     add("--no-postgres", action="store_true", help="skip the PostgreSQL + Redis configurations")
     add("--keep", action="store_true", help="keep the work folder (logs, databases)")
     add("--report-only", action="store_true", help="redraw results.md and plots from results.json")

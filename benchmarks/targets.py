@@ -26,11 +26,13 @@ Headers = list[tuple[str, str]]
 
 @dataclass
 class HttpPost:
-    """A bot's REST post: ``POST path`` with one of *headers* (rotated) and a JSON body."""
+    """A bot's REST post: ``POST path`` with one of *headers* (rotated) and a body (JSON,
+    or B6's multipart upload)."""
 
     path: str
     headers: list[Headers]
     body: Callable[[str], bytes]
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Target:
     listen_headers: Headers = field(default_factory=list)
     manage: Callable[[str], str] | None = None  # runs a script in ``manage.py shell``
     rest_post: HttpPost | None = None  # B5's post (ours: ``post``; bare: the plain view)
+    upload_path: str | None = None  # B6's multipart upload (ours: ``post``'s path)
 
     @property
     def port(self) -> int:
@@ -108,6 +111,14 @@ def environment(drop: set[str], **extra: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}  # fmt: skip
 
 
+def file_env(files: Path, key: str) -> dict[str, str]:
+    """Where *key* keeps uploads (``MEDIA_ROOT``), on the disk of *files*; ``TMPDIR`` on the
+    same file system, so a finished upload is renamed into the storage, as in production."""
+    for folder in (files / key, files / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"MEDIA_ROOT": str(files / key), "TMPDIR": str(files / "tmp")}
+
+
 def text_body(text: str) -> bytes:
     """A bot's post body: ours and the bare view take the same JSON."""
     return json.dumps({"text": text}).encode()
@@ -132,14 +143,16 @@ print(json.dumps({"token": token, "manager_id": user.pk, "bot_keys": keys}))
 
 
 def ours(
-    workdir: Path, server_kind: str, database_url: str | None = None, redis_url: str | None = None
-) -> Target:
+    workdir: Path, files: Path, server_kind: str, database_url: str | None = None,
+    redis_url: str | None = None,
+) -> Target:  # fmt: skip
     """Our example project, migrated, with a manager token, bot keys and one ticket."""
     key = f"ours-{server_kind}-{'pg' if database_url else 'sqlite'}"
     workdir = workdir / key
     workdir.mkdir(parents=True, exist_ok=True)
     urls = {"DATABASE_URL": database_url, "REDIS_URL": redis_url}
     env = server_env(workdir, **{name: url for name, url in urls.items() if url})
+    env.update(file_env(files, key))
     env["SUPPORT_MAX_STREAMS_PER_CREDENTIAL"] = "0"  # thousands of streams is B3's point
     server = LiveServer(
         workdir, env, server_command(server_kind, "example.asgi:application"), name=key,
@@ -166,10 +179,10 @@ def ours(
         key, f"ours · {server_kind} · {'PostgreSQL+Redis' if database_url else 'SQLite'}",
         "ours", server_kind,
         "PostgreSQL + Redis" if database_url else "SQLite + in-memory layer",
-        server, "/ws/support/", post, frozenset({"b1", "b2", "b3", "b4", "b5"}),
+        server, "/ws/support/", post, frozenset({"b1", "b2", "b3", "b4", "b5", "b6"}),
         transports=("websocket", "sse", "longpoll"), api="/support/",
         listen_headers=[("Authorization", f"Token {creds['token']}")], manage=manage,
-        rest_post=post,
+        rest_post=post, upload_path=post.path,
     )  # fmt: skip
 
 

@@ -2,10 +2,11 @@
 
 It runs the benchmark program as a user would, in a subprocess, with tiny
 sizes (one server configuration, 1 and 10 listeners, 50 idle connections
-and a reconnect storm of 50, 20 and 200 tickets, 30 posts), and checks that
-every measurement (B1 to B5, on our server and on every baseline it is
-compared with: pure websockets, the bare Django/Channels project) produced
-finite numbers, and that the report has the target table. It asserts no
+and a reconnect storm of 50, 20 and 200 tickets, 30 posts, uploads of 64 and
+256 KiB), and checks that every measurement (B1 to B6, on our server and on
+every baseline it is compared with: pure websockets, the bare Django/Channels
+project, nginx serving a file) produced finite numbers, and that the report
+has the target table. It asserts no
 timing: the machine this runs on is shared and its timings drift.
 
 Under ``CI=true`` a missing package (matplotlib, websockets, uvloop) fails
@@ -58,7 +59,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert run.returncode == 0, log
     report = (out / "results.md").read_text()
     assert report.startswith("# Benchmark results")
-    for heading in ("Targets", "B1", "B2", "B3", "B4", "B5"):
+    for heading in ("Targets", "B1", "B2", "B3", "B4", "B5", "B6"):
         assert f"\n## {heading}" in report, heading
     for plot in data["meta"]["plots"]:
         assert (out / plot).stat().st_size > 0
@@ -73,7 +74,7 @@ def measured_in(results: dict[str, Any], benchmark: str) -> set[str]:
 def test_every_server_was_measured(results: dict[str, Any]) -> None:
     families = {t["family"] for t in results["targets"].values()}
     assert families == {"ours", "pure", "bare"}
-    assert set(results["meta"]["sections"]) == {"setup", "b1", "b2", "b3", "b4", "b5"}
+    assert set(results["meta"]["sections"]) == {"setup", "b1", "b2", "b3", "b4", "b5", "b6"}
 
 
 def test_b1_latency_has_percentiles_for_every_transport(results: dict[str, Any]) -> None:
@@ -147,6 +148,29 @@ def test_b5_post_against_the_bare_view(results: dict[str, Any]) -> None:
         # SQLite writers wait longer): the report's target table judges it, not this test.
         assert row["ok"] > 0, row
         assert_numbers(row, "p50_ms", "p99_ms", "posts_per_s", "server_cpu_ms_per_post")
+
+
+def test_b6_files_against_the_bare_view_and_nginx(results: dict[str, Any]) -> None:
+    rows = {(r["target"], r["phase"]) for r in results["b6"]}
+    for key in measured_in(results, "b6"):
+        assert {(key, "upload"), (key, "burst")} <= rows
+        if results["targets"][key]["family"] == "ours":
+            assert (key, "download") in rows
+            assert [r for r in results["b6"] if r["target"] == "nginx" and r["beside"] == key]
+    assert {results["targets"][k]["family"] for k in measured_in(results, "b6")} == {
+        "ours",
+        "bare",
+    }
+    for row in results["b6"]:
+        if row["phase"] == "download":
+            assert row["status"] == 200, row
+            assert_numbers(row, "p50_ms", "mib_per_s", "downloads")
+            continue
+        assert row["ok"] > 0, row  # the target table judges non-2xx answers
+        assert_numbers(row, "p50_ms", "posts_per_s", "server_cpu_ms_per_post", "bytes")
+        if row["phase"] == "burst":
+            assert_numbers(row, "rss_idle_bytes", "rss_peak_bytes")
+            assert row["rss_peak_bytes"] >= row["rss_idle_bytes"], row
 
 
 def test_the_report_has_every_target(results: dict[str, Any]) -> None:

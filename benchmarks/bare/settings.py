@@ -1,5 +1,6 @@
 """``startproject``'s middleware, unchanged; ``DEBUG`` off; SQLite (``SQLITE_PATH``) with
-Django's defaults, or ``DATABASE_URL`` with a new connection per request, as Django does."""
+Django's defaults, or ``DATABASE_URL`` with a new connection per request, as Django does;
+uploads in the default ``FileSystemStorage`` at ``MEDIA_ROOT``."""
 
 import os
 from pathlib import Path
@@ -21,7 +22,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF, ASGI_APPLICATION = "benchmarks.bare.urls", "benchmarks.bare.asgi.application"
+ROOT_URLCONF = "benchmarks.bare.notes.views"  # its urlpatterns: the two posts
 DATABASES: dict[str, Any] = {"default": {
     "ENGINE": "django.db.backends.sqlite3",
     "NAME": os.environ.get("SQLITE_PATH", str(Path.cwd() / "bare.sqlite3")),
@@ -29,3 +30,4 @@ DATABASES: dict[str, Any] = {"default": {
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(Path.cwd() / "media"))
