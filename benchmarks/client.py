@@ -531,13 +531,14 @@ class HttpPoster:
         for _ in range(connections):
             self._idle.put_nowait(HttpConnection(target.port))
         self.statuses: dict[int, int] = {}
+        self.last = b""  # the last answer's body
 
     async def post(self, text: str) -> bool:
         connection = await self._idle.get()
         try:
             spec, headers = self._spec, next(self._headers)
-            body, kind = spec.body(text), spec.content_type
-            status, _ = await connection.request("POST", spec.path, headers, body, None, kind)
+            request = ("POST", spec.path, headers, spec.body(text), None, spec.content_type)
+            status, self.last = await connection.request(*request)
         except (ConnectionError, asyncio.IncompleteReadError):
             status = 0
         finally:

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, b5_post, b6_files
-from benchmarks.bare_target import bare
 from benchmarks.client import warm
 from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
-from benchmarks.targets import Target, ours, pure
+from benchmarks.targets import Target, bare, ours, pure
+from tests.harness.nginx import NginxServer
 from tests.harness.postgres import create_database, find_pg_bin, running_postgres
 from tests.harness.process import ROOT
 from tests.harness.redis import RedisServer
@@ -199,13 +199,16 @@ class Run:
             await self.record("b5", what, b5_post.run(target, self.sizes))
 
     async def run_b6(self, targets: list[Target]) -> None:
-        """Per configuration, ours then bare; one nginx serves the stored files from disk."""
-        static = b6_files.nginx(self.workdir, self.files, targets[0].port if targets else 1)
+        """Per configuration, ours then bare; nginx serves the stored files from disk."""
+        files = f"    location /files/ {{ alias {self.files}/; sendfile on; tcp_nopush on; }}\n"
+        static = NginxServer(self.workdir, [targets[0].port if targets else 1],
+                             extra_locations=files)  # fmt: skip
         try:
             up = await self.attempt("B6: nginx on the uploads", asyncio.to_thread(static.start))
             for target in sorted(targets, key=lambda t: t.config):  # stable: ours first
-                what = f"B6 {target.key}: uploads, downloads, {self.sizes.b6_burst} at once"
-                await self.record("b6", what, b6_files.run(target, self.sizes, up))
+                what = f"B6 {target.key}: uploads, {self.sizes.b6_burst} at once, downloads"
+                work = b6_files.run(target, self.sizes, up.port if up else None)
+                await self.record("b6", what, work)
         finally:
             static.stop()
 

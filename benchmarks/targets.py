@@ -3,11 +3,14 @@
 A :class:`Target` is a server configuration as the client sees it. Ours is the
 example project as the README documents it (``DATABASE_URL`` and ``REDIS_URL``
 switch it to PostgreSQL + Redis); pure is :mod:`benchmarks.purews`; bare is
-:mod:`benchmarks.bare_target`.
+:mod:`benchmarks.bare`, one process per configuration of ours: the bare Channels consumer
+(B2 and B3, SQLite only: it needs no database), the bare Django views ``POST /notes/``
+(B5) and ``POST /upload/`` (B6, SQLite only), same server, same kind of database.
 """
 
 import json
 import os
+import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable
@@ -196,3 +199,34 @@ def pure(workdir: Path) -> Target:
     server = process(workdir, env, command, "pure-websockets")
     return Target("pure", "pure websockets (ceiling)", "pure", "websockets", "none", server,
                   "/listen", WsPost("/bot"), frozenset({"b1", "b2", "b3"}))  # fmt: skip
+
+
+def bare(workdir: Path, files: Path, server_kind: str, database_url: str | None = None) -> Target:
+    """The bare project under *server_kind*, migrated, on SQLite or *database_url*."""
+    short = "pg" if database_url else "sqlite"
+    key = f"bare-{server_kind}-{short}"
+    folder = workdir / key
+    folder.mkdir(parents=True, exist_ok=True)
+    env = environment(
+        {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"},
+        DJANGO_SETTINGS_MODULE="benchmarks.bare.settings",
+        SQLITE_PATH=str(folder / "bare.sqlite3"),
+        PYTHONPATH=str(ROOT),
+        **file_env(files, key),
+        **({"DATABASE_URL": database_url} if database_url else {}),
+    )
+    say(f"{key}: migrating")
+    migrate = [sys.executable, "-m", "django", "migrate", "--run-syncdb", "--noinput", "-v", "0"]
+    run = subprocess.run(migrate, env=env, capture_output=True, text=True, check=False,
+                         timeout=MANAGE_TIMEOUT)  # fmt: skip
+    if run.returncode:
+        raise RuntimeError(f"{key}: migrate failed:\n{run.stdout}\n{run.stderr}")
+    command = server_command(server_kind, "benchmarks.bare.asgi:application")
+    server = process(folder, env, command, key)
+    storage = "PostgreSQL" if database_url else "SQLite"
+    return Target(
+        key, f"bare Django/Channels · {server_kind} · {storage}", "bare", server_kind, storage,
+        server, "/ws/listen/", WsPost("/ws/bot/", command="ticket.assign"),
+        frozenset({"b2", "b3", "b5", "b6"} if short == "sqlite" else {"b5"}),
+        rest_post=HttpPost("/notes/", [[]], text_body), upload_path="/upload/",
+    )  # fmt: skip

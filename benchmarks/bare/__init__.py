@@ -1,1 +1,1 @@
-"""The bare baselines (:mod:`benchmarks.bare_target`): a minimal Django + Channels project."""
+"""The bare baselines (:func:`benchmarks.targets.bare`): a minimal Django + Channels project."""
