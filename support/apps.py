@@ -20,12 +20,20 @@ class SupportConfig(AppConfig):
         if not hasattr(settings, "EVENTSTREAM_STORAGE_CLASS"):
             settings.EVENTSTREAM_STORAGE_CLASS = EVENTSTREAM_STORAGE
 
+        from django.db.models.signals import post_delete
+
         from support import (
+            attachments,
             checks,  # noqa: F401  (registers the system checks)
             credentials,
             sqlite,
         )
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)
+        from support.models import Attachment
 
         sqlite.install()  # concurrent writers wait on SQLite instead of failing
         credentials.forget_on_changes()  # remembered credentials go when one may be withdrawn
+        # A deleted message's (or ticket's) files leave the storage with it.
+        post_delete.connect(
+            attachments.remove_files_of, sender=Attachment, dispatch_uid="support.attachments"
+        )

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import mimetypes
 import re
 import secrets
 import unicodedata
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +29,9 @@ from typing import Any
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
+from django.db import transaction
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from support import sniff
 from support.conf import support_settings
@@ -43,7 +44,8 @@ from support.exceptions import (
     UnsupportedType,
 )
 from support.models import Attachment, AttachmentKind, Message
-from support.serializers import ATTACHMENTS_ATTR
+
+logger = logging.getLogger(__name__)
 
 #: Where attachments go in their storage; thumbnails below, in ``thumbnails/``.
 PREFIX = "support/attachments/"
@@ -63,9 +65,13 @@ KIND_TYPES: dict[str, tuple[str, ...] | None] = {
     AttachmentKind.DOCUMENT: None,  # anything allowed
 }
 
-# Characters a file name may not keep: controls, and the bidirectional
-# overrides that make "gpj.exe" read as "exe.jpg".
-_UNSAFE = re.compile("[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Unicode categories a file name may not keep: controls, format characters (the
+#: bidirectional overrides that make "gpj.exe" read as "exe.jpg", zero widths),
+#: line and paragraph separators, and lone surrogates (no database stores them).
+_UNSAFE_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
+#: An image larger than this (pixels) is refused: decoding it would take
+#: hundreds of megabytes, whatever few bytes it was sent in.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 def storage() -> Storage:
@@ -77,7 +83,12 @@ def clean_filename(name: str | None, content_type: str) -> str:
     """The sender's file name, safe to show and to send: no path, no control or bidi
     characters, at most 255 characters (the extension kept); ``file.<ext>`` if none is left."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = _UNSAFE.sub("", unicodedata.normalize("NFC", base)).strip().strip(".")
+    base = "".join(
+        char
+        for char in unicodedata.normalize("NFC", base)
+        if unicodedata.category(char) not in _UNSAFE_CATEGORIES
+    )
+    base = base.strip().rstrip(".").strip()
     if not base:
         base = "file" + (extension(content_type) or "")
     if len(base) > FILENAME_LIMIT:
@@ -93,17 +104,21 @@ def extension(content_type: str) -> str:
     )
 
 
-def default_kind(content_type: str) -> str:
-    """What Telegram would call a file of this type, when the sender does not say."""
+def default_kind(content_type: str, *, opus: bool = False) -> str:
+    """What Telegram would call a file of this type, when the sender does not say.
+
+    Ogg is a voice message when it is Opus (*opus*), music otherwise; Telegram
+    plays video as MP4 only, so other video (Matroska) is a document.
+    """
     if content_type == sniff.GIF:
         return AttachmentKind.ANIMATION
     if content_type in sniff.IMAGES:
         return AttachmentKind.PHOTO
-    if content_type == sniff.OGG:
+    if content_type == sniff.OGG and opus:
         return AttachmentKind.VOICE
     if content_type.startswith("audio/"):
         return AttachmentKind.AUDIO
-    if content_type.startswith("video/"):
+    if content_type in (sniff.MP4, sniff.QUICKTIME, sniff.WEBM):
         return AttachmentKind.VIDEO
     return AttachmentKind.DOCUMENT
 
@@ -129,12 +144,8 @@ def prepare(files: Sequence[File[Any]], kinds: Sequence[str] | None = None) -> l
     *kinds*, when given, names each file's kind (one per file): the bot knows
     a voice message from a music file; otherwise the kind follows the type.
     """
-    limit = support_settings.MAX_ATTACHMENTS_PER_MESSAGE
-    if len(files) > limit:
-        raise TooManyFiles(
-            _("A message may carry at most %(n)d attachments.") % {"n": limit},
-            errors={"files": [_("At most %(n)d files.") % {"n": limit}]},
-        )
+    if len(files) > support_settings.MAX_ATTACHMENTS_PER_MESSAGE:
+        raise TooManyFiles.over_the_limit()
     if kinds is not None and len(kinds) != len(files):
         raise Invalid.field("kinds", _("Give one kind per file, or none."))
     prepared = []
@@ -167,8 +178,16 @@ def _prepare_one(file: File[Any], kind: str | None) -> Prepared:
             _("The file %(name)r is of a type the desk does not accept.") % {"name": name[:100]}
         )
     if kind is None:
-        kind = default_kind(content_type)
-    allowed = KIND_TYPES.get(kind, ())
+        kind = default_kind(
+            content_type, opus=content_type == sniff.OGG and sniff.is_opus(readable)
+        )
+    if kind not in KIND_TYPES:
+        raise Invalid.field(
+            "kinds",
+            _("Unknown kind %(kind)r; one of: %(kinds)s.")
+            % {"kind": kind[:32], "kinds": ", ".join(KIND_TYPES)},
+        )
+    allowed = KIND_TYPES[kind]
     if allowed is not None and content_type not in allowed:
         raise Invalid.field(
             "kinds",
@@ -208,40 +227,41 @@ def _readable(file: File[Any]) -> Any:
 
 
 def _sha256(readable: Any) -> str:
-    digest = hashlib.sha256()
     readable.seek(0)
-    while chunk := readable.read(1024 * 1024):
-        digest.update(chunk)
+    digest = hashlib.file_digest(readable, "sha256").hexdigest()
     readable.seek(0)
-    return digest.hexdigest()
+    return digest
 
 
 def _describe_image(prepared: Prepared, readable: Any) -> None:
-    """Width, height (as shown, EXIF orientation applied) and a thumbnail, by Pillow."""
+    """Width, height (as shown, EXIF orientation applied) and a thumbnail, by Pillow.
+
+    The size comes from the header, so an image too large to decode is refused
+    before any pixel is; the thumbnail is made in place from a draft (a JPEG
+    decodes at a fraction of its size), and only the small image is turned
+    upright: no full-size copy is ever made.
+    """
     readable.seek(0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(readable) as image:
-                image.load()
-                oriented = _oriented(image)
-                prepared.width, prepared.height = oriented.size
-                prepared.thumbnail = _thumbnail(oriented)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        with Image.open(readable) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise TooLarge(
+                    _("The image has too many pixels (at most %(n)d).") % {"n": MAX_IMAGE_PIXELS}
+                )
+            if image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):
+                width, height = height, width  # turned a quarter
+            prepared.width, prepared.height = width, height
+            image.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
+            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+            prepared.thumbnail = _webp(ImageOps.exif_transpose(image) or image)
+    except Image.DecompressionBombError:
         raise TooLarge(_("The image has too many pixels.")) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise UnsupportedType(_("The file looks like an image but cannot be read.")) from None
 
 
-def _oriented(image: Image.Image) -> Image.Image:
-    from PIL import ImageOps
-
-    return ImageOps.exif_transpose(image) or image
-
-
-def _thumbnail(image: Image.Image) -> bytes:
-    small = image.copy()
-    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+def _webp(small: Image.Image) -> bytes:
     if small.mode not in ("RGB", "RGBA"):
         small = small.convert("RGBA" if "A" in small.getbands() or small.mode == "P" else "RGB")
     out = io.BytesIO()
@@ -277,9 +297,9 @@ class Written:
                 self.names.append(thumbnail_name)
             self.stored.append((name, thumbnail_name))
 
-    def attach_to(self, message: Message) -> None:
-        """The rows of the written files, on *message* (also as its representation's list)."""
-        rows = Attachment.objects.bulk_create(
+    def attach_to(self, message: Message) -> list[Attachment]:
+        """The rows of the written files, for *message*; returned in order."""
+        return Attachment.objects.bulk_create(
             Attachment(
                 message=message,
                 position=position,
@@ -297,14 +317,32 @@ class Written:
                 zip(self.prepared, self.stored, strict=True)
             )
         )
-        setattr(message, ATTACHMENTS_ATTR, rows)  # no query to list what was just written
 
     def discard(self) -> None:
-        """Remove what was written (the transaction failed, or the request was a repeat)."""
-        target = storage()
-        for name in self.names:
-            target.delete(name)
+        """Remove what was written (the transaction failed, or the request was a repeat).
+
+        Each file on its own: one that cannot be removed is logged (the orphan
+        command finds it later) and the others are still removed.
+        """
+        delete_stored(self.names)
         self.names.clear()
+
+
+def delete_stored(names: Sequence[str]) -> None:
+    """Remove these files from the storage, each on its own; log the ones that fail."""
+    target = storage()
+    for name in names:
+        try:
+            target.delete(name)
+        except Exception:
+            logger.warning("Could not remove %s from the attachments' storage", name, exc_info=True)
+
+
+def remove_files_of(sender: type[Attachment], instance: Attachment, **kwargs: Any) -> None:
+    """``post_delete`` of an attachment (its message or ticket deleted): its files go too,
+    once the deletion commits (a rolled-back delete keeps them)."""
+    names = [name for name in (instance.stored_name, instance.thumbnail_name) if name]
+    transaction.on_commit(lambda: delete_stored(names))
 
 
 @contextmanager

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from support.conf import support_settings
+
 
 class SupportError(Exception):
     status: int = 400
@@ -174,6 +176,14 @@ class UnsupportedType(SupportError):
 class TooManyFiles(Invalid):
     code = "too_many_files"
     default_detail = _("Too many attachments for one message.")
+
+    @classmethod
+    def over_the_limit(cls) -> TooManyFiles:
+        limit = support_settings.MAX_ATTACHMENTS_PER_MESSAGE
+        return cls(
+            _("A message may carry at most %(n)d attachments.") % {"n": limit},
+            errors={"files": [_("At most %(n)d files.") % {"n": limit}]},
+        )
 
 
 class EmptyFile(Invalid):

@@ -221,6 +221,11 @@ def message_data(message: Message) -> dict[str, Any]:
     }
 
 
+def remember_attachments(message: Message, rows: list[Attachment]) -> None:
+    """*message*'s attachments, just written: its representation lists them without a query."""
+    setattr(message, ATTACHMENTS_ATTR, rows)
+
+
 def _attachments(message: Message) -> list[Attachment]:
     known: list[Attachment] | None = getattr(message, ATTACHMENTS_ATTR, None)
     return list(message.attachments.all()) if known is None else known

@@ -43,7 +43,7 @@ from support.exceptions import (
     UnknownUser,
 )
 from support.models import BotKey, Message, Side, Ticket
-from support.serializers import message_data, ticket_data
+from support.serializers import message_data, remember_attachments, ticket_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
 
@@ -78,12 +78,14 @@ def _require(actor: Actor, *, managers: bool = True, bots: bool = True) -> None:
         raise PermissionDenied(_("Managers cannot do this; it is a bot's action."))
 
 
-def _locked_ticket(ticket_id: Any) -> Ticket:
-    """The ticket, row-locked until the transaction ends, so checks hold at commit."""
+def _locked_ticket(ticket_id: Any, *, lock: bool = True) -> Ticket:
+    """The ticket, row-locked until the transaction ends, so checks hold at commit
+    (``lock=False``: as it is now, for a look before the transaction)."""
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
+    tickets = Ticket.objects.select_for_update() if lock else Ticket.objects.all()
     try:
-        return Ticket.objects.select_for_update().get(pk=ticket_id)
+        return tickets.get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id}) from None
 
@@ -233,34 +235,47 @@ def open_ticket_once(
     clean_text = _clean_text(text, caption=bool(prepared)) if text is not None or prepared else None
     key = _clean_idempotency_key(idempotency_key)
     if key is not None and prepared and _ticket_opened_with(actor, key, user_id) is not None:
-        prepared = []  # a repeat: returned below, and nothing is stored
-    with attachments.written(prepared) as stored, transaction.atomic():
+        prepared = []  # a repeat: answered with the first ticket, and nothing is stored
+    with attachments.written(prepared) as stored:
+        opened = _open_ticket(actor, user_id, clean_title, clean_text, key, stored)
+        if not opened.created:
+            stored.discard()  # a concurrent repeat: after the transaction, not under its locks
+    return opened
+
+
+def _open_ticket(
+    actor: Actor,
+    user_id: int,
+    title: str,
+    text: str | None,
+    key: str | None,
+    stored: attachments.Written,
+) -> OpenedTicket:
+    with transaction.atomic():
         if key is not None:
             first = _ticket_opened_with(actor, key, user_id)
             if first is not None:
-                stored.discard()
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
-                    user=user, title=clean_title, opened_by=actor.bot, idempotency_key=key
+                    user=user, title=title, opened_by=actor.bot, idempotency_key=key
                 )
         except IntegrityError:
             # The same key, committed by a concurrent request since we looked.
             first = None if key is None else _ticket_opened_with(actor, key, user_id)
             if first is None:
                 raise
-            stored.discard()
             return OpenedTicket(first, created=False)
         first_message = None
-        if clean_text is not None:
+        if text is not None:
             # The first message carries the key too: a bot that resends the same
             # update as a message (it found the ticket open) gets this one back.
             first_message = Message.objects.create(
-                ticket=ticket, sender=Side.USER, text=clean_text, idempotency_key=key
+                ticket=ticket, sender=Side.USER, text=text, idempotency_key=key
             )
-            stored.attach_to(first_message)
+            remember_attachments(first_message, stored.attach_to(first_message))
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
         if first_message is not None:
@@ -401,31 +416,54 @@ def post_message(
     prepared = attachments.prepare(files, kinds)
     clean_text = _clean_text(text, caption=bool(prepared))
     idempotency_key = _clean_idempotency_key(idempotency_key)
-    if idempotency_key is not None and prepared and _is_repeat(ticket_id, idempotency_key):
-        prepared = []  # answered below with the first message; nothing is stored
-    with attachments.written(prepared) as stored, transaction.atomic():
+    if prepared:
+        if idempotency_key is not None and _is_repeat(ticket_id, idempotency_key):
+            prepared = []  # answered with the first message; nothing is stored
+        else:
+            # The checks made under the lock below, made first without it too:
+            # a refused post then writes no megabytes to the storage.
+            _check_postable(actor, _locked_ticket(ticket_id, lock=False))
+    with attachments.written(prepared) as stored:
+        posted = _post_message(actor, ticket_id, clean_text, idempotency_key, stored)
+        if not posted.created:
+            stored.discard()  # a concurrent repeat: after the transaction, not under its locks
+    return posted
+
+
+def _check_postable(actor: Actor, ticket: Ticket) -> None:
+    if ticket.resolved:
+        raise TicketResolved()
+    if actor.manager is not None:
+        _check_not_others(actor, ticket)
+
+
+def _post_message(
+    actor: Actor,
+    ticket_id: Any,
+    text: str,
+    idempotency_key: str | None,
+    stored: attachments.Written,
+) -> PostedMessage:
+    with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         if idempotency_key is not None:
             first = ticket.messages.filter(idempotency_key=idempotency_key).first()
             if first is not None:
                 if first.sender != actor.side:
                     raise IdempotencyConflict()
-                stored.discard()
                 return PostedMessage(first, created=False)
-        if ticket.resolved:
-            raise TicketResolved()
+        _check_postable(actor, ticket)
         if actor.manager is not None:
-            _check_not_others(actor, ticket)
             # Replying to a queued ticket takes it; its event comes first.
             _assign_locked(actor, ticket)
         message = Message.objects.create(
             ticket=ticket,
             sender=actor.side,
-            text=clean_text,
+            text=text,
             author=actor.manager,
             idempotency_key=idempotency_key,
         )
-        stored.attach_to(message)
+        remember_attachments(message, stored.attach_to(message))
         events.append(events.MESSAGE_NEW, {"message": message_data(message)})
     return PostedMessage(message, created=True)
 

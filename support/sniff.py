@@ -41,12 +41,14 @@ ODP = "application/vnd.oasis.opendocument.presentation"
 DOC, XLS, PPT = "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint"
 OGG, MP3, M4A, WAV, FLAC = "audio/ogg", "audio/mpeg", "audio/mp4", "audio/wav", "audio/flac"
 MP4, QUICKTIME, WEBM, MATROSKA = "video/mp4", "video/quicktime", "video/webm", "video/x-matroska"
+#: Photos from phones as files (not images a browser shows everywhere: kept as documents).
+HEIC, AVIF = "image/heic", "image/avif"
 
 #: Every type :func:`detect` can answer, so the allow-list can name no other.
 DETECTABLE = (
     JPEG, PNG, GIF, WEBP, PDF, TEXT, ZIP, SEVEN_ZIP, RAR, GZIP,
     DOCX, XLSX, PPTX, ODT, ODS, ODP, DOC, XLS, PPT,
-    OGG, MP3, M4A, WAV, FLAC, MP4, QUICKTIME, WEBM, MATROSKA,
+    OGG, MP3, M4A, WAV, FLAC, MP4, QUICKTIME, WEBM, MATROSKA, HEIC, AVIF,
 )  # fmt: skip
 
 #: Images a browser shows (and Pillow reads) without running anything.
@@ -57,9 +59,22 @@ _OLE_BY_EXTENSION = {".doc": DOC, ".xls": XLS, ".ppt": PPT}
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML_PARTS = {"word/": DOCX, "xl/": XLSX, "ppt/": PPTX}
 _ODF_TYPES = (ODT, ODS, ODP)
+#: An OpenDocument's ``mimetype`` member is its type name: a few dozen bytes.
+_MIMETYPE_LIMIT = 100
 #: ISO base media brands (``ftyp``) of audio-only files; others are video.
 _AUDIO_BRANDS = (b"M4A ", b"M4B ", b"F4A ")
 _QUICKTIME_BRANDS = (b"qt  ",)
+#: ISO base media brands of still images (HEIF), not of video.
+_HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
+_AVIF_BRANDS = (b"avif", b"avis")
+
+
+def is_opus(file: BinaryIO) -> bool:
+    """Whether an Ogg file is Opus (what Telegram's voice messages are), not Vorbis music."""
+    file.seek(0)
+    head = file.read(HEAD)
+    file.seek(0)
+    return b"OpusHead" in head
 
 
 def detect(file: BinaryIO, filename: str = "") -> str | None:
@@ -106,9 +121,12 @@ def _zip_kind(file: BinaryIO) -> str | None:
         with zipfile.ZipFile(file) as archive:
             names = archive.namelist()
             if "mimetype" in names:
-                declared = archive.read("mimetype").decode("ascii", "replace").strip()
-                if declared in _ODF_TYPES:
-                    return declared
+                info = archive.getinfo("mimetype")
+                if info.file_size <= _MIMETYPE_LIMIT:  # never unpack what a bomb declares
+                    with archive.open(info) as member:
+                        declared = member.read(_MIMETYPE_LIMIT).decode("ascii", "replace")
+                    if declared.strip() in _ODF_TYPES:
+                        return declared.strip()
             if "[Content_Types].xml" in names:
                 for prefix, kind in _OOXML_PARTS.items():
                     if any(name.startswith(prefix) for name in names):
@@ -139,6 +157,10 @@ def _media(head: bytes, file: BinaryIO, filename: str) -> str | None:
         return WAV
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in _HEIC_BRANDS:
+            return HEIC
+        if brand in _AVIF_BRANDS:
+            return AVIF
         if brand in _AUDIO_BRANDS:
             return M4A
         return QUICKTIME if brand in _QUICKTIME_BRANDS else MP4

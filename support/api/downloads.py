@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, parse_etags
 from django.utils.translation import gettext as _
 
-from support import attachments, sniff
+from support import attachments, ratelimit, sniff
 from support.actors import Actor
 from support.db import pooled
 from support.exceptions import NotFound
@@ -32,16 +32,23 @@ from support.plain_views import support_view
 #: Bytes read from the storage per chunk sent.
 CHUNK = 256 * 1024
 #: Shown inline (in an <img>, <audio> or <video>); every other type is a download.
-INLINE = frozenset(
-    (*sniff.IMAGES, sniff.OGG, sniff.MP3, sniff.M4A, sniff.WAV, sniff.FLAC, sniff.MP4)
-) | {sniff.QUICKTIME, sniff.WEBM}
+INLINE = {
+    *sniff.IMAGES,
+    *(sniff.OGG, sniff.MP3, sniff.M4A, sniff.WAV, sniff.FLAC),
+    *(sniff.MP4, sniff.QUICKTIME, sniff.WEBM),
+}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cache-Control": "private, max-age=3600",
 }
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+#: One range of bytes; 18 digits bound it far beyond any file.
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+#: A download spends the credential's request budget, as every REST request does.
+_spend = pooled(ratelimit.spend)
 
 
 @pooled
@@ -54,12 +61,14 @@ def _attachment(attachment_id: int) -> Attachment:
 
 @support_view
 async def download(request: HttpRequest, actor: Actor, pk: int) -> HttpResponseBase:
+    await _spend(actor)
     attachment = await _attachment(pk)
     return await _serve(request, attachment, attachment.stored_name, attachment.content_type)
 
 
 @support_view
 async def thumbnail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponseBase:
+    await _spend(actor)
     attachment = await _attachment(pk)
     if not attachment.thumbnail_name:
         raise NotFound(_("This attachment has no thumbnail."))
@@ -75,12 +84,13 @@ async def _serve(
     headers["Content-Disposition"] = (
         content_disposition_header(content_type not in INLINE, attachment.filename) or ""
     )
-    if etag in _etags(request.headers.get("If-None-Match", "")):
+    known = parse_etags(request.headers.get("If-None-Match", ""))
+    if "*" in known or etag in {tag.removeprefix("W/") for tag in known}:
         return HttpResponse(status=304, headers=headers)
     storage = attachments.storage()
     try:
         size = await asyncio.to_thread(storage.size, name)
-    except (OSError, FileNotFoundError):
+    except OSError:
         raise NotFound(_("The file of this attachment is missing from the storage.")) from None
     start, end = 0, size - 1
     status = 200
@@ -105,13 +115,10 @@ async def _serve(
     return response
 
 
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
-
-
 def _range(header: str, size: int) -> tuple[int, int] | None:
     """A single ``bytes=a-b`` range within *size*; the whole file for one we do not serve
-    (several ranges, other units); ``None`` when it cannot be satisfied (416)."""
+    (several ranges, other units, an invalid one such as ``5-3``, which RFC 9110 says
+    to ignore); ``None`` when it cannot be satisfied (416)."""
     match = _RANGE.fullmatch(header.strip())
     if match is None:
         return (0, size - 1)
@@ -124,10 +131,11 @@ def _range(header: str, size: int) -> tuple[int, int] | None:
             return None
         return (max(0, size - length), size - 1)
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if last and int(last) < start:
+        return (0, size - 1)
+    if start >= size:
         return None
-    return (start, end)
+    return (start, min(int(last), size - 1) if last else size - 1)
 
 
 async def _chunks(storage: Any, name: str, start: int, end: int) -> AsyncIterator[bytes]:

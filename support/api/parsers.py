@@ -49,9 +49,8 @@ class AttachmentUploadHandler(TemporaryFileUploadHandler):
         if field_name != FILES_FIELD:
             raise Invalid.field(field_name, _("Unknown field; files go in %r parts.") % FILES_FIELD)
         self.files_seen += 1
-        limit = support_settings.MAX_ATTACHMENTS_PER_MESSAGE
-        if self.files_seen > limit:
-            raise TooManyFiles(_("A message may carry at most %(n)d attachments.") % {"n": limit})
+        if self.files_seen > support_settings.MAX_ATTACHMENTS_PER_MESSAGE:
+            raise TooManyFiles.over_the_limit()
         self.received = 0
         super().new_file(field_name, *args, **kwargs)
 
