@@ -4,27 +4,36 @@ The example project runs under daphne, a fake Bot API server (tests/fake_telegra
 on loopback stands in for Telegram, and the bot runs as users run it,
 ``python example/telegram_bot.py``, in a subprocess pointed at both. The bot
 is SIGKILLed between two manager replies and restarted; the desk is stopped
-under it while a user writes.
+under it while a user writes. Files go both ways byte for byte (a user's
+photo, album, voice message and document to the desk; a manager's photo and
+PDF to the user as multipart uploads), and the bot is SIGKILLed in the middle
+of an upload (a proxy between it and the desk holds the upload half sent, or
+its answer) without anything posted twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
-from support_client import SupportClient, Ticket
+from support_client import Message, SupportClient, Ticket
 from tests.fake_telegram import FakeTelegram
 from tests.harness.process import ROOT
 from tests.harness.server import Credentials, LiveServer, running_server
@@ -73,6 +82,14 @@ class BotProcess:
         except (OSError, ValueError, KeyError):
             return None
         return cursor
+
+    def saved_albums(self) -> dict[str, Any] | None:
+        """The albums its state file keeps for posting (``None`` before it has one)."""
+        try:
+            albums: dict[str, Any] = json.loads(self.state.read_text())["albums"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return albums
 
     def wait_ready(self, telegram: FakeTelegram, calls_before: int) -> None:
         """Its cursor is saved and it is long-polling Telegram."""
@@ -151,6 +168,15 @@ class World:
     def tickets(self, user: int) -> list[Ticket]:
         return self.api.tickets.list(user_id=user)
 
+    def posted(self, user: int) -> list[Message]:
+        """Every message the user posted, over all their tickets, oldest first."""
+        return [
+            m
+            for t in self.tickets(user)
+            for m in self.api.messages.list(t.id)
+            if m.sender == "user"
+        ]
+
     def wait(self, what: str, check: Callable[[], bool], timeout: float = TIMEOUT) -> None:
         wait(what, check, self.bot, timeout)
 
@@ -166,15 +192,19 @@ class World:
 
 
 @contextmanager
-def world(tmp_path: Path, **bot_env: str) -> Iterator[World]:
+def world(tmp_path: Path, proxy: StallingProxy | None = None, **bot_env: str) -> Iterator[World]:
+    """The desk, the fake Telegram and the bot; the bot reaches the desk through *proxy*
+    (started here on the desk's port) when one is given."""
     # Replies longer than Telegram's 4,096 characters exist only if the desk takes them.
     with running_server(tmp_path, SUPPORT_MAX_TEXT_LENGTH="8000") as (live, credentials):
         telegram = FakeTelegram().start()
+        if proxy is not None:
+            proxy.start(live.port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "TELEGRAM_"))}
         env.update(
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_URL=telegram.url,
-            SUPPORT_BASE_URL=live.api,
+            SUPPORT_BASE_URL=live.api if proxy is None else f"{proxy.url}/support/",
             SUPPORT_API_KEY=credentials.bot_key,
             SUPPORT_BOT_STATE=str(tmp_path / "state" / "bot.json"),
             PYTHONPATH=str(ROOT),
@@ -193,6 +223,8 @@ def world(tmp_path: Path, **bot_env: str) -> Iterator[World]:
         finally:
             bot.kill(signal.SIGTERM)
             telegram.stop()
+            if proxy is not None:
+                proxy.stop()
 
 
 @pytest.fixture
@@ -246,16 +278,15 @@ def test_from_a_telegram_user_to_a_manager_and_back_across_a_restart(w: World) -
     assert all(len(part) <= 4096 for part in parts)
     assert tg.rate_limited == 1
 
-    # A photo gets a plain answer and posts nothing; in Russian for a Russian user.
-    photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
-    tg.push(update(USER, message_id=4, photo=photo))
+    # A message of a kind the desk can't carry gets a plain answer; in Russian for a Russian user.
+    tg.push(update(USER, message_id=4, dice={"emoji": "🎲", "value": 3}))
     w.wait_sent(
-        USER, "Sorry, only text messages reach support for now. Please describe it in words."
+        USER,
+        "Sorry, this kind of message can't reach support. Please send text, photos, "
+        "files or voice messages.",
     )
-    sticker = {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512,
-               "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
-    tg.push(update(RU_USER, message_id=1, lang="ru", sticker=sticker))
-    w.wait("a Russian answer", lambda: any("только текстовые" in t for t in tg.texts_to(RU_USER)))
+    tg.push(update(RU_USER, message_id=1, lang="ru", dice={"emoji": "🎯", "value": 6}))
+    w.wait("a Russian answer", lambda: any("не доходят" in t for t in tg.texts_to(RU_USER)))
     assert len(w.messages(ticket.id)) == 3
     assert w.tickets(RU_USER) == []
 
@@ -325,3 +356,272 @@ def test_a_missing_setting_stops_the_bot_with_one_line(tmp_path: Path) -> None:
         "telegram_bot: SUPPORT_BASE_URL is not set (where the support app is mounted, "
         "e.g. http://127.0.0.1:8000/support/)"
     ]
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+def image(kind: str, width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, format=kind)
+    return out.getvalue()
+
+
+OGG = b"OggS\x00\x02" + bytes(range(256)) * 40
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"% filler\n" * 3000 + b"%%EOF\n"
+
+
+def file(telegram: FakeTelegram, data: bytes, **more: Any) -> dict[str, Any]:
+    """A file as an update describes it, its bytes served by the fake's getFile."""
+    file_id = telegram.add_file(data)
+    return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(data), **more}
+
+
+def sizes(telegram: FakeTelegram, largest: bytes) -> list[dict[str, Any]]:
+    """A photo's sizes as Telegram sends them, smallest first; only the largest is the real one."""
+    thumb = image("JPEG", 8, 6, (0, 0, 0))
+    return [
+        file(telegram, thumb, width=8, height=6),
+        file(telegram, largest, width=64, height=48),
+    ]
+
+
+def test_a_users_photo_album_voice_and_document_reach_the_desk_byte_for_byte(w: World) -> None:
+    tg = w.telegram
+    photo = image("JPEG", 64, 48, (200, 30, 60))
+    first, second = image("PNG", 30, 20, (0, 90, 0)), image("JPEG", 64, 48, (0, 0, 200))
+
+    # A photo with a caption opens a ticket titled after the caption.
+    tg.push(update(USER, message_id=1, photo=sizes(tg, photo), caption="The error I get"))
+    w.wait("the photo", lambda: len(w.posted(USER)) == 1)
+    (ticket,) = w.tickets(USER)
+    assert ticket.title == "The error I get"
+    (posted,) = w.posted(USER)
+    assert posted.text == "The error I get"
+    assert [(a.kind, a.width, a.height) for a in posted.attachments] == [("photo", 64, 48)]
+    assert w.api.attachments.read(posted.attachments[0]) == photo
+    assert len(tg.downloads) == 1  # the largest size only
+
+    # An album (one media_group_id, two updates): one message, two attachments, its caption.
+    album = {"media_group_id": "13579"}
+    tg.push(update(USER, message_id=2, photo=sizes(tg, first), caption="Both screens", **album))
+    tg.push(update(USER, message_id=3, photo=sizes(tg, second), **album))
+    w.wait("the album", lambda: len(w.posted(USER)) == 2)
+    together = w.posted(USER)[1]
+    assert together.text == "Both screens"
+    assert [w.api.attachments.read(a) for a in together.attachments] == [first, second]
+
+    # A voice message, a document with its name, and a location as text.
+    tg.push(update(USER, message_id=4, voice=file(tg, OGG, duration=2, mime_type="audio/ogg")))
+    tg.push(update(USER, message_id=5, document=file(tg, PDF, file_name="invoice №7.pdf")))
+    tg.push(update(USER, message_id=6, location={"latitude": 52.52, "longitude": 13.405}))
+    w.wait("five messages", lambda: len(w.posted(USER)) == 5)
+    voice, document, location = w.posted(USER)[2:]
+    assert [(a.kind, a.content_type) for a in voice.attachments] == [("voice", "audio/ogg")]
+    assert w.api.attachments.read(voice.attachments[0]) == OGG
+    assert [(a.kind, a.filename) for a in document.attachments] == [("document", "invoice №7.pdf")]
+    assert w.api.attachments.read(document.attachments[0]) == PDF
+    assert location.text.startswith("📍 52.520000, 13.405000 https://www.openstreetmap.org/")
+    assert location.attachments == []
+
+    w.wait_caught_up()
+    assert len(w.tickets(USER)) == 1
+    assert len(w.posted(USER)) == 5  # nothing twice
+
+
+def test_an_over_limit_file_gets_the_apology_and_no_post(w: World) -> None:
+    tg = w.telegram
+    too_big = 25 * 1024 * 1024
+    video = {"file_id": "big-1", "file_unique_id": "ub1", "file_size": too_big, "width": 1,
+             "height": 1, "duration": 60}  # fmt: skip
+    tg.push(update(USER, message_id=1, video=video, caption="the recording"))
+    w.wait_sent(
+        USER,
+        "Sorry, this file is over 20 MB, the largest a bot can receive from Telegram, so it "
+        "did not reach support. Please send a smaller file, or a link to it.",
+    )
+    # Telegram did not say the size; getFile refuses it: the same answer, in Russian.
+    refused = tg.add_file(b"never served", too_big=True)
+    tg.push(update(RU_USER, message_id=1, lang="ru",
+                   document={"file_id": refused, "file_unique_id": "ur"}))  # fmt: skip
+    w.wait("a Russian apology", lambda: any("больше 20 МБ" in t for t in tg.texts_to(RU_USER)))
+    w.wait_caught_up()
+    assert w.tickets(USER) == w.tickets(RU_USER) == []
+    assert tg.downloads == []
+
+
+def test_a_managers_photo_and_pdf_reach_the_user_as_uploads(w: World) -> None:
+    tg = w.telegram
+    tg.push(update(USER, "Can you send me the invoice?", message_id=1))
+    w.wait("a ticket", lambda: len(w.tickets(USER)) == 1)
+    (ticket,) = w.tickets(USER)
+    screen = image("PNG", 40, 30, (10, 120, 200))
+
+    w.desk.messages.send(
+        ticket.id, "Here it is", files=[("annotated.png", screen), ("invoice.pdf", PDF)]
+    )
+    w.wait("two uploads", lambda: len(tg.uploads_to(USER)) == 2)
+    photo, pdf = tg.uploads_to(USER)
+    assert (photo.method, photo.filename, photo.data, photo.caption) == (
+        "sendphoto", "annotated.png", screen, "Here it is",
+    )  # fmt: skip
+    assert (pdf.method, pdf.filename, pdf.data, pdf.caption) == (
+        "senddocument", "invoice.pdf", PDF, None,
+    )  # fmt: skip
+
+    # A caption over Telegram's 1,024 characters goes first, as a message of its own.
+    long_caption = "Details: " + "all of it. " * 150
+    w.desk.messages.send(ticket.id, long_caption, files=[("terms.pdf", PDF)])
+    w.wait("the third upload", lambda: len(tg.uploads_to(USER)) == 3)
+    terms = tg.uploads_to(USER)[2]
+    assert (terms.method, terms.data, terms.caption) == ("senddocument", PDF, None)
+    assert long_caption in tg.texts_to(USER)
+    w.wait_caught_up()
+    assert all(u.reference is None for u in tg.uploads_to(USER))  # bytes, never a URL
+
+
+class StallingProxy:
+    """Between the bot and the desk: passes everything, but holds the first multipart
+    ``POST``: half its body sent (``"request"``: the desk never gets all of it) or all of
+    it sent and its answer kept back (``"response"``: the desk has stored it, the bot
+    does not know), until :meth:`stop`."""
+
+    def __init__(self, hold: Literal["request", "response"]) -> None:
+        self.hold = hold
+        self.port = 0
+        self.stalled = threading.Event()
+        self._armed = True
+        self._upstream = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, upstream_port: int) -> StallingProxy:
+        self._upstream = upstream_port
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            # Not by cancelling the handlers (Python 3.11's streams then log an error):
+            # the stalled one is released, every connection closed, and they end.
+            if self._server is not None:
+                self._server.close()
+            self._release.set()
+            for end in self._connections:
+                end.close()
+            if self._handlers:
+                await asyncio.wait(self._handlers, timeout=5)
+            await asyncio.sleep(0.1)  # the transports done closing
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _start(self) -> None:
+        self._release = asyncio.Event()
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+        upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", self._upstream)
+        self._connections |= {writer, upstream}
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lowered = head.lower()
+            if b"\r\nupgrade:" not in lowered:  # one request a connection, so each is seen
+                head = with_connection_close(head)
+            if self._armed and lowered.startswith(b"post ") and b"multipart/form-data" in lowered:
+                self._armed = False
+                match = re.search(rb"\r\ncontent-length: *(\d+)", lowered)
+                assert match is not None, head
+                await self._stall(head, int(match.group(1)), reader, upstream, upstream_reader)
+                return
+            upstream.write(head)
+            pipes = {
+                asyncio.ensure_future(pipe(reader, upstream)),
+                asyncio.ensure_future(pipe(upstream_reader, writer)),
+            }
+            _done, rest = await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            if rest:
+                await asyncio.wait(rest, timeout=5)
+            for task in rest:
+                task.cancel()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            for end in (writer, upstream):
+                end.close()
+                self._connections.discard(end)
+
+    async def _stall(
+        self,
+        head: bytes,
+        length: int,
+        reader: asyncio.StreamReader,
+        upstream: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+    ) -> None:
+        sent = length // 2 if self.hold == "request" else length
+        upstream.write(head + await reader.readexactly(sent))
+        await upstream.drain()
+        if self.hold == "response":
+            await upstream_reader.readuntil(b"\r\n\r\n")  # the desk has answered: it is stored
+        self.stalled.set()
+        await self._release.wait()  # until stop()
+
+
+def with_connection_close(head: bytes) -> bytes:
+    lines = head.split(b"\r\n")
+    kept = [line for line in lines[1:] if line and not line.lower().startswith(b"connection:")]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close", b"", b""])
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while chunk := await reader.read(65536):
+            writer.write(chunk)
+            await writer.drain()
+    with contextlib.suppress(ConnectionError, OSError):
+        writer.write_eof()
+
+
+@pytest.mark.parametrize("hold", ["response", "request"])
+def test_a_sigkill_mid_upload_posts_nothing_twice(tmp_path: Path, hold: str) -> None:
+    """Killed while its upload's answer is held (the desk stored it) or while the upload
+    is half sent (the desk stored nothing): after the restart, one message, whole."""
+    proxy = StallingProxy(hold)  # type: ignore[arg-type]
+    with world(tmp_path, proxy) as w:
+        tg, bot = w.telegram, w.bot
+        shots = [image("PNG", 300, 300, (i * 60, 20, 20)) for i in (1, 2)]
+        shots = [shot + os.urandom(200_000) for shot in shots]  # big enough to stall halfway
+        album = {"media_group_id": "2468"}
+        tg.push(update(USER, message_id=1, photo=sizes(tg, shots[0]), caption="Look", **album))
+        tg.push(update(USER, message_id=2, photo=sizes(tg, shots[1]), **album))
+        wait("the upload to stall", lambda: proxy.stalled.is_set(), bot)
+        bot.kill()
+        stored = w.posted(USER)
+        assert len(stored) == (1 if hold == "response" else 0)
+
+        calls = len(tg.methods)
+        bot.start().wait_ready(tg, calls)
+        w.wait("the album posted and forgotten", lambda: bot.saved_albums() == {})
+        w.wait_caught_up()
+        (posted,) = w.posted(USER)
+        assert posted.text == "Look"
+        assert [w.api.attachments.read(a) for a in posted.attachments] == shots
+        assert len(w.tickets(USER)) == 1

@@ -8,10 +8,13 @@ the client is async. Sleeps between retries are recorded by :class:`Clock`, neve
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import inspect
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +149,43 @@ def body_of(request: httpx.Request) -> Any:
 
 def with_event_id(example: dict[str, Any], event_id: str = "support:1") -> dict[str, Any]:
     return {**example, "event_id": event_id}
+
+
+@dataclass
+class Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def parts_of(request: httpx.Request) -> list[Part]:
+    """The parts of a multipart request, as a server's parser reads them."""
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert int(request.headers["Content-Length"]) == len(request.content)
+    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
+    assert parsed.is_multipart()
+    parts = []
+    for part in parsed.iter_parts():
+        disposition = part.get("Content-Disposition")
+        assert disposition is not None
+        data = part.get_payload(decode=True)
+        assert isinstance(data, bytes)
+        parts.append(
+            Part(
+                name=str(part.get_param("name", header="Content-Disposition")),
+                filename=part.get_filename(),
+                content_type=part.get("Content-Type"),
+                data=data,
+            )
+        )
+    return parts
+
+
+def fields_of(request: httpx.Request) -> list[tuple[str, str]]:
+    return [(p.name, p.data.decode()) for p in parts_of(request) if p.filename is None]
+
+
+def files_of(request: httpx.Request) -> list[tuple[str | None, str | None, bytes]]:
+    return [(p.filename, p.content_type, p.data) for p in parts_of(request) if p.name == "files"]

@@ -4,12 +4,9 @@ to a path, a file or bytes, resumed where they broke off."""
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import io
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,16 @@ from support_client import (
 )
 from support_client._uploads import Multipart
 from support_client.types import parse_event
-from tests.sdk.common import KEY, MESSAGE, TICKET, Api, Clock, last_request
+from tests.sdk.common import (
+    KEY,
+    MESSAGE,
+    TICKET,
+    Api,
+    Clock,
+    fields_of,
+    files_of,
+    last_request,
+)
 
 OCTETS = "application/octet-stream"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -48,46 +54,6 @@ ATTACHMENT: dict[str, Any] = {
     "thumbnail_url": "/support/attachments/12/thumbnail/",
 }
 WITH_FILE: dict[str, Any] = {**MESSAGE, "text": "", "attachments": [ATTACHMENT]}
-
-
-@dataclass
-class Part:
-    name: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-def parts_of(request: httpx.Request) -> list[Part]:
-    """The parts of a multipart request, as a server's parser reads them."""
-    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
-    assert int(request.headers["Content-Length"]) == len(request.content)
-    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
-    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
-    assert parsed.is_multipart()
-    parts = []
-    for part in parsed.iter_parts():
-        disposition = part.get("Content-Disposition")
-        assert disposition is not None
-        data = part.get_payload(decode=True)
-        assert isinstance(data, bytes)
-        parts.append(
-            Part(
-                name=str(part.get_param("name", header="Content-Disposition")),
-                filename=part.get_filename(),
-                content_type=part.get("Content-Type"),
-                data=data,
-            )
-        )
-    return parts
-
-
-def fields_of(request: httpx.Request) -> list[tuple[str, str]]:
-    return [(p.name, p.data.decode()) for p in parts_of(request) if p.filename is None]
-
-
-def files_of(request: httpx.Request) -> list[tuple[str | None, str | None, bytes]]:
-    return [(p.filename, p.content_type, p.data) for p in parts_of(request) if p.name == "files"]
 
 
 class _Pipe(io.RawIOBase):
