@@ -339,9 +339,9 @@ class WebSocketListener(Listener):
 
 
 class SseListener(Listener):
-    """``GET`` a ``text/event-stream``; its body is de-chunked as it arrives."""
+    """``GET`` a ``text/event-stream``; its body de-chunked, a chunk once it is whole."""
 
-    _chunked, _remaining, _state = False, 0, "size"
+    _chunked = False
 
     def request(self) -> bytes:
         extra = "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -356,27 +356,12 @@ class SseListener(Listener):
         if not self._chunked:
             self.scanner.feed(bytes(buf))
             buf.clear()
-        while buf:
-            if self._state == "size":
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    return
-                self._remaining = int(bytes(buf[:end]).split(b";")[0], 16)
-                del buf[: end + 2]
-                self._state = "data" if self._remaining else "done"
-            elif self._state == "data":
-                take = min(self._remaining, len(buf))
-                self.scanner.feed(bytes(buf[:take]))
-                del buf[:take]
-                self._remaining -= take
-                self._state = "data" if self._remaining else "crlf"
-            elif self._state == "crlf":
-                if len(buf) < 2:
-                    return
-                del buf[:2]
-                self._state = "size"
-            else:
-                buf.clear()
+        while (end := buf.find(b"\r\n")) >= 0:
+            start, size = end + 2, int(bytes(buf[:end]).split(b";")[0], 16)
+            if len(buf) < start + size + 2:
+                return
+            self.scanner.feed(bytes(buf[start : start + size]))
+            del buf[: start + size + 2]
 
 
 class LongPoll:

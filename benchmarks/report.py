@@ -339,34 +339,27 @@ def _b4(results: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
-def _b5(results: dict[str, Any]) -> str:
+def _b5(results: dict[str, Any], section: str = "b5") -> str:
+    """B5's posts; or B6's uploads and downloads, with their size, MiB/s and the RSS."""
+
     def statuses(r: Row) -> str:
         shown = ", ".join(f"{n} x {s}" for s, n in r["statuses"].items())
         return f"{r['non_2xx']}" + (f" ({shown})" if r["non_2xx"] else "")
 
+    def files(r: Row) -> list[str]:
+        idle, peak = r.get("rss_idle_bytes"), r.get("rss_peak_bytes")
+        return [f"{r['bytes'] / MIB:,.2f}", _num(r["posts_per_s"] * r["bytes"] / MIB),
+                f"{idle / MIB:.0f} → {peak / MIB:.0f}" if idle and peak else "—"]  # fmt: skip
+
     return _table(
         ["target", "phase", "posters", "posts", "p50 ms", "p99 ms", "posts/s",
-         "worker CPU ms/post", "not 2xx"],
-        ([label(results, r["target"]), r["phase"], f"{r['posters']}", f"{r['posts']}",
-          _ms(r["p50_ms"]), _ms(r["p99_ms"]), _num(r["posts_per_s"]),
-          _num(r["server_cpu_ms_per_post"], 1), statuses(r)]
-         for r in results["b5"]),
-    )  # fmt: skip
-
-
-def _b6(results: dict[str, Any]) -> str:
-    def rss(r: Row) -> str:
-        return f"{r['rss_idle_bytes'] / MIB:.0f} → {r['rss_peak_bytes'] / MIB:.0f}" if (
-            "rss_peak_bytes" in r) else "—"  # fmt: skip
-
-    return _table(
-        ["target", "what", "requests", "MiB each", "p50 ms", "MiB/s", "worker CPU ms each",
-         "RSS idle → peak MiB", "not 2xx"],
+         "worker CPU ms/post", "not 2xx"]
+        + (["MiB each", "MiB/s", "RSS idle → peak MiB"] if section == "b6" else []),
         ([label(results, r["target"]) + (f" (beside {r['beside']})" if "beside" in r else ""),
-          r["phase"], str(r.get("posts", r.get("downloads"))), f"{r['bytes'] / MIB:,.2f}",
-          _ms(r["p50_ms"]), _num(r.get("mib_per_s", r.get("posts_per_s", 0) * r["bytes"] / MIB)),
-          _num(r["server_cpu_ms_per_post"], 1), rss(r), str(r.get("non_2xx", "—"))]
-         for r in results.get("b6", [])),
+          r["phase"], f"{r['posters']}", f"{r['posts']}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
+          _num(r["posts_per_s"]), _num(r["server_cpu_ms_per_post"], 1), statuses(r),
+          *(files(r) if section == "b6" else [])]
+         for r in results.get(section, [])),
     )  # fmt: skip
 
 
@@ -392,7 +385,9 @@ def markdown(results: dict[str, Any]) -> str:
         "### Reconnect storm: WebSockets back after a restart": _reconnect(results),
         "## B4: REST `tickets/`": _b4(results),
         "## B5: a bot's REST post vs the bare Django view": _b5(results),
-        "## B6: attachments, uploads vs the bare Django view and downloads vs nginx": _b6(results),
+        "## B6: attachments, uploads vs the bare Django view and downloads vs nginx": _b5(
+            results, "b6"
+        ),
         "## How long each section took": _table(
             ["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)
         ),

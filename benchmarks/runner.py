@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks import b1_latency, b2_throughput, b3_capacity, b4_rest, b5_post, b6_files
+from benchmarks import b1_b2_fanout, b3_capacity, b4_rest, b5_b6_posts
 from benchmarks.client import warm
 from benchmarks.config import FULL, QUICK, Sizes, raise_nofile_limit, say
 from benchmarks.targets import Target, bare, ours, pure
@@ -132,54 +132,46 @@ class Run:
         self, stack: contextlib.ExitStack, workdir: Path, targets: list[Target]
     ) -> None:
         """Pure; ours, then bare, per configuration; then a warm-up each."""
-        configs = [c for c in self.sizes.configs if self.options.postgres or c[1] != "pg"]
+        sizes = self.sizes
+        configs = [c for c in sizes.configs if self.options.postgres or c[1] != "pg"]
         pg_url, redis = None, RedisServer(workdir, maxclients=10000)
         if any(storage == "pg" for _server, storage in configs):
             say("starting PostgreSQL and Redis")
             pg_url = stack.enter_context(running_postgres())
             stack.callback(redis.start().stop)
         targets.append(pure(workdir))
-        for index, (server_kind, storage) in enumerate(configs):
-            if pg_url is not None and storage == "pg":
-                database = create_database(pg_url, f"bench_{server_kind}")
-                targets.append(ours(workdir, self.files, server_kind, database,
-                                    redis.url_for(index)))  # fmt: skip
-            else:
-                targets.append(ours(workdir, self.files, server_kind))
-        for server_kind, storage in configs:
-            url = None
-            if pg_url is not None and storage == "pg":
-                url = create_database(pg_url, f"bare_{server_kind}")
-            targets.append(bare(workdir, self.files, server_kind, url))
-        for target in targets[1:]:
-            if target.config not in self.sizes.b3_configs:
-                target.measured_in -= {"b3"}
-            if target.config not in self.sizes.b6_configs:
-                target.measured_in -= {"b6"}
+        for family in (ours, bare):
+            for index, (server_kind, storage) in enumerate(configs):
+                pg = pg_url if storage == "pg" else None
+                url = pg and create_database(pg, f"{family.__name__}_{server_kind}")
+                extra = [redis.url_for(index) if pg else None] if family is ours else []
+                targets.append(family(workdir, self.files, server_kind, url, *extra))
+        for target in targets[1:]:  # B3 and B6 measure some configurations only
+            for name in ("b3", "b6"):
+                if target.config not in getattr(sizes, f"{name}_configs"):
+                    target.measured_in -= {name}
         for target in targets:
             await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
-            self.results["targets"][target.key] = {
-                **target.describe(),
-                "server_nofile": target.server.nofile_limit(),
-            }
+            nofile = target.server.nofile_limit()
+            self.results["targets"][target.key] = {**target.describe(), "server_nofile": nofile}
 
     async def run_b1(self, targets: list[Target]) -> None:
         sizes = self.sizes
         for listeners in sizes.b1_listeners:
             for target in targets:
                 for transport in target.transports:
-                    work = b1_latency.unloaded(target, transport, listeners, sizes)
+                    work = b1_b2_fanout.unloaded(target, transport, listeners, sizes)
                     await self.record("b1", f"B1 {target.key} {transport} x {listeners}", work)
         for target in targets:
             if target.family == "pure" or target.config in sizes.b1_loaded_configs:
                 what = (f"B1 loaded {target.key}: {sizes.b1_loaded_rate:.0f}/s to "
                         f"{sizes.b1_loaded_listeners} WebSocket listeners")  # fmt: skip
-                await self.record("b1_loaded", what, b1_latency.loaded(target, sizes))
+                await self.record("b1_loaded", what, b1_b2_fanout.loaded(target, sizes))
 
     async def run_b2(self, targets: list[Target]) -> None:
         for target in targets:
             what = f"B2 {target.key}: {self.sizes.b2_listeners} WebSocket listeners"
-            await self.record("b2", what, b2_throughput.run(target, self.sizes))
+            await self.record("b2", what, b1_b2_fanout.throughput(target, self.sizes))
 
     async def run_b3(self, targets: list[Target]) -> None:
         sizes = self.sizes
@@ -196,7 +188,7 @@ class Run:
     async def run_b5(self, targets: list[Target]) -> None:
         for target in targets:
             what = f"B5 {target.key}: posts one at a time, then from {self.sizes.b5_posters}"
-            await self.record("b5", what, b5_post.run(target, self.sizes))
+            await self.record("b5", what, b5_b6_posts.b5(target, self.sizes))
 
     async def run_b6(self, targets: list[Target]) -> None:
         """Per configuration, ours then bare; nginx serves the stored files from disk."""
@@ -207,7 +199,7 @@ class Run:
             up = await self.attempt("B6: nginx on the uploads", asyncio.to_thread(static.start))
             for target in sorted(targets, key=lambda t: t.config):  # stable: ours first
                 what = f"B6 {target.key}: uploads, {self.sizes.b6_burst} at once, downloads"
-                work = b6_files.run(target, self.sizes, up.port if up else None)
+                work = b5_b6_posts.b6(target, self.sizes, up.port if up else None)
                 await self.record("b6", what, work)
         finally:
             static.stop()

@@ -162,15 +162,13 @@ def test_b6_files_against_the_bare_view_and_nginx(results: dict[str, Any]) -> No
         "bare",
     }
     for row in results["b6"]:
+        assert_numbers(row, "p50_ms", "posts_per_s", "bytes")
         if row["phase"] == "download":
-            assert row["status"] == 200, row
-            assert_numbers(row, "p50_ms", "mib_per_s", "downloads")
+            assert row["non_2xx"] == 0, row
+            assert_numbers(row, "mib_per_s")
             continue
         assert row["ok"] > 0, row  # the target table judges non-2xx answers
-        assert_numbers(row, "p50_ms", "posts_per_s", "server_cpu_ms_per_post", "bytes")
-        if row["phase"] == "burst":
-            assert_numbers(row, "rss_idle_bytes", "rss_peak_bytes")
-            assert row["rss_peak_bytes"] >= row["rss_idle_bytes"], row
+        assert_numbers(row, "server_cpu_ms_per_post", "rss_idle_bytes", "rss_peak_bytes")
 
 
 def test_the_report_has_every_target(results: dict[str, Any]) -> None:

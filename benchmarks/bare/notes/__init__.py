@@ -1,1 +1,1 @@
-"""The bare project's one app: a ``Note`` model, its post view and the fan-out consumer."""
+"""The bare project's one app: a ``Note`` model and its post views."""

@@ -1,22 +1,76 @@
-"""B6: attachments. A bot's 5 MB upload, one at a time, against the bare Django view that
-saves the same body to the same kind of storage (``FileSystemStorage``; every server's
+"""B5 and B6: a bot's posts against the bare Django view, with no listener attached.
+
+B5, a JSON post: sequential (one post at a time) and concurrent (*posters* keep-alive
+clients back to back) phases: the server's CPU per answered post, p50/p99, posts/s,
+non-2xx. B6, attachments: a 5 MB upload, one at a time, against the bare view that saves
+the same body to the same kind of storage (``FileSystemStorage``; every server's
 ``MEDIA_ROOT`` and ``TMPDIR`` on one disk); 20 uploads of 20 MB at once, and the worker's
 peak RSS (``VmHWM``, reset first) over idle; a download of one of them against nginx
-serving the same stored file (``sendfile on``)."""
+serving the same stored file (``sendfile on``).
+"""
 
+import asyncio
 import contextlib
+import gc
 import json
 import os
 import sqlite3
 import time
 from pathlib import Path
-from statistics import median
 from typing import Any
 
-from benchmarks.b5_post import phase
-from benchmarks.client import HttpConnection, HttpPoster, timed, wait_idle
+from benchmarks.client import HttpConnection, HttpPoster, summarise_ms, timed, wait_idle
 from benchmarks.config import Sizes
 from benchmarks.targets import HttpPost, Target
+
+
+async def phase(
+    target: Target, poster: HttpPoster, name: str, posts: int, posters: int
+) -> dict[str, Any]:
+    await wait_idle(target, limit=10)
+    poster.statuses.clear()
+    latencies: list[float] = []
+    remaining = iter(range(posts))
+
+    async def client() -> None:
+        for index in remaining:
+            sent = time.perf_counter()
+            await poster.post(f"b5 {name} post {index}")
+            latencies.append(time.perf_counter() - sent)
+
+    gc.collect()
+    cpu_before = target.server.cpu_seconds()
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(posters)))
+    elapsed = time.perf_counter() - start
+    cpu = target.server.cpu_seconds() - cpu_before
+    statuses = dict(poster.statuses)
+    ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
+    summary = summarise_ms(latencies)
+    return {"target": target.key, "phase": name, "posters": posters, "posts": posts, "ok": ok,
+            "non_2xx": posts - ok,
+            "server_errors": sum(c for s, c in statuses.items() if s >= 500 or s == 0),
+            "statuses": {str(status): count for status, count in sorted(statuses.items())},
+            "p50_ms": summary["p50_ms"], "p95_ms": summary["p95_ms"],
+            "p99_ms": summary["p99_ms"], "posts_per_s": posts / elapsed if elapsed > 0 else 0.0,
+            "server_cpu_ms_per_post": cpu * 1000 / ok if ok else None,
+            "server_cpu_share": cpu / elapsed if elapsed > 0 else 0.0,
+            "elapsed_s": elapsed}  # fmt: skip
+
+
+async def b5(target: Target, sizes: Sizes) -> list[dict[str, Any]]:
+    assert target.rest_post is not None, f"{target.key} has no REST post"
+    poster = HttpPoster(target, target.rest_post, connections=sizes.b5_posters)
+    try:
+        for index in range(5):  # unmeasured
+            await poster.post(f"b5 warm-up {index}")
+        return [
+            await phase(target, poster, "sequential", sizes.b5_sequential, 1),
+            await phase(target, poster, "concurrent", sizes.b5_concurrent, sizes.b5_posters),
+        ]
+    finally:
+        await poster.close()
+
 
 BOUNDARY, MIB = "b6-" + os.urandom(12).hex(), 1 << 20
 
@@ -64,15 +118,16 @@ async def download(
                                     sizes.b6_budget, keep=False)  # fmt: skip
     finally:
         connection.close()
-    per = (target.server.cpu_seconds() - cpu) * 1000 / len(times) if target else None
-    return {"target": key, "phase": "download", "bytes": sizes.b6_large_bytes, "status": status,
-            "downloads": len(times), "p50_ms": median(times) * 1000,
-            "mib_per_s": sizes.b6_large_bytes * len(times) / sum(times) / MIB,
-            "server_cpu_ms_per_post": per,
+    n, per = len(times), (target.server.cpu_seconds() - cpu) * 1000 if target else None
+    return {"target": key, "phase": "download", "bytes": sizes.b6_large_bytes, "posters": 1,
+            "posts": n, "statuses": {str(status): n}, "non_2xx": 0 if status == 200 else n,
+            **summarise_ms(times), "posts_per_s": n / sum(times),
+            "mib_per_s": sizes.b6_large_bytes * n / sum(times) / MIB,
+            "server_cpu_ms_per_post": per / n if per is not None else None,
             "client_cpu_share": (time.process_time() - client) / sum(times)}  # fmt: skip
 
 
-async def run(target: Target, sizes: Sizes, static: int | None) -> list[dict[str, Any]]:
+async def b6(target: Target, sizes: Sizes, static: int | None) -> list[dict[str, Any]]:
     """The upload and burst rows; for ours, a download row, and nginx's (on port *static*)
     of the same stored file."""
     rows = [(await uploads(target, sizes.b6_upload_bytes, "upload", sizes.b6_uploads, 1))[0]]
