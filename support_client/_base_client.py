@@ -323,12 +323,10 @@ class Requester(Generic[HttpT]):
         return Multipart(form_fields(call.json or {}), call.files)
 
     def build_download(self, download: Download[Any], resume: Resume) -> httpx.Request:
-        url = httpx.URL(self.options.base_url).join(download.url)
+        base = httpx.URL(self.options.base_url)
+        url = base.join(download.url)
         headers = self.options.request_headers()
-        if url.netloc != httpx.URL(self.options.base_url).netloc or url.scheme not in (
-            "http",
-            "https",
-        ):
+        if (url.scheme, url.netloc) != (base.scheme, base.netloc):
             del headers["Authorization"]  # the desk's credential is for the desk only
         headers.update(resume.headers())
         return self.http.build_request("GET", url, headers=headers, timeout=self.options.timeout)

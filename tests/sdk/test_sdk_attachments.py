@@ -476,10 +476,16 @@ async def test_a_thumbnail_url_downloads_too(api: Api, mock: respx.MockRouter) -
     assert await api.run(lambda c: c.attachments.read(ATTACHMENT["thumbnail_url"])) == b"RIFF-webp"
 
 
-async def test_a_url_on_another_host_gets_no_credential(api: Api, mock: respx.MockRouter) -> None:
-    route = mock.get("https://files.example/a/12").mock(return_value=served(PNG))
+@pytest.mark.parametrize(
+    "url", ["https://files.example/a/12", "https://test/support/attachments/12/"],
+    ids=["another-host", "another-scheme"],
+)  # fmt: skip
+async def test_a_url_off_the_desk_gets_no_credential(
+    api: Api, mock: respx.MockRouter, url: str
+) -> None:
+    route = mock.get(url).mock(return_value=served(PNG))
 
-    await api.run(lambda c: c.attachments.read("https://files.example/a/12"))
+    await api.run(lambda c: c.attachments.read(url))
 
     assert "Authorization" not in last_request(route).headers
 
