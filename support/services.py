@@ -42,10 +42,9 @@ from support.exceptions import (
     TicketResolved,
     UnknownUser,
 )
+from support.inputs import IDEMPOTENCY_KEY_MAX_LENGTH, INT64_MAX, INT64_MIN, string_problem
 from support.models import BotKey, Message, Side, Ticket
 from support.serializers import message_data, remember_attachments, ticket_data
-
-IDEMPOTENCY_KEY_MAX_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,29 +102,21 @@ def _check_not_others(actor: Actor, ticket: Ticket) -> None:
 def _clean_string(
     value: Any, field: str, *, limit: int, strip: bool = False, allow_blank: bool = False
 ) -> str:
-    """The one rule set for every string a client sends (text, title, idempotency key).
+    """Every string a client sends (text, title, idempotency key), under the one rule.
 
-    Not blank, no NUL (PostgreSQL cannot store it), no lone surrogate (not
-    encodable as UTF-8, so no database can), at most *limit* characters.
-    The REST and WebSocket inputs refuse the same values before this runs;
-    this is the rule for every other caller (the admin, bot code in-process).
+    :func:`support.inputs.string_problem` is the rule (not blank, no NUL, no
+    lone surrogate, at most *limit* characters as sent), the one the REST and
+    WebSocket inputs check and the OpenAPI schema states; this applies it for
+    every other caller (the admin, bot code in-process). *allow_blank* lets
+    ``""`` through (a caption); *strip* returns the value without surrounding
+    whitespace (a title).
     """
     if not isinstance(value, str):
         raise Invalid.field(field, _("Must be a string."))
-    text: str = value
-    if strip:
-        text = text.strip()
-    if not text.strip() and not (allow_blank and not text):
-        raise Invalid.field(field, _("May not be blank."))
-    if "\x00" in text:
-        raise Invalid.field(field, _("Null characters are not allowed."))
-    if any("\ud800" <= char <= "\udfff" for char in text):
-        raise Invalid.field(field, _("Surrogate characters are not allowed."))
-    if len(text) > limit:
-        raise Invalid.field(
-            field, _("Ensure this field has no more than %(limit)d characters.") % {"limit": limit}
-        )
-    return text
+    problem = string_problem(value, limit=limit, allow_empty=allow_blank)
+    if problem is not None:
+        raise Invalid.field(field, problem)
+    return value.strip() if strip else value
 
 
 def _clean_text(text: Any, *, caption: bool = False) -> str:
@@ -154,7 +145,7 @@ def _clean_idempotency_key(key: Any) -> str | None:
 def _clean_user_id(user_id: Any) -> int:
     if isinstance(user_id, bool) or not isinstance(user_id, int):
         raise Invalid.field("user_id", _("A Telegram user id is an integer."))
-    if not -(2**63) <= user_id < 2**63:
+    if not INT64_MIN <= user_id <= INT64_MAX:
         raise Invalid.field("user_id", _("Out of range for a Telegram user id."))
     return user_id
 

@@ -44,6 +44,14 @@ def three_tickets(make_ticket, manager_actor, bot_actor):
         ("?search=%20", ["mine", "queued", "done"]),  # blank: no filter
         ("?search=nothing", []),
         ("?search=e&resolved=false&ordering=-id", ["mine", "queued"]),
+        # An empty value is a filter not given (as in 1.x); the schema says allowEmptyValue.
+        (
+            "?user_id=&resolved=&manager=&manager__isnull=&search=&ordering=",
+            ["mine", "queued", "done"],
+        ),
+        ("?ordering=-created_at,id", ["done", "mine", "queued"]),
+        ("?user_id=-9223372036854775808", []),
+        ("?limit=9223372036854775807&offset=0", ["mine", "queued", "done"]),
     ],
 )
 def test_ticket_filters(query, titles, manager_client, three_tickets):
@@ -76,6 +84,20 @@ def test_filter_by_manager_id(manager_client, manager, three_tickets):
         "?ordering=unread",
         "?ordering=--id",
         "?search=" + "x" * 257,
+        "?search=" + " " * 257,  # the limit counts what was sent
+        "?search=%00",
+        # Only digits (and a minus) are an id: the schema says integer.
+        "?user_id=1.0",
+        "?user_id=%201",
+        "?user_id=%2B1",
+        "?manager=" + "9" * 5000,
+        # 64-bit, as the schema says; past it, never a database error.
+        "?limit=9223372036854775808",
+        "?offset=9223372036854775808",
+        "?limit=" + "9" * 5000,  # was a 500: int() refuses 4,300 digits
+        "?offset=" + "9" * 5000,
+        "?ordering=id,",
+        "?ordering=,",
     ],
 )
 def test_bad_query_parameters_are_400(query, manager_client, three_tickets):

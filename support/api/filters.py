@@ -7,21 +7,41 @@ descending. Equal values are kept apart by id, in the same direction, so
 pages never overlap.
 
 django-filter's ``BooleanFilter`` quietly ignores a value it cannot read
-(``?resolved=maybe`` would list every ticket); these refuse it with a 400.
+(``?resolved=maybe`` would list every ticket); these refuse it with a 400. An
+empty value (``?resolved=``) is a filter not given, as in 1.x.
+
+Each filter states its rule in the OpenAPI schema from the same definition it
+validates with (:func:`documented`: the values it accepts, the range of an id,
+the length of a search term).
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any, TypeVar
+
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import BaseCSVField
+from drf_spectacular.utils import extend_schema_field
 
+from support.inputs import ANY_TEXT_PATTERN, INT64_MAX, INT64_MIN, SEARCH_MAX_LENGTH
 from support.models import Message, Ticket
 
 _TRUE = ("true", "True", "1")
 _FALSE = ("false", "False", "0")
 BOOLEAN_CHOICES = [(value, value) for value in (*_TRUE, *_FALSE)]
+
+F = TypeVar("F", bound=django_filters.Filter)
+
+
+def documented(filter_: F, schema: dict[str, Any]) -> F:
+    """*filter_*, with the schema of its value in the OpenAPI document."""
+    result: F = extend_schema_field(schema)(filter_)
+    return result
 
 
 def _to_bool(value: str) -> bool:
@@ -29,29 +49,79 @@ def _to_bool(value: str) -> bool:
 
 
 def strict_boolean_filter(field_name: str, lookup_expr: str = "exact") -> django_filters.Filter:
-    return django_filters.TypedChoiceFilter(
-        field_name=field_name, lookup_expr=lookup_expr, choices=BOOLEAN_CHOICES, coerce=_to_bool
+    return documented(
+        django_filters.TypedChoiceFilter(
+            field_name=field_name,
+            lookup_expr=lookup_expr,
+            choices=BOOLEAN_CHOICES,
+            coerce=_to_bool,
+        ),
+        {
+            "type": "string",
+            "enum": [value for value, _label in BOOLEAN_CHOICES],
+            "description": str(_("true, True or 1; false, False or 0.")),
+        },
     )
 
 
-class IdFilter(django_filters.NumberFilter):  # type: ignore[misc]
-    """A whole number that fits a 64-bit id column (else 400, not a database error)."""
+#: An id in a query string: an optional minus and digits, nothing else ("1.0", " 1", "+1" too).
+_ID = re.compile(r"-?[0-9]+")
 
-    field_class = forms.IntegerField
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(min_value=-(2**63), max_value=2**63 - 1, **kwargs)
+class IdField(forms.Field):
+    """A whole number in decimal digits that fits a 64-bit id column (else 400, never a
+    database error)."""
+
+    default_error_messages = {
+        "invalid": _("Enter a whole number."),
+        "range": _("Out of range for a 64-bit id."),
+    }
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str) or _ID.fullmatch(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        # Too many digits is out of range before int() (which refuses 4,300 of them) runs.
+        if len(value.lstrip("-").lstrip("0")) > len(str(INT64_MAX)):
+            raise forms.ValidationError(self.error_messages["range"], code="range")
+        number = int(value)
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise forms.ValidationError(self.error_messages["range"], code="range")
+        return number
+
+
+ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
+
+
+class IdFilter(django_filters.Filter):  # type: ignore[misc]
+    field_class = IdField
+
+
+def id_filter(field_name: str, description: str) -> IdFilter:
+    return documented(IdFilter(field_name=field_name), {**ID_SCHEMA, "description": description})
+
+
+class OrderingField(BaseCSVField):  # type: ignore[misc]
+    """The comma-separated ``ordering``: every item one of the choices (``id,`` is a 400)."""
+
+    default_error_messages = {"empty_item": _("An empty item in the list.")}
+
+    def clean(self, value: Any) -> Any:
+        if value and any(item == "" for item in value):
+            raise forms.ValidationError(self.error_messages["empty_item"], code="invalid")
+        return super().clean(value)
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):  # type: ignore[misc]
     """django-filter's ``OrderingFilter``, with the id as the last key (same direction)."""
 
+    base_field_class = OrderingField
+
     def filter(self, qs: QuerySet[Model], value: list[str] | None) -> QuerySet[Model]:
         if not value:
             return qs
-        fields = [self.get_ordering_value(param) for param in value if param]
-        if not fields:
-            return qs
+        fields = [self.get_ordering_value(param) for param in value]
         last = fields[-1]
         if last.lstrip("-") != "id":
             fields.append("-id" if last.startswith("-") else "id")
@@ -59,22 +129,39 @@ class StableOrderingFilter(django_filters.OrderingFilter):  # type: ignore[misc]
 
 
 def ordering_by(*fields: str) -> StableOrderingFilter:
-    return StableOrderingFilter(
-        fields=tuple((field, field) for field in fields),
-        help_text=_("Another order than the default: %(fields)s, each also with a leading -.")
-        % {"fields": ", ".join(fields)},
+    description = _("Another order than the default: %(fields)s, each also with a leading -.") % {
+        "fields": ", ".join(fields)
+    }
+    # The schema of one item; the parameter is their comma-separated list.
+    choices = sorted({prefix + field for field in fields for prefix in ("", "-")})
+    return documented(
+        StableOrderingFilter(fields=tuple((field, field) for field in fields)),
+        {"type": "string", "enum": choices, "description": str(description)},
     )
 
 
 class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
-    user_id = IdFilter(field_name="user_id")
+    user_id = id_filter("user_id", str(_("The Telegram user's telegram_id.")))
     resolved = strict_boolean_filter("resolved")
-    manager = IdFilter(field_name="support_manager_id")
+    manager = id_filter("support_manager_id", str(_("The assigned manager's id.")))
     manager__isnull = strict_boolean_filter("support_manager", "isnull")
-    search = django_filters.CharFilter(
-        method="filter_search",
-        max_length=256,
-        help_text=_("A Telegram user id (whole number), or part of the title (any case)."),
+    search = documented(
+        django_filters.CharFilter(
+            method="filter_search",
+            max_length=SEARCH_MAX_LENGTH,
+            strip=False,  # the limit counts what was sent; filter_search strips
+            validators=[
+                RegexValidator(ANY_TEXT_PATTERN, _("Null characters are not allowed."), "null")
+            ],
+        ),
+        {
+            "type": "string",
+            "maxLength": SEARCH_MAX_LENGTH,
+            "pattern": ANY_TEXT_PATTERN,
+            "description": str(
+                _("A Telegram user id (whole number), or part of the title (any case).")
+            ),
+        },
     )
     ordering = ordering_by("id", "created_at")
 
@@ -87,7 +174,7 @@ class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
         if not value:
             return queryset
         matches = Q(title__icontains=value)
-        if value.isascii() and value.isdigit() and int(value) < 2**63:
+        if value.isascii() and value.isdigit() and int(value) <= INT64_MAX:
             matches |= Q(user_id=int(value))
         return queryset.filter(matches)
 

@@ -16,6 +16,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from support.inputs import INT64_MAX
+
 
 class PlainListPagination(LimitOffsetPagination):
     default_limit = None  # no limit given: the whole list, as in 1.x
@@ -49,11 +51,47 @@ class PlainListPagination(LimitOffsetPagination):
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return schema
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """``limit`` and ``offset`` as :meth:`get_limit` and :meth:`get_offset` read them."""
+
+        def parameter(name: str, minimum: int, description: str) -> dict[str, Any]:
+            schema = {
+                "type": "integer",
+                "format": "int64",
+                "minimum": minimum,
+                "maximum": INT64_MAX,
+            }
+            return {
+                "name": name,
+                "required": False,
+                "in": "query",
+                "description": description,
+                "schema": schema,
+            }
+
+        return [
+            parameter(
+                self.limit_query_param,
+                1,
+                _("Page size: at most %(max)d are returned, whatever the limit.")
+                % {"max": self.max_limit},
+            ),
+            parameter(
+                self.offset_query_param,
+                0,
+                _("Items to skip (with no limit, a page of %(max)d).") % {"max": self.max_limit},
+            ),
+        ]
+
 
 def _non_negative(request: Request, name: str) -> int | None:
+    """The parameter's digits as a number (up to a 64-bit one: the database's), or None."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
     if not raw.isascii() or not raw.isdigit():
         raise ValidationError({name: [_("Must be a non-negative integer.")]})
+    # Length first: int() of thousands of digits is slow, and past 4,300 an error.
+    if len(raw.lstrip("0")) > len(str(INT64_MAX)) or int(raw) > INT64_MAX:
+        raise ValidationError({name: [_("Must be at most %(max)d.") % {"max": INT64_MAX}]})
     return int(raw)

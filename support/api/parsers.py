@@ -11,11 +11,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 
 from support.conf import support_settings
 from support.exceptions import BadMultipart, Invalid, TooLarge, TooManyFiles
-
-#: The multipart field that carries attachments (repeated, one part a file).
-FILES_FIELD = "files"
-#: The multipart field that names each file's kind, in the same order (optional).
-KINDS_FIELD = "kinds"
+from support.inputs import FILES_FIELD
 
 
 class SafeJSONParser(JSONParser):

@@ -19,11 +19,10 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers, status
-from rest_framework.fields import IntegerField
+from rest_framework.fields import IntegerField, ListField
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
@@ -37,14 +36,9 @@ from support.api.authentication import SupportAuthentication
 from support.api.exception_handler import exception_handler
 from support.api.filters import MessageFilter, TicketFilter
 from support.api.pagination import PlainListPagination
-from support.api.parsers import (
-    FILES_FIELD,
-    KINDS_FIELD,
-    AttachmentMultiPartParser,
-    AttachmentUploadHandler,
-    SafeJSONParser,
-)
+from support.api.parsers import AttachmentMultiPartParser, AttachmentUploadHandler, SafeJSONParser
 from support.api.permissions import IsManagerOrBot, actor_for
+from support.api.schema import SupportAutoSchema
 from support.api.throttling import SupportRateThrottle
 from support.db import pooled_view
 from support.error_bodies import error_response
@@ -53,8 +47,10 @@ from support.inputs import (
     EmptyInput,
     MarkViewedInput,
     MessageCreateInput,
+    StrictSerializer,
     TicketCreateInput,
     TicketUpdateInput,
+    form_for,
 )
 from support.models import Message, Ticket
 from support.serializers import (
@@ -90,7 +86,7 @@ class SupportView(generics.GenericAPIView[Any]):
     throttle_classes = (SupportRateThrottle,)
     filter_backends: tuple[type[Any], ...] = ()  # the list views that filter name theirs
     pagination_class: type[BasePagination] | None = None
-    schema = AutoSchema()
+    schema = SupportAutoSchema()
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:  # an async view; DRF types it as sync
@@ -104,13 +100,22 @@ class SupportView(generics.GenericAPIView[Any]):
     def actor(self) -> Actor:
         return actor_for(self.request)
 
-    def parse(self, serializer_class: type[Serializer[Any]]) -> dict[str, Any]:
-        data = self.request.data if self.request.data is not None else {}
-        if isinstance(data, QueryDict):  # a form: multipart with attachments
+    def parse(self, serializer_class: type[StrictSerializer]) -> dict[str, Any]:
+        """The body, validated by *serializer_class* (JSON ``null`` is not an object either);
+        a form by :meth:`form_class` (DRF gives an empty one for a body-less form request,
+        whatever the view parses)."""
+        data = self.request.data
+        if isinstance(data, QueryDict):
+            serializer_class = self.form_class(serializer_class)
             data = form_fields(data, serializer_class)
         serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+    def form_class(self, serializer_class: type[StrictSerializer]) -> type[StrictSerializer]:
+        """What validates a form's fields: the body's own definition (only an empty form
+        gets here: this view parses JSON)."""
+        return serializer_class
 
     def list_response(self) -> Response:
         """The filtered queryset as a plain list, one page of it when ``?limit=`` asks."""
@@ -130,46 +135,44 @@ class SupportView(generics.GenericAPIView[Any]):
 
 class AcceptsAttachments(SupportView):
     """A view whose ``POST`` also takes ``multipart/form-data``: the JSON fields, plus
-    ``files`` parts (the attachments) and optional ``kinds`` (one per file)."""
+    ``files`` parts (the attachments) and optional ``kinds`` (one per file), as
+    :func:`~support.inputs.form_for` defines them."""
 
     parser_classes: tuple[type[BaseParser], ...] = (SafeJSONParser, AttachmentMultiPartParser)
+
+    def form_class(self, serializer_class: type[StrictSerializer]) -> type[StrictSerializer]:
+        return form_for(serializer_class)  # multipart with attachments
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Before anything reads the body (a session's CSRF check reads a form).
         request.upload_handlers = [AttachmentUploadHandler(request)]
         return super().initialize_request(request, *args, **kwargs)
 
-    def uploads(self) -> dict[str, Any]:
-        """The service's ``files`` and ``kinds`` from a multipart body (none from JSON)."""
-        data = self.request.data
-        if not isinstance(data, QueryDict):
-            return {}
-        kinds = data.getlist(KINDS_FIELD)
-        return {"files": self.request.FILES.getlist(FILES_FIELD), "kinds": kinds or None}
-
 
 def form_fields(data: QueryDict, serializer_class: type[Serializer[Any]]) -> dict[str, Any]:
-    """A form's text fields as the JSON body would give them, for the same input definition.
+    """A form's parts as the JSON body would give them, for the same input definition.
 
     A form has only strings: an integer field's digits become the integer (anything
-    else stays a string, which the strict field refuses); a field given twice is refused.
+    else stays a string, which the strict field refuses; past 20 digits it is out of
+    range anyway); a list field (``files``, ``kinds``) takes every part of its name, in
+    order; any other field given twice is refused.
     """
     fields = serializer_class().fields
     body: dict[str, Any] = {}
     for key, values in data.lists():  # DRF puts the file parts in too
-        if key == FILES_FIELD:
-            if any(isinstance(value, str) for value in values):
-                raise Invalid.field(FILES_FIELD, _("Files go in file parts, not text fields."))
+        if isinstance(fields.get(key), ListField):
+            body[key] = values
             continue
-        if key == KINDS_FIELD:
-            continue  # see AcceptsAttachments.uploads
         if len(values) != 1:
             raise Invalid.field(key, _("Give this field once."))
         value: Any = values[0]
-        if isinstance(fields.get(key), IntegerField) and re.fullmatch(r"-?[0-9]{1,20}", value):
+        if isinstance(fields.get(key), IntegerField) and _DIGITS.fullmatch(value):
             value = int(value)
         body[key] = value
     return body
+
+
+_DIGITS = re.compile(r"-?[0-9]{1,20}")
 
 
 @extend_schema(
@@ -179,7 +182,10 @@ def form_fields(data: QueryDict, serializer_class: type[Serializer[Any]]) -> dic
 )
 @extend_schema(
     methods=["POST"],
-    request=TicketCreateInput,
+    request={
+        "application/json": TicketCreateInput,
+        "multipart/form-data": form_for(TicketCreateInput),
+    },
     responses={201: TicketSerializer, 200: TicketSerializer, **ERRORS},
 )
 class TicketListView(AcceptsAttachments):
@@ -209,7 +215,7 @@ class TicketListView(AcceptsAttachments):
 
     def post(self, request: Request) -> Response:
         body = self.parse(TicketCreateInput)
-        opened = services.open_ticket_once(self.actor, **body, **self.uploads())
+        opened = services.open_ticket_once(self.actor, **body)
         code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
         return self.ticket_response(opened.ticket, code)
 
@@ -254,7 +260,7 @@ class TicketDetailView(SupportView):
         return self.ticket_response(services.update_ticket(self.actor, pk, **body))
 
 
-@extend_schema(methods=["POST"], request=None, responses={200: TicketSerializer, **ERRORS})
+@extend_schema(methods=["POST"], request=EmptyInput, responses={200: TicketSerializer, **ERRORS})
 class TicketActionView(SupportView):
     """``POST tickets/{id}/<action>/``: assign, unassign, resolve, reopen."""
 
@@ -286,7 +292,10 @@ class TicketActionView(SupportView):
 )
 @extend_schema(
     methods=["POST"],
-    request=MessageCreateInput,
+    request={
+        "application/json": MessageCreateInput,
+        "multipart/form-data": form_for(MessageCreateInput),
+    },
     responses={201: MessageSerializer, 200: MessageSerializer, **ERRORS},
 )
 class MessageListView(AcceptsAttachments):
@@ -312,7 +321,7 @@ class MessageListView(AcceptsAttachments):
 
     def post(self, request: Request, pk: int) -> Response:
         body = self.parse(MessageCreateInput)
-        posted = services.post_message(self.actor, pk, **body, **self.uploads())
+        posted = services.post_message(self.actor, pk, **body)
         code = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK
         return Response(MessageSerializer(posted.message).data, status=code)
 
@@ -355,6 +364,8 @@ class SchemaView(SpectacularAPIView):
             "VERSION": __version__,
             "SERVERS": [{"url": request.build_absolute_uri(mount)}],
             "SCHEMA_PATH_PREFIX": "",
+            # An attachment's `kind` and a form's `kinds` are one set of choices.
+            "ENUM_NAME_OVERRIDES": {"KindEnum": "support.models.AttachmentKind"},
         }
         response: Response = super().get(request, *args, **kwargs)  # type: ignore[no-untyped-call]
         return response
