@@ -181,16 +181,12 @@ class AsyncEventStream:
         WebSocket again (:class:`_RetryWebSocket`, after a delay that doubles each time
         WebSocket is still refused)."""
         stepped_down = self.requested == "auto" and self.transport != FALLBACK[0]
-        if not stepped_down:
-            async for event in events:
-                yield event
-            return
         loop = asyncio.get_running_loop()
-        if self._retry_at is None:
+        if stepped_down and self._retry_at is None:
             self._retry_at = loop.time() + self._retry_delay
-        try:
+        try:  # *events* closed here, whichever way this ends: its connection with it
             while True:
-                deadline = asyncio.timeout_at(self._retry_at)
+                deadline = asyncio.timeout_at(self._retry_at if stepped_down else None)
                 try:
                     async with deadline:
                         event = await anext(events)
@@ -326,6 +322,7 @@ class EventStream:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
         self._stream: AsyncEventStream | None = None
         self._cursor: str | None = kwargs.get("after")
 
@@ -362,8 +359,11 @@ class EventStream:
     def close(self) -> None:
         self._stop.set()
         if self._loop is not None and self._thread is not None:
-            loop = self._loop
-            loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+            # The pump alone: cancelling the connection's own tasks (a WebSocket's
+            # keep-alive, its reader) too would leave its socket unclosed.
+            task = self._task
+            if task is not None:
+                self._loop.call_soon_threadsafe(task.cancel)
             self._thread.join(10)
 
     def __enter__(self) -> EventStream:
@@ -382,15 +382,21 @@ class EventStream:
             self._queue.put(self._DONE)
 
     async def _pump(self) -> None:
+        self._task = asyncio.current_task()
         self._loop = asyncio.get_running_loop()
+        if self._stop.is_set():  # closed before the thread got here
+            return
         async with httpx.AsyncClient() as http:
             self._stream = AsyncEventStream(AsyncRequester(self._options, http), **self._kwargs)
-            async for event in self._stream:
-                while True:  # backpressure without blocking the loop
-                    try:
-                        self._queue.put_nowait(event)
-                        break
-                    except queue.Full:
-                        await asyncio.sleep(0.05)
-                if self._stop.is_set():
-                    return
+            try:
+                async for event in self._stream:
+                    while True:  # backpressure without blocking the loop
+                        try:
+                            self._queue.put_nowait(event)
+                            break
+                        except queue.Full:
+                            await asyncio.sleep(0.05)
+                    if self._stop.is_set():
+                        return
+            finally:
+                await self._stream.aclose()  # its connection, closed while the loop runs
