@@ -1,4 +1,1 @@
-"""Benchmarks of the support app against baselines measured in the same run.
-
-``python -m benchmarks``: see docs/benchmarks.md.
-"""
+"""Benchmarks of the support app against baselines measured in the same run: docs/benchmarks.md."""

@@ -1,11 +1,7 @@
-"""B3: idle connections a fresh worker process holds, per transport, and its RSS.
-
-Listeners open in steps, each followed by a reading of RSS and threads from
-``/proc`` (a long-poll counts while the server holds it); opening stops when over
-1 % of a step fails or the budget runs out. Then one message is timed to all.
-The reconnect storm (:func:`storm`): the server restarts cold and every WebSocket client
-reconnects at once, backing off as the manager console does (0.5 s doubling to 10 s).
-"""
+"""B3: idle connections a fresh worker holds, per transport, and its RSS, in steps (a
+long-poll counts while held; over 1 % of a step failing, or the budget, stops it), then one
+message timed to all. :func:`storm`: the server restarts cold and every WebSocket client
+reconnects at once, backing off as the manager console does (0.5 s doubling to 10 s)."""
 
 import asyncio
 import time

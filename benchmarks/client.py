@@ -1,9 +1,6 @@
-"""The client, one process for every role: lean listeners and posters, what they record.
-
-Listeners are bare asyncio protocols and a long-poll loop, so the client costs much
-less than the servers, and the same for each. Each posted text carries a marker
-``bm<seq>z`` that every transport passes through as the same bytes.
-"""
+"""The client, one process for every role: bare asyncio protocols and a long-poll loop that
+cost much less than the servers, the same for each. Each posted text carries a marker
+``bm<seq>z`` that every transport passes through as the same bytes."""
 
 from __future__ import annotations
 
@@ -43,28 +40,19 @@ class Recorder:
         self.base = next(_next_base) * 10_000_000
         self.posted: list[float | None] = [None] * count
         self.arrivals: list[list[float]] = [[] for _ in range(count)]
-        self._waiters: dict[int, asyncio.Future[None]] = {}
         self.post_failures = 0
 
     def text(self, index: int) -> str:
         return f"bm{self.base + index}z benchmark message"
 
-    def arrive(self, index: int, now: float) -> None:
-        got = self.arrivals[index]
-        got.append(now)
-        waiter = self._waiters.pop(index, None) if len(got) >= self.listeners else None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     async def wait_all(self, index: int, timeout: float) -> bool:
-        """Wait until every listener has message *index*; False on timeout."""
-        if len(self.arrivals[index]) >= self.listeners:
-            return True
-        waiter = self._waiters.setdefault(index, asyncio.get_running_loop().create_future())
-        try:
-            await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except TimeoutError:
-            return False
+        """Wait until every listener has message *index* (polled: arrivals are stamped as
+        they come); False on timeout."""
+        deadline = time.perf_counter() + timeout
+        while len(self.arrivals[index]) < self.listeners:
+            if time.perf_counter() > deadline:
+                return False
+            await asyncio.sleep(0.001)
         return True
 
     def delivered(self) -> int:
@@ -82,9 +70,6 @@ class Recorder:
                 samples.extend(at - sent for at in got[: self.listeners])
                 missing += max(0, self.listeners - len(got))
         return samples, missing
-
-    def last_arrival(self) -> float | None:
-        return max((got[-1] for got in self.arrivals if got), default=None)
 
 
 class Scanner:
@@ -108,7 +93,7 @@ class Scanner:
             index = int(match[1]) - recorder.base
             if 0 <= index < recorder.count and not seen[index]:
                 seen[index] = 1
-                recorder.arrive(index, now)
+                recorder.arrivals[index].append(now)
         self._tail = buf[max(end, len(buf) - 24) :]  # a marker split across reads is found
 
 
@@ -216,20 +201,6 @@ class HttpConnection:
         self._reader = self._writer = None
 
 
-async def timed(
-    connection: HttpConnection, path: str, headers: Headers, repeats: int, budget: float,
-    keep: bool = True,
-) -> tuple[int, list[float]]:  # fmt: skip
-    """Up to *repeats* GETs of *path*, while *budget* s last (one at least): the last
-    status, and the seconds each took."""
-    status, times, started = 0, list[float](), time.perf_counter()
-    while len(times) < repeats and (not times or time.perf_counter() - started < budget):
-        start = time.perf_counter()
-        status, _ = await connection.request("GET", path, headers, keep=keep)
-        times.append(time.perf_counter() - start)
-    return status, times
-
-
 class Listener(asyncio.Protocol):
     """A stream (WebSocket or SSE): ``opened`` once the server accepts, ``closed`` at the end."""
 
@@ -239,8 +210,7 @@ class Listener(asyncio.Protocol):
         self.opened: asyncio.Future[None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
         self.transport: asyncio.Transport | None = None
-        self._buf = bytearray()
-        self._streaming = False
+        self._buf, self._streaming = bytearray(), False
 
     def request(self) -> bytes:
         raise NotImplementedError
@@ -457,9 +427,8 @@ class Crowd:
         if self.transport == "longpoll":
             listener = LongPoll(target, scanner, self)
         elif self.transport == "websocket":
-            listener = WebSocketListener(
-                target.port, target.ws_path, target.listen_headers, scanner
-            )
+            path, headers = target.ws_path, target.listen_headers
+            listener = WebSocketListener(target.port, path, headers, scanner)
         else:
             path = f"{target.api}events/stream/"
             listener = SseListener(target.port, path, target.listen_headers, scanner)
@@ -521,8 +490,9 @@ class HttpPoster:
     async def post(self, text: str) -> bool:
         connection = await self._idle.get()
         try:
-            spec, headers = self._spec, next(self._headers)
-            request = ("POST", spec.path, headers, spec.body(text), None, spec.content_type)
+            spec, headers, get = self._spec, next(self._headers), self._spec.method == "GET"
+            body = None if get else spec.body(text)
+            request = (spec.method, spec.path, headers, body, None, spec.content_type, not get)
             status, self.last = await connection.request(*request)
         except (ConnectionError, asyncio.IncompleteReadError):
             status = 0
@@ -573,9 +543,8 @@ async def post_timed(
     target: Target, recorder: Recorder, messages: int, wait: float, gap: float = 0.0,
     deadline: float = math.inf,
 ) -> list[float]:  # fmt: skip
-    """Post one message at a time, each once the last reached every listener (or after *wait*
-    s) and *gap* s more; after 3, none past *deadline* (``perf_counter``). Each post's round
-    trip; a refused one is counted in ``recorder.post_failures``."""
+    """Post one message at a time, each *gap* s after the last reached every listener (or *wait*
+    s), none past *deadline* after 3; each post's round trip (refusals: ``post_failures``)."""
     poster, times = await poster_for(target), list[float]()
     for index in range(messages):
         if index >= 3 and time.perf_counter() > deadline:

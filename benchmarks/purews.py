@@ -1,9 +1,6 @@
-"""The practical Python ceiling for fan-out: a bare ``websockets`` broadcast server.
-
-A bot on ``/bot`` sends ``{"ticket": id, "text": str}``; the server builds an event
-shaped like ours, serialises it once, ``broadcast()``s it to every other connection
-and acks. No database, authentication or ASGI: ``python -m benchmarks.purews --port N``.
-"""
+"""The practical Python ceiling for fan-out: ``python -m benchmarks.purews --port N``. A bot
+on ``/bot`` sends ``{"ticket": id, "text": str}``; the server builds an event shaped like
+ours, serialises it once, ``broadcast()``s it to every other connection and acks."""
 
 import argparse
 import itertools

@@ -1,8 +1,5 @@
-"""``results.md``: the target table, the measurements, the machine.
-
-Ratios lead: each divides two numbers of the same run, measured minutes apart. A
-delivery that never arrived makes a percentile infinite (``null`` in the JSON).
-"""
+"""``results.md``: the target table, the measurements, the machine. Each ratio divides two
+numbers of the same run; a delivery that never arrived makes a percentile infinite."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,8 +52,6 @@ def _table(header: list[str], rows: Iterable[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
-# --- the target table ---------------------------------------------------------------
-
 Outcome = tuple[str, bool] | None
 
 
@@ -81,11 +76,9 @@ def _not_2xx(r: Any) -> Outcome:
 
 def _b3_websockets(ws: Any, bare: Any) -> Outcome:
     mine, base = ws["rss_per_connection_bytes"], bare["rss_per_connection_bytes"]
-    return (
-        f"{ws['reached']:,} held; {mine / KIB:.1f} KiB each, "
-        f"{mine / base:.2f}x the bare consumer's {base / KIB:.1f}",
-        ws["reached"] >= ws["attempted"] and mine / base <= 1.15,
-    )
+    ok = ws["reached"] >= ws["attempted"] and mine / base <= 1.15
+    return (f"{ws['reached']:,} held; {mine / KIB:.1f} KiB each, {mine / base:.2f}x the bare "
+            f"consumer's {base / KIB:.1f}", ok)  # fmt: skip
 
 
 def _b3_streams(row: Any) -> Outcome:
@@ -97,11 +90,8 @@ def _b3_streams(row: Any) -> Outcome:
 
 def _b3_storm(storm: Any) -> Outcome:
     when = "" if storm["all_back_s"] is None else f" in {storm['all_back_s']:.1f} s"
-    return (
-        f"{storm['back']:,} of {storm['clients']:,} back{when}, "
-        f"{storm['failed_attempts']} failed attempts",
-        bool(storm["met"]),
-    )
+    return (f"{storm['back']:,} of {storm['clients']:,} back{when}, "
+            f"{storm['failed_attempts']} failed attempts", bool(storm["met"]))  # fmt: skip
 
 
 def _b4_page(big: Any, little: Any) -> Outcome:
@@ -111,25 +101,15 @@ def _b4_page(big: Any, little: Any) -> Outcome:
     return outcome and (outcome[0], outcome[1] and big["median_ms"] <= 20)
 
 
-def _b4_whole(row: Any) -> Outcome:
-    return f"{row['median_ms']:,.0f} ms", row["median_ms"] <= 1000
-
-
 def _b6_memory(row: Any) -> Outcome:
-    over = (row["rss_peak_bytes"] - row["rss_idle_bytes"]) / MIB
-    return (
-        f"{over:+.1f} MiB (idle {row['rss_idle_bytes'] / MIB:.0f}, peak "
-        f"{row['rss_peak_bytes'] / MIB:.0f} MiB); {row['non_2xx']} of {row['posts']} not 2xx",
-        over <= 50 and row["non_2xx"] == 0,
-    )
+    idle, peak, bad = row["rss_idle_bytes"] / MIB, row["rss_peak_bytes"] / MIB, row["non_2xx"]
+    return (f"{peak - idle:+.1f} MiB (idle {idle:.0f}, peak {peak:.0f} MiB); {bad} of "
+            f"{row['posts']} not 2xx", peak - idle <= 50 and bad == 0)  # fmt: skip
 
 
 def check(results: dict[str, Any]) -> list[Row]:
-    """The targets, per configuration of ours, each computed from this run.
-
-    A row whose inputs were not measured (a missing row, or a zero or None where
-    a number was due) says so instead of passing or failing.
-    """
+    """The targets, per configuration of ours; one whose inputs were not measured (a missing
+    row, a zero or None where a number was due) says so instead of passing or failing."""
     out: list[Row] = []
 
     def add(what: str, key: str, target: str, compute: Callable[..., Outcome], *args: Any) -> None:
@@ -202,9 +182,9 @@ def _check(results: dict[str, Any], key: str, add: Callable[..., None]) -> None:
             f"all back {deadline}", _b3_storm, storm)  # fmt: skip
 
     if find(b6 := results.get("b6", []), target=key):  # a configuration B6 measures
-        up, base = find(b6, target=key, phase="upload"), find(b6, target=bare_of(key))
-        down, burst = find(b6, target=key, phase="download"), find(b6, target=key, phase="burst")
-        mib = [f"{(r or {}).get('bytes', 0) / MIB:.0f} MiB" for r in (up, down)]
+        up, burst, down = (find(b6, target=key, phase=p) for p in ("upload", "burst", "download"))
+        base = find(b6, target=bare_of(key), phase="upload")
+        mib = [f"{(r or {}).get('bytes', 0) / MIB:.0f} MiB" for r in (up, burst)]
         for field, what in (("server_cpu_ms_per_post", "worker CPU"), ("p50_ms", "p50")):
             add(f"B6, a {mib[0]} upload vs the bare Django view saving it: {what}", key,
                 "≤ 1.2x", _vs, up, base, field, "ms", 1.2)  # fmt: skip
@@ -223,10 +203,8 @@ def _check(results: dict[str, Any], key: str, add: Callable[..., None]) -> None:
         "≤ 1.5x and ≤ 20 ms", _b4_page, find(rest, tickets=large, paginated=True),
         find(rest, tickets=small, paginated=True))  # fmt: skip
     add(f"B4, unpaginated tickets/ at {large:,} tickets", key, "≤ 1 s",
-        _b4_whole, find(rest, tickets=large, paginated=False))  # fmt: skip
-
-
-# --- the tables of measurements ------------------------------------------------------
+        lambda r: (f"{r['median_ms']:,.0f} ms", r["median_ms"] <= 1000),
+        find(rest, tickets=large, paginated=False))  # fmt: skip
 
 
 def _machine(results: dict[str, Any]) -> str:
@@ -385,9 +363,7 @@ def markdown(results: dict[str, Any]) -> str:
         "### Reconnect storm: WebSockets back after a restart": _reconnect(results),
         "## B4: REST `tickets/`": _b4(results),
         "## B5: a bot's REST post vs the bare Django view": _b5(results),
-        "## B6: attachments, uploads vs the bare Django view and downloads vs nginx": _b5(
-            results, "b6"
-        ),
+        "## B6: attachments, up vs the bare Django view, down vs nginx": _b5(results, "b6"),
         "## How long each section took": _table(
             ["section", "took min"], ([n, f"{s['actual_s'] / 60:.1f}"] for n, s in sections)
         ),

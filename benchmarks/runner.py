@@ -1,10 +1,7 @@
-"""``python -m benchmarks [--quick] [--out DIR] [--only b1,b2,b3,b4,b5,b6] ...``: the run.
-
-It starts every server and measures B1-B6 across all of them, interleaved by benchmark
-(B1 on every server, then B2, ...): a baseline and ours are measured minutes apart under
-the same background load. It writes ``benchmarks/results/`` (``--quick``, tiny sizes: a
-temporary folder). A measurement that raises is kept under ``errors`` (exit status 1).
-"""
+"""``python -m benchmarks [--quick] [--out DIR] [--only b1,...,b6] ...``: starts every server
+and measures B1-B6 on all of them, interleaved by benchmark, so a baseline and ours are
+measured minutes apart under the same load; writes ``benchmarks/results/`` (``--quick``:
+a temporary folder). A measurement that raises is kept under ``errors`` (exit status 1)."""
 
 import argparse
 import asyncio
@@ -146,10 +143,9 @@ class Run:
                 url = pg and create_database(pg, f"{family.__name__}_{server_kind}")
                 extra = [redis.url_for(index) if pg else None] if family is ours else []
                 targets.append(family(workdir, self.files, server_kind, url, *extra))
-        for target in targets[1:]:  # B3 and B6 measure some configurations only
-            for name in ("b3", "b6"):
-                if target.config not in getattr(sizes, f"{name}_configs"):
-                    target.measured_in -= {name}
+        for target in targets[1:]:
+            if target.config not in sizes.b3_configs:  # B3 and B6 measure these only
+                target.measured_in -= {"b3", "b6"}
         for target in targets:
             await self.attempt(f"{target.key}: warm-up", warm(target, "websocket", 3))
             nofile = target.server.nofile_limit()
@@ -199,7 +195,7 @@ class Run:
             up = await self.attempt("B6: nginx on the uploads", asyncio.to_thread(static.start))
             for target in sorted(targets, key=lambda t: t.config):  # stable: ours first
                 what = f"B6 {target.key}: uploads, {self.sizes.b6_burst} at once, downloads"
-                work = b5_b6_posts.b6(target, self.sizes, up.port if up else None)
+                work = b5_b6_posts.b6(target, self.sizes, up)
                 await self.record("b6", what, work)
         finally:
             static.stop()

@@ -1,12 +1,7 @@
-"""The servers under test, each one process on loopback with a listen backlog of 1,024.
-
-A :class:`Target` is a server configuration as the client sees it. Ours is the
-example project as the README documents it (``DATABASE_URL`` and ``REDIS_URL``
-switch it to PostgreSQL + Redis); pure is :mod:`benchmarks.purews`; bare is
-:mod:`benchmarks.bare`, one process per configuration of ours: the bare Channels consumer
-(B2 and B3, SQLite only: it needs no database), the bare Django views ``POST /notes/``
-(B5) and ``POST /upload/`` (B6, SQLite only), same server, same kind of database.
-"""
+"""The servers under test, one process each on loopback, with a listen backlog of 1,024: ours
+(the example project as the README documents it; ``DATABASE_URL`` and ``REDIS_URL`` for
+PostgreSQL + Redis), pure (:mod:`benchmarks.purews`), and bare (:mod:`benchmarks.bare`,
+per configuration of ours: its Channels consumer for B2 and B3, its views for B5 and B6)."""
 
 import json
 import os
@@ -36,6 +31,7 @@ class HttpPost:
     headers: list[Headers]
     body: Callable[[str], bytes]
     content_type: str = "application/json"
+    method: str = "POST"  # or "GET": B6's downloads, their bodies counted and dropped
 
 
 @dataclass
@@ -68,7 +64,6 @@ class Target:
     listen_headers: Headers = field(default_factory=list)
     manage: Callable[[str], str] | None = None  # runs a script in ``manage.py shell``
     rest_post: HttpPost | None = None  # B5's post (ours: ``post``; bare: the plain view)
-    upload_path: str | None = None  # B6's multipart upload (ours: ``post``'s path)
 
     @property
     def port(self) -> int:
@@ -115,20 +110,15 @@ def environment(drop: set[str], **extra: str) -> dict[str, str]:
 
 
 def file_env(files: Path, key: str) -> dict[str, str]:
-    """Where *key* keeps uploads (``MEDIA_ROOT``), on the disk of *files*; ``TMPDIR`` on the
-    same file system, so a finished upload is renamed into the storage, as in production."""
-    for folder in (files / key, files / "tmp"):
-        folder.mkdir(parents=True, exist_ok=True)
-    return {"MEDIA_ROOT": str(files / key), "TMPDIR": str(files / "tmp")}
+    """*key*'s uploads (``MEDIA_ROOT``) and temporary files in one folder on the disk: every
+    server's finished upload is renamed into its storage, none copied across file systems."""
+    (files / key).mkdir(parents=True, exist_ok=True)
+    return {"MEDIA_ROOT": str(files / key), "TMPDIR": str(files / key)}
 
 
 def text_body(text: str) -> bytes:
     """A bot's post body: ours and the bare view take the same JSON."""
     return json.dumps({"text": text}).encode()
-
-
-def _last_json(output: str) -> Any:
-    return json.loads(output.strip().splitlines()[-1])
 
 
 OURS_SETUP = """
@@ -167,7 +157,7 @@ def ours(
 
     say(f"{key}: migrating")
     server.manage("migrate", "--noinput", "-v", "0", timeout=MANAGE_TIMEOUT)
-    creds = _last_json(manage(OURS_SETUP % BOT_KEYS))
+    creds = json.loads(manage(OURS_SETUP % BOT_KEYS).strip().splitlines()[-1])
     server.start()
     bot_headers = [[("Authorization", f"Api-Key {k}")] for k in creds["bot_keys"]]
     request = urllib.request.Request(
@@ -185,7 +175,7 @@ def ours(
         server, "/ws/support/", post, frozenset({"b1", "b2", "b3", "b4", "b5", "b6"}),
         transports=("websocket", "sse", "longpoll"), api="/support/",
         listen_headers=[("Authorization", f"Token {creds['token']}")], manage=manage,
-        rest_post=post, upload_path=post.path,
+        rest_post=post,
     )  # fmt: skip
 
 
@@ -228,5 +218,5 @@ def bare(workdir: Path, files: Path, server_kind: str, database_url: str | None 
         key, f"bare Django/Channels · {server_kind} · {storage}", "bare", server_kind, storage,
         server, "/ws/listen/", WsPost("/ws/bot/", command="ticket.assign"),
         frozenset({"b2", "b3", "b5", "b6"} if short == "sqlite" else {"b5"}),
-        rest_post=HttpPost("/notes/", [[]], text_body), upload_path="/upload/",
+        rest_post=HttpPost("/notes/", [[]], text_body),
     )  # fmt: skip
