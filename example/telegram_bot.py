@@ -897,9 +897,9 @@ class SupportBot:
                 errors = error.errors or {}
                 if "text" in errors:
                     await self.reply(parcel, "too_long")
-                elif error.code in ("empty_file", "too_many_files") or {"files", "kinds"} & set(
-                    errors
-                ):
+                elif error.code in ("empty_file", "too_many_files") or any(
+                    name.split(".")[0] in ("files", "kinds") for name in errors
+                ):  # the file refused is named by its position: files.2, kinds.2
                     log.warning("the desk refused the files of %s: %s", parcel.key, error)
                     await self.reply(parcel, "file_refused")
                 else:

@@ -517,6 +517,8 @@ async def test_a_file_over_telegrams_limit_gets_an_apology_and_nothing_is_posted
         (413, {"code": "too_large", "detail": "no"}),
         (400, {"code": "empty_file", "detail": "no", "errors": {"files": ["Empty file."]}}),
         (400, {"code": "invalid", "detail": "no", "errors": {"kinds": ["A photo cannot…"]}}),
+        (400, {"code": "invalid", "detail": "no", "errors": {"kinds.0": ["A photo cannot…"]}}),
+        (400, {"code": "invalid", "detail": "no", "errors": {"files.0": ["Not a file."]}}),
     ],
 )
 async def test_a_file_the_desk_refuses_gets_a_plain_answer(
@@ -593,8 +595,8 @@ async def test_an_album_saved_before_a_restart_is_posted_after_the_window(
 
     follower = asyncio.create_task(restarted.follow_albums())
     try:
-        async with asyncio.timeout(10):
-            while restarted.state.albums:
+        async with asyncio.timeout(10):  # until the state file forgets the album
+            while (await asyncio.to_thread(tb.State.load, path)).albums:
                 await asyncio.sleep(0.01)
     finally:
         follower.cancel()
