@@ -14,11 +14,14 @@ layer). Environment variables switch it to production-like services:
 * ``DJANGO_DEBUG`` (``1`` by default), ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``;
 * ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
   ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
-  tests and benchmarks lift the stream limit with ``0``).
+  tests and benchmarks lift the stream limit with ``0``);
+* ``SUPPORT_THROTTLE_RATES``: that setting as JSON, e.g. ``{"manager": null}``
+  (the schema's fuzzing sends more than a manager may).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -125,6 +128,8 @@ if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
     SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
 if os.environ.get("SUPPORT_MAX_STREAMS_PER_CREDENTIAL"):
     SUPPORT_MAX_STREAMS_PER_CREDENTIAL = int(os.environ["SUPPORT_MAX_STREAMS_PER_CREDENTIAL"])
+if os.environ.get("SUPPORT_THROTTLE_RATES"):
+    SUPPORT_THROTTLE_RATES = json.loads(os.environ["SUPPORT_THROTTLE_RATES"])
 if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
     # E.g. longer manager replies, which the example bot splits for Telegram.
     SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])

@@ -107,11 +107,13 @@ class LiveServer(ServerProcess):
 
 @contextmanager
 def running_server(
-    workdir: Path, *, tickets: int = 0, **env: str
+    workdir: Path, *, tickets: int = 0, program: str = "daphne", **env: str
 ) -> Iterator[tuple[LiveServer, Credentials]]:
-    """A migrated, started server with credentials; with *tickets* opened by the bot
-    (ids 1..N, user ids 9001..), for tests that need objects to exist."""
-    server = LiveServer(workdir, server_env(workdir, **env))
+    """A migrated, started server (*program*: ``"daphne"`` or ``"uvicorn"``) with credentials;
+    with *tickets* opened by the bot (ids 1..N, user ids 9001..), for tests that need
+    objects to exist."""
+    commands: dict[str, Command] = {"daphne": daphne, "uvicorn": uvicorn}
+    server = LiveServer(workdir, server_env(workdir, **env), command=commands[program])
     credentials = server.prepare()
     server.start()
     try:
