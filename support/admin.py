@@ -1,4 +1,4 @@
-"""Admin for tickets, messages and bot keys.
+"""Admin for tickets, messages, bot keys and managers' Telegram links.
 
 State changes made here go through :mod:`support.services` like every other
 adapter, so they append events and obey the same rules; the forms only
@@ -20,7 +20,7 @@ from support import services
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.exceptions import SupportError
-from support.models import BotKey, Message, Ticket
+from support.models import BotKey, Message, TelegramAccount, Ticket
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # a lazy translation (typing only)
@@ -138,10 +138,10 @@ def revoke_keys(modeladmin: BotKeyAdmin, request: HttpRequest, queryset: QuerySe
 
 @admin.register(BotKey)
 class BotKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "prefix", "created_at", "revoked_at")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_display = ("name", "prefix", "staff", "created_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "staff")
     search_fields = ("name", "prefix")
-    fields = ("name", "prefix", "created_at", "revoked_at")
+    fields = ("name", "staff", "prefix", "created_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "revoked_at")
     actions = (revoke_keys,)
 
@@ -149,9 +149,11 @@ class BotKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self, request: HttpRequest, obj: BotKey, form: ModelForm[BotKey], change: bool
     ) -> None:
         if change:
-            obj.save(update_fields=["name"])
+            # Saving a key forgets every remembered credential (support.credentials),
+            # so withdrawing `staff` holds from the key's next request.
+            obj.save(update_fields=["name", "staff"])
             return
-        key, raw_key = create_bot_key(obj.name)
+        key, raw_key = create_bot_key(obj.name, staff=obj.staff)
         obj.pk, obj.prefix, obj.created_at = key.pk, key.prefix, key.created_at
         self.message_user(
             request,
@@ -162,3 +164,19 @@ class BotKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoke instead: the row records that the key existed
+
+
+@admin.register(TelegramAccount)
+class TelegramAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Set or remove a manager's Telegram link (managers also link themselves with a code).
+
+    Deleting a row unlinks at once: a staff bot's next request for that Telegram
+    id is refused (the acting check reads the link on every request).
+    """
+
+    list_display = ("user", "telegram_id", "linked_at")
+    search_fields = ("=telegram_id", "user__username")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    fields = ("user", "telegram_id", "linked_at")
+    readonly_fields = ("linked_at",)

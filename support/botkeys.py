@@ -20,17 +20,18 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def create_bot_key(name: str) -> tuple[BotKey, str]:
+def create_bot_key(name: str, *, staff: bool = False) -> tuple[BotKey, str]:
     """Create a key for the bot called *name*; return it with its plaintext.
 
     The plaintext exists only in the return value: show it once, then it is gone.
+    *staff* grants the capability to act for linked managers (a staff group's bot).
     """
     while True:
         prefix = secrets.token_hex(PREFIX_BYTES)
         if not BotKey.objects.filter(prefix=prefix).exists():
             break
     raw_key = f"{prefix}.{secrets.token_urlsafe(SECRET_BYTES)}"
-    key = BotKey.objects.create(name=name, prefix=prefix, hashed_key=hash_key(raw_key))
+    key = BotKey.objects.create(name=name, prefix=prefix, hashed_key=hash_key(raw_key), staff=staff)
     return key, raw_key
 
 

@@ -1,4 +1,4 @@
-"""Tickets, messages, the durable event log and bot keys."""
+"""Tickets, messages, the durable event log, bot keys and managers' Telegram links."""
 
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ class Ticket(models.Model):
     idempotency_key = models.CharField(  # noqa: DJ001
         _("idempotency key"), max_length=128, null=True, blank=True, editable=False
     )
+    # The ticket's forum topic in the staff group: set once, by a staff bot
+    # (support.telegram_links.set_telegram_topic), so two bot workers that both
+    # created a topic agree on the first one stored.
+    telegram_chat_id = models.BigIntegerField(
+        _("Telegram staff chat"), null=True, blank=True, editable=False
+    )
+    telegram_topic_id = models.BigIntegerField(
+        _("Telegram topic"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -96,6 +105,9 @@ class Message(models.Model):
     idempotency_key = models.CharField(  # noqa: DJ001
         _("idempotency key"), max_length=128, null=True, blank=True, editable=False
     )
+    # Written by a manager in the ticket's staff-group topic (a staff bot acting
+    # for them): the mirror must not post it back into the topic.
+    via_staff_chat = models.BooleanField(_("via the staff chat"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("message")
@@ -244,6 +256,14 @@ class BotKey(models.Model):
     hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    staff = models.BooleanField(
+        _("staff"),
+        default=False,
+        help_text=_(
+            "May act for managers who linked their Telegram account (a staff group's bot). "
+            "Off unless this bot needs it."
+        ),
+    )
 
     objects = BotKeyQuerySet.as_manager()
 
@@ -258,3 +278,57 @@ class BotKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TelegramAccount(models.Model):
+    """A manager's Telegram account: a staff bot may act for this user as this Telegram id.
+
+    Made by a link code the manager sends to the bot, or in the admin.
+    Deleting the row (unlinking) takes effect on the staff bot's next request.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="support_telegram",
+        verbose_name=_("manager"),
+    )
+    telegram_id = models.BigIntegerField(_("Telegram id"), unique=True)
+    linked_at = models.DateTimeField(_("linked at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Telegram link")
+        verbose_name_plural = _("Telegram links")
+        ordering = ("-linked_at",)
+
+    def __str__(self) -> str:
+        return f"{self.user} ↔ {self.telegram_id}"
+
+
+class TelegramLinkCode(models.Model):
+    """A one-time code a manager sends to the staff bot to link their Telegram account.
+
+    Only a keyed digest of the code is stored (:mod:`support.telegram_links`);
+    it is good until ``expires_at`` and once (``used_at``). Issuing a new code
+    voids the manager's unused ones.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("manager"),
+    )
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(_("expires at"), editable=False)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Telegram link code")
+        verbose_name_plural = _("Telegram link codes")
+        ordering = ("-created_at",)
+        indexes = (models.Index(fields=("used_at", "expires_at"), name="support_link_code_live"),)
+
+    def __str__(self) -> str:
+        return f"{self.user} until {self.expires_at:%Y-%m-%d %H:%M}"
