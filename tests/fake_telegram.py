@@ -1,4 +1,4 @@
-"""A fake Telegram Bot API server on loopback, for end-to-end tests of the example bot.
+"""A fake Telegram Bot API server on loopback, for end-to-end tests of the bots.
 
 ``getMe`` answers a bot, ``getUpdates`` long-polls a queue the test fills
 (:meth:`FakeTelegram.push`), ``sendMessage`` is recorded (and can be made to
@@ -8,31 +8,62 @@ refuses as too big) and ``/file/bot<token>/<path>`` serves; ``sendPhoto``,
 ``sendDocument``, … and ``sendMediaGroup`` (``attach://`` parts) record what
 they were sent (:class:`Uploaded`: the bytes of a multipart upload, or the
 string given instead: a file id or a URL Telegram would have to fetch).
+
+Forum supergroups, for the staff group (:meth:`FakeTelegram.add_group`):
+``getChat`` tells ``is_forum``, ``getChatMember`` answers the bot's rights
+(an admin that may manage topics unless the test says otherwise, or an
+error), ``createForumTopic`` answers the topic's ``message_thread_id``,
+``editForumTopic``/``closeForumTopic``/``reopenForumTopic``/``deleteForumTopic``
+change it as Telegram does (``TOPIC_NOT_MODIFIED``, ``TOPIC_ID_INVALID``), and
+a message sent into a deleted or unknown topic is refused with ``Bad Request:
+message thread not found``. Every send records its ``message_thread_id``;
+``copyMessage`` is recorded too (:class:`Copied`). A group takes about 20
+messages a minute from a bot, as Telegram's flood control: past that the
+send answers 429 with ``retry_after`` (:meth:`FakeTelegram.flood_limit` makes
+the window small for tests). Members' messages in a topic and the topic's
+closing and reopening come to the bot as updates the test pushes, shaped as
+Telegram's (:func:`group_message`, :meth:`FakeTelegram.close_topic_as`).
+
 Anything else answers ``ok``. It runs its own event loop in a thread, so a
-synchronous test drives it while the bot runs in a subprocess.
+synchronous test drives it while the bot runs in a subprocess (or in the
+test's own event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import count
 from typing import Any
 
 from aiohttp import web
 
 from tests.harness.process import free_port
 
-BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Support", "username": "desk_test_bot"}
+BOT_ID = 4242
+BOT_USER: dict[str, Any] = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "Support",
+    "username": "desk_test_bot",
+}
+#: Telegram's flood control for one group: this many messages per this many seconds.
+GROUP_FLOOD = (20, 60.0)
+TOPIC_NAME_LIMIT = 128
 
 
 @dataclass
 class Sent:
     chat_id: int
     text: str
+    #: The topic it was sent into (``message_thread_id``), if any.
+    thread_id: int | None = None
 
 
 @dataclass
@@ -50,6 +81,18 @@ class Uploaded:
     #: That string (a file id, or a URL Telegram would have to fetch).
     reference: str | None
     caption: str | None
+    thread_id: int | None = None
+
+
+@dataclass
+class Copied:
+    """A ``copyMessage`` call."""
+
+    chat_id: int
+    from_chat_id: int
+    message_id: int
+    thread_id: int | None
+    caption: str | None
 
 
 @dataclass
@@ -60,11 +103,50 @@ class UserFile:
     too_big: bool = False
 
 
+@dataclass
+class Topic:
+    """A forum topic of a group, as Telegram keeps it."""
+
+    chat_id: int
+    thread_id: int
+    name: str
+    icon_color: int = 7322096
+    closed: bool = False
+    deleted: bool = False
+    #: Each name it had, oldest first (``createForumTopic``, then ``editForumTopic``).
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """A supergroup the bot is in (:meth:`FakeTelegram.add_group`)."""
+
+    chat_id: int
+    title: str = "Support staff"
+    is_forum: bool = True
+    #: The bot's ``getChatMember`` status: ``administrator``, ``member``, ``left``, …
+    bot_status: str = "administrator"
+    can_manage_topics: bool = True
+    #: When set, ``getChatMember`` fails with this 400 description instead.
+    member_error: str | None = None
+    topics: dict[int, Topic] = field(default_factory=dict)
+
+    def chat(self) -> dict[str, Any]:
+        return {
+            "id": self.chat_id,
+            "type": "supergroup",
+            "title": self.title,
+            "is_forum": self.is_forum,
+        }
+
+
 #: The ``send*`` methods that take one file, and the field that carries it.
 SEND_FILE = {
     f"send{kind}": kind
     for kind in ("photo", "video", "voice", "audio", "animation", "sticker", "document")
 }
+#: Methods that post a message into a chat (and so count against its flood limit).
+POSTING = {"sendmessage", "copymessage", "sendmediagroup", *SEND_FILE}
 
 
 @dataclass
@@ -72,12 +154,25 @@ class FakeTelegram:
     port: int = field(default_factory=free_port)
     sent: list[Sent] = field(default_factory=list)
     uploads: list[Uploaded] = field(default_factory=list)
+    copies: list[Copied] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
+    #: Every call with its parameters (file parts as their filenames), in order.
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: file id -> a user's file (:meth:`add_file`); the paths downloaded, in order.
     files: dict[str, UserFile] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     #: sendMessage calls answered 429 (see :meth:`rate_limit_next_send`).
     rate_limited: int = 0
+    #: Sends a group's flood control answered 429 (see :meth:`flood_limit`).
+    flooded: int = 0
+    groups: dict[int, Group] = field(default_factory=dict)
+    #: Users the bot may ``getChat`` (those that wrote to it): id -> Telegram's user.
+    users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Pushed with the service message Telegram posts when the bot creates, closes or
+    #: reopens a topic (``from`` the bot itself); off by default.
+    echo_service_messages: bool = False
+    _flood: dict[int, tuple[int, float]] = field(default_factory=dict)
+    _flood_times: dict[int, deque[float]] = field(default_factory=dict)
     _rate_limit_next: int = 0
     _sent_messages: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
@@ -114,9 +209,14 @@ class FakeTelegram:
 
         As on Telegram, an update is delivered again until a ``getUpdates`` whose
         ``offset`` is past it confirms it: a bot killed before then gets it again.
+        The sender of a message becomes a user the bot may ``getChat``.
         """
         assert self._loop is not None
         copy = json.loads(json.dumps(update))
+        sender = (copy.get("message") or {}).get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            with self._lock:
+                self.users.setdefault(sender["id"], sender)
         self._loop.call_soon_threadsafe(self._add, copy)
 
     def _add(self, update: dict[str, Any]) -> None:
@@ -131,9 +231,14 @@ class FakeTelegram:
             self.files[file_id] = UserFile(data, f"documents/{file_id}.bin", too_big)
         return file_id
 
-    def uploads_to(self, chat_id: int) -> list[Uploaded]:
+    def uploads_to(self, chat_id: int, thread_id: int | None = None) -> list[Uploaded]:
+        """Files sent to a chat (into one of its topics, when *thread_id* is given)."""
         with self._lock:
-            return [u for u in self.uploads if u.chat_id == chat_id]
+            return [
+                u
+                for u in self.uploads
+                if u.chat_id == chat_id and (thread_id is None or u.thread_id == thread_id)
+            ]
 
     def rate_limit_next_send(self, retry_after: int = 1) -> None:
         with self._lock:
@@ -143,12 +248,78 @@ class FakeTelegram:
         with self._lock:
             return [s.text for s in self.sent if s.chat_id == chat_id]
 
+    def texts_in(self, chat_id: int, thread_id: int) -> list[str]:
+        """The texts sent into one topic of a group, in order."""
+        with self._lock:
+            return [s.text for s in self.sent if s.chat_id == chat_id and s.thread_id == thread_id]
+
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what}; sent: {self.sent[-10:]}")
             time.sleep(0.05)
+
+    # -- groups and topics, test side ---------------------------------------------
+
+    def add_group(self, chat_id: int, **settings: Any) -> Group:
+        """A supergroup with the bot in it (a forum, the bot an admin that may manage
+        topics, unless *settings* say otherwise: see :class:`Group`)."""
+        with self._lock:
+            group = self.groups[chat_id] = Group(chat_id, **settings)
+        return group
+
+    def add_user(self, user_id: int, first_name: str, **more: Any) -> None:
+        """A user the bot may ``getChat`` (one that has written to it)."""
+        with self._lock:
+            self.users[user_id] = {"id": user_id, "is_bot": False, "first_name": first_name, **more}
+
+    def flood_limit(self, chat_id: int, messages: int, per_seconds: float) -> None:
+        """Let *chat_id* take *messages* per *per_seconds* (a group's default: 20 a minute)."""
+        with self._lock:
+            self._flood[chat_id] = (messages, per_seconds)
+            self._flood_times.pop(chat_id, None)
+
+    def topics(self, chat_id: int, *, deleted: bool = False) -> list[Topic]:
+        """A group's topics in the order they were created (copies; deleted ones only
+        with *deleted*)."""
+        with self._lock:
+            return [
+                replace(topic, names=list(topic.names))
+                for topic in self.groups[chat_id].topics.values()
+                if deleted or not topic.deleted
+            ]
+
+    def topic(self, chat_id: int, thread_id: int) -> Topic:
+        with self._lock:
+            topic = self.groups[chat_id].topics[thread_id]
+            return replace(topic, names=list(topic.names))
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """A member deletes a topic in Telegram (the bot is not told)."""
+        with self._lock:
+            self.groups[chat_id].topics[thread_id].deleted = True
+
+    def close_topic_as(self, chat_id: int, thread_id: int, user: dict[str, Any]) -> None:
+        """A member closes a topic: it is closed and its service message comes as an update."""
+        with self._lock:
+            self.groups[chat_id].topics[thread_id].closed = True
+            self._sent_messages += 1
+            message_id = self._sent_messages
+        self.push(service_message(chat_id, thread_id, user, "forum_topic_closed", message_id))
+
+    def reopen_topic_as(self, chat_id: int, thread_id: int, user: dict[str, Any]) -> None:
+        """A member reopens a topic: it is open again and its service message comes."""
+        with self._lock:
+            self.groups[chat_id].topics[thread_id].closed = False
+            self._sent_messages += 1
+            message_id = self._sent_messages
+        self.push(service_message(chat_id, thread_id, user, "forum_topic_reopened", message_id))
+
+    def next_message_id(self) -> int:
+        """A message id not used yet (for a member's message a test pushes)."""
+        with self._lock:
+            return self._message_id()
 
     # -- server side --------------------------------------------------------------
 
@@ -177,11 +348,16 @@ class FakeTelegram:
         params = await self._params(request)
         with self._lock:
             self.methods.append(method)
+            self.calls.append((method, {k: _shown(v) for k, v in params.items()}))
         if method == "getme":
             return ok(BOT_USER)
         if method == "getupdates":
             offset = int(params.get("offset", 0) or 0)
             return ok(await self._updates(offset, float(params.get("timeout", 0) or 0)))
+        if method in POSTING:
+            refused = self._refuse_post(method, params)
+            if refused is not None:
+                return refused
         if method == "sendmessage":
             return self._send_message(params)
         if method == "getfile":
@@ -190,6 +366,14 @@ class FakeTelegram:
             return self._send_file(method, params)
         if method == "sendmediagroup":
             return self._send_media_group(params)
+        if method == "copymessage":
+            return self._copy_message(params)
+        if method == "getchat":
+            return self._get_chat(params)
+        if method == "getchatmember":
+            return self._get_chat_member(params)
+        if method in TOPIC_METHODS:
+            return self._topic_call(method, params)
         return ok(True)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -225,7 +409,9 @@ class FakeTelegram:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=data, content_type="application/octet-stream")
 
-    def _record(self, method: str, chat_id: int, kind: str, value: Any, caption: Any) -> None:
+    def _record(
+        self, method: str, chat_id: int, kind: str, value: Any, caption: Any, thread: int | None
+    ) -> None:
         upload = isinstance(value, web.FileField)
         self.uploads.append(
             Uploaded(
@@ -236,6 +422,7 @@ class FakeTelegram:
                 data=value.file.read() if upload else None,
                 reference=None if upload else str(value),
                 caption=None if caption is None else str(caption),
+                thread_id=thread,
             )
         )
 
@@ -244,24 +431,43 @@ class FakeTelegram:
         kind = SEND_FILE[method]
         if kind not in params:
             return failed(400, f"Bad Request: there is no {kind} in the request")
+        thread = _thread_of(params)
         with self._lock:
             value = self._attached(params, params[kind])
-            self._record(method, chat_id, kind, value, params.get("caption"))
+            self._record(method, chat_id, kind, value, params.get("caption"), thread)
             message_id = self._message_id()
-        return ok(message(message_id, chat_id))
+            return ok(self._message(message_id, chat_id, thread))
 
     def _send_media_group(self, params: dict[str, Any]) -> web.Response:
         chat_id = int(params["chat_id"])
         media = json.loads(params["media"])
         if not 2 <= len(media) <= 10:
             return failed(400, "Bad Request: wrong number of media in the album")
+        thread = _thread_of(params)
         with self._lock:
             results = []
             for item in media:
                 value = self._attached(params, item["media"])
-                self._record("sendmediagroup", chat_id, item["type"], value, item.get("caption"))
-                results.append(message(self._message_id(), chat_id))
+                self._record(
+                    "sendmediagroup", chat_id, item["type"], value, item.get("caption"), thread
+                )
+                results.append(self._message(self._message_id(), chat_id, thread))
         return ok(results)
+
+    def _copy_message(self, params: dict[str, Any]) -> web.Response:
+        chat_id = int(params["chat_id"])
+        caption = params.get("caption")
+        with self._lock:
+            self.copies.append(
+                Copied(
+                    chat_id=chat_id,
+                    from_chat_id=int(params["from_chat_id"]),
+                    message_id=int(params["message_id"]),
+                    thread_id=_thread_of(params),
+                    caption=None if caption is None else str(caption),
+                )
+            )
+            return ok({"message_id": self._message_id()})
 
     @staticmethod
     def _attached(params: dict[str, Any], value: Any) -> Any:
@@ -273,6 +479,16 @@ class FakeTelegram:
     def _message_id(self) -> int:
         self._sent_messages += 1
         return self._sent_messages
+
+    def _message(self, message_id: int, chat_id: int, thread: int | None) -> dict[str, Any]:
+        """The message a send answers: in a group's topic, shaped as Telegram shapes it."""
+        group = self.groups.get(chat_id)
+        if group is None:
+            return message(message_id, chat_id)
+        result = {**message(message_id, chat_id), "chat": group.chat()}
+        if thread is not None:
+            result.update(message_thread_id=thread, is_topic_message=True)
+        return result
 
     async def _updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
         """Those not confirmed by *offset* (delivered ones below it are), or the next to come."""
@@ -295,22 +511,271 @@ class FakeTelegram:
 
     def _send_message(self, params: dict[str, Any]) -> web.Response:
         chat_id = int(params["chat_id"])
+        thread = _thread_of(params)
         with self._lock:
             if self._rate_limit_next:
                 retry_after, self._rate_limit_next = self._rate_limit_next, 0
                 self.rate_limited += 1
-                return web.json_response(
-                    {
-                        "ok": False,
-                        "error_code": 429,
-                        "description": f"Too Many Requests: retry after {retry_after}",
-                        "parameters": {"retry_after": retry_after},
-                    },
-                    status=429,
-                )
-            self.sent.append(Sent(chat_id, str(params["text"])))
+                return too_many(retry_after)
+            self.sent.append(Sent(chat_id, str(params["text"]), thread))
             message_id = self._message_id()
-        return ok({**message(message_id, chat_id), "text": params["text"]})
+            return ok({**self._message(message_id, chat_id, thread), "text": params["text"]})
+
+    # -- groups and topics, server side -------------------------------------------
+
+    def _refuse_post(self, method: str, params: dict[str, Any]) -> web.Response | None:
+        """Telegram's refusals of a post into a group: a topic that is not there
+        (deleted, or never was), then its flood control."""
+        try:
+            chat_id = int(params["chat_id"])
+        except (KeyError, TypeError, ValueError):
+            return failed(400, "Bad Request: chat_id is empty")
+        thread = _thread_of(params)
+        with self._lock:
+            group = self.groups.get(chat_id)
+            if group is not None and group.bot_status in ("left", "kicked"):
+                return failed(403, "Forbidden: bot is not a member of the supergroup chat")
+            if group is not None and thread is not None:
+                topic = group.topics.get(thread)
+                if not group.is_forum or topic is None or topic.deleted:
+                    return failed(400, "Bad Request: message thread not found")
+            limit = self._flood.get(chat_id) or (GROUP_FLOOD if chat_id < 0 else None)
+            if limit is None:
+                return None
+            posts = len(json.loads(params["media"])) if method == "sendmediagroup" else 1
+            messages, window = limit
+            now = time.monotonic()
+            times = self._flood_times.setdefault(chat_id, deque())
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times and len(times) + posts > messages:
+                self.flooded += 1
+                wait = times[min(len(times), len(times) + posts - messages) - 1] + window - now
+                return too_many(max(1, math.ceil(wait)))
+            times.extend([now] * posts)
+        return None
+
+    def _get_chat(self, params: dict[str, Any]) -> web.Response:
+        chat_id = _int(params.get("chat_id"))
+        with self._lock:
+            group = self.groups.get(chat_id) if chat_id is not None else None
+            user = self.users.get(chat_id) if chat_id is not None else None
+        if group is not None:
+            return ok({**group.chat(), **FULL_INFO})
+        if user is not None:
+            names = {k: user[k] for k in ("first_name", "last_name", "username") if k in user}
+            return ok({"id": chat_id, "type": "private", **names, **FULL_INFO})
+        return failed(400, "Bad Request: chat not found")
+
+    def _get_chat_member(self, params: dict[str, Any]) -> web.Response:
+        chat_id, user_id = _int(params.get("chat_id")), _int(params.get("user_id"))
+        with self._lock:
+            group = self.groups.get(chat_id) if chat_id is not None else None
+            user = self.users.get(user_id) if user_id is not None else None
+        if group is None:
+            return failed(400, "Bad Request: chat not found")
+        if user_id is None:
+            return failed(400, "Bad Request: invalid user_id specified")
+        if user_id != BOT_ID:
+            if user is None:
+                return failed(400, "Bad Request: user not found")
+            return ok({"status": "member", "user": user})
+        if group.member_error is not None:
+            return failed(400, group.member_error)
+        if group.bot_status != "administrator":
+            return ok({"status": group.bot_status, "user": BOT_USER})
+        rights = dict.fromkeys(ADMIN_RIGHTS, True)
+        return ok(
+            {
+                "status": "administrator",
+                "user": BOT_USER,
+                **rights,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_topics": group.can_manage_topics,
+            }
+        )
+
+    def _topic_call(self, method: str, params: dict[str, Any]) -> web.Response:
+        chat_id = _int(params.get("chat_id"))
+        with self._lock:
+            group = self.groups.get(chat_id) if chat_id is not None else None
+            if group is None:
+                return failed(400, "Bad Request: chat not found")
+            if not group.is_forum:
+                return failed(400, "Bad Request: the chat is not a forum")
+            if group.bot_status != "administrator" or not group.can_manage_topics:
+                return failed(400, "Bad Request: not enough rights to manage topics")
+            if method == "createforumtopic":
+                return self._create_topic(group, params)
+            thread = _int(params.get("message_thread_id"))
+            topic = group.topics.get(thread) if thread is not None else None
+            if topic is None or topic.deleted:
+                return failed(400, "Bad Request: TOPIC_ID_INVALID")
+            if method == "deleteforumtopic":
+                topic.deleted = True
+                return ok(True)
+            if method == "editforumtopic":
+                name = params.get("name")
+                if name is None or name == topic.name:
+                    return failed(400, "Bad Request: TOPIC_NOT_MODIFIED")
+                if not 1 <= len(str(name)) <= TOPIC_NAME_LIMIT:
+                    return failed(400, "Bad Request: TOPIC_TITLE_EMPTY")
+                topic.name = str(name)
+                topic.names.append(topic.name)
+                return ok(True)
+            closing = method == "closeforumtopic"
+            if topic.closed == closing:
+                return failed(400, "Bad Request: TOPIC_NOT_MODIFIED")
+            topic.closed = closing
+            if self.echo_service_messages and self._loop is not None:
+                kind = "forum_topic_closed" if closing else "forum_topic_reopened"
+                update = service_message(
+                    group.chat_id, topic.thread_id, BOT_USER, kind, self._message_id()
+                )
+                self._loop.call_soon(self._add, update)
+            return ok(True)
+
+    def _create_topic(self, group: Group, params: dict[str, Any]) -> web.Response:
+        name = str(params.get("name") or "")
+        if not name:
+            return failed(400, "Bad Request: TOPIC_TITLE_EMPTY")
+        if len(name) > TOPIC_NAME_LIMIT:
+            return failed(400, "Bad Request: TOPIC_TITLE_INVALID")
+        thread = self._message_id()  # a topic's id is its service message's
+        topic = Topic(group.chat_id, thread, name, names=[name])
+        group.topics[thread] = topic
+        if self.echo_service_messages and self._loop is not None:
+            created = {"name": name, "icon_color": topic.icon_color}
+            update = service_message(
+                group.chat_id, thread, BOT_USER, "forum_topic_created", thread, created
+            )
+            self._loop.call_soon(self._add, update)
+        return ok({"message_thread_id": thread, "name": name, "icon_color": topic.icon_color})
+
+
+TOPIC_METHODS = {
+    "createforumtopic",
+    "editforumtopic",
+    "closeforumtopic",
+    "reopenforumtopic",
+    "deleteforumtopic",
+}
+#: A chat's ``getChat`` fields aiogram requires beyond its id and type.
+FULL_INFO = {
+    "accent_color_id": 0,
+    "max_reaction_count": 11,
+    "accepted_gift_types": {
+        "unlimited_gifts": False,
+        "limited_gifts": False,
+        "unique_gifts": False,
+        "premium_subscription": False,
+        "gifts_from_channels": False,
+    },
+}
+ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+    "can_pin_messages",
+)
+
+_update_ids = count(1_000_000)  # far from the ids tests number their own updates with
+
+
+def member(user_id: int, first_name: str = "Mia", **more: Any) -> dict[str, Any]:
+    """A group member, as an update's ``from``."""
+    return {"id": user_id, "is_bot": False, "first_name": first_name, **more}
+
+
+def group_message(
+    chat_id: int,
+    thread_id: int | None,
+    user: dict[str, Any],
+    text: str | None = None,
+    *,
+    message_id: int,
+    topic_name: str = "",
+    **content: Any,
+) -> dict[str, Any]:
+    """A member's message in a forum group, as an update: in topic *thread_id* (as
+    Telegram sends it: ``message_thread_id``, ``is_topic_message`` and a reply to the
+    topic's creation), or in the General topic when it is ``None``."""
+    chat = {"id": chat_id, "type": "supergroup", "title": "Support staff", "is_forum": True}
+    body: dict[str, Any] = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user,
+        **content,
+    }
+    if thread_id is not None:
+        body.update(message_thread_id=thread_id, is_topic_message=True)
+        body.setdefault(
+            "reply_to_message",
+            {
+                "message_id": thread_id,
+                "date": int(time.time()),
+                "chat": chat,
+                "from": BOT_USER,
+                "message_thread_id": thread_id,
+                "forum_topic_created": {"name": topic_name or "topic", "icon_color": 7322096},
+            },
+        )
+    if text is not None:
+        body["text"] = text
+        if text.startswith("/"):
+            body["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+    return {"update_id": next(_update_ids), "message": body}
+
+
+def service_message(
+    chat_id: int,
+    thread_id: int,
+    user: dict[str, Any],
+    kind: str,
+    message_id: int,
+    content: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A topic's service message (``forum_topic_closed``, …) as an update."""
+    chat = {"id": chat_id, "type": "supergroup", "title": "Support staff", "is_forum": True}
+    return {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "message_thread_id": thread_id,
+            "is_topic_message": True,
+            kind: content or {},
+        },
+    }
+
+
+def _thread_of(params: dict[str, Any]) -> int | None:
+    return _int(params.get("message_thread_id"))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _shown(value: Any) -> Any:
+    return f"<file {value.filename}>" if isinstance(value, web.FileField) else value
 
 
 def message(message_id: int, chat_id: int) -> dict[str, Any]:
@@ -324,6 +789,18 @@ def message(message_id: int, chat_id: int) -> dict[str, Any]:
 
 def ok(result: Any) -> web.Response:
     return web.json_response({"ok": True, "result": result})
+
+
+def too_many(retry_after: int) -> web.Response:
+    return web.json_response(
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": f"Too Many Requests: retry after {retry_after}",
+            "parameters": {"retry_after": retry_after},
+        },
+        status=429,
+    )
 
 
 def failed(status: int, description: str) -> web.Response:
