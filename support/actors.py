@@ -38,14 +38,26 @@ class Credential(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The caller of a service function. Exactly one of the two is set."""
+    """The caller of a service function. Exactly one of *manager* and *bot* is set.
+
+    *via* is the staff bot key acting for *manager* (a reply written in the
+    staff group's topic): the actor is that manager in every rule, and spends
+    the bot key's request budget. Only :func:`support.telegram_links.acting_actor`
+    builds one, after checking the key, the link and the manager afresh.
+    """
 
     manager: Any = None
     bot: BotKey | None = None
+    via: BotKey | None = None
 
     @classmethod
     def for_manager(cls, user: Any) -> Actor:
         return cls(manager=user)
+
+    @classmethod
+    def acting(cls, user: Any, key: BotKey) -> Actor:
+        """*key* (a staff bot key) acting for the manager *user*, already checked."""
+        return cls(manager=user, via=key)
 
     @classmethod
     def for_bot(cls, key: BotKey) -> Actor:
@@ -70,12 +82,15 @@ class Actor:
 
     @property
     def credential(self) -> Credential:
-        if self.bot is not None:
-            return Credential("bot", int(self.bot.pk))
+        key = self.bot or self.via
+        if key is not None:
+            return Credential("bot", int(key.pk))
         return Credential("manager", int(self.manager.pk))
 
     def is_allowed(self) -> bool:
-        """Whether the credential may act at all (active key, or a manager)."""
+        """Whether the credential may act at all (active key, or a manager; both when acting)."""
         if self.bot is not None:
             return self.bot.is_active
+        if self.via is not None and not (self.via.is_active and self.via.staff):
+            return False
         return is_manager(self.manager)

@@ -80,6 +80,10 @@ MODEL_LABEL = Kind(
     'a string "app_label.ModelName"', lambda v: isinstance(v, str) and v.count(".") == 1
 )
 DURATION = Kind("a timedelta or seconds", lambda v: isinstance(v, timedelta) or _number(v))
+POSITIVE_DURATION = Kind(
+    "a positive timedelta or number of seconds",
+    lambda v: (isinstance(v, timedelta) and v > timedelta(0)) or (_number(v) and v > 0),
+)
 NON_NEGATIVE_INTEGER = Kind(
     "a non-negative integer", lambda v: isinstance(v, int) and _number(v) and v >= 0
 )
@@ -367,6 +371,15 @@ class SupportSettings:
         "archives, office documents, audio, video)",
         check_id="support.E024",
         read=_strings,
+    )
+
+    # Long enough to switch to Telegram and type it; short, as it is a credential.
+    TELEGRAM_LINK_CODE_TTL = Setting(
+        timedelta(minutes=10),
+        POSITIVE_DURATION,
+        "how long a manager's Telegram link code (`POST telegram/link/`) stays valid",
+        check_id="support.E026",
+        read=_duration,
     )
 
     def __init__(self) -> None:

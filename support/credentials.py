@@ -21,11 +21,20 @@ the others through a generation counter in ``SUPPORT_THROTTLE_CACHE``
 (shared, such as Redis, when there are several workers; a revocation's
 broadcast also reaches every worker's hub). So revocation takes effect as
 before: on the next request.
+
+A staff bot acts for a linked manager with ``X-Support-Acting-Telegram-Id``
+(:data:`ACTING_HEADER`) on a REST request: :func:`act_for` turns the bot's
+actor into the manager's (:func:`support.telegram_links.acting_actor`). That
+decision is never remembered: only the key's lookup is, and the link, the
+manager and the key's capability are read again on every request. Streams
+refuse the header (a staff bot streams as itself), as does a manager's
+credential.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -37,15 +46,21 @@ from django.core.cache import BaseCache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from support import sharedcache
+from support import sharedcache, telegram_links
 from support.actors import Actor, Credential, is_manager
 from support.botkeys import authenticate_bot_key
 from support.conf import support_settings
-from support.exceptions import NotAuthenticated, PermissionDenied
+from support.exceptions import Invalid, NotAuthenticated, PermissionDenied
+from support.inputs import INT64_MAX, INT64_MIN
 from support.models import BotKey
 
 API_KEY = "Api-Key"
 TOKEN = "Token"
+#: A staff bot's header naming the Telegram id of the manager it acts for (REST only).
+ACTING_HEADER = "X-Support-Acting-Telegram-Id"
+#: The header as Django's ``request.META`` names it.
+ACTING_META = "HTTP_" + ACTING_HEADER.upper().replace("-", "_")
+_ACTING_VALUE = re.compile(r"-?[0-9]{1,19}")
 
 
 def parse_authorization(header: str | None) -> tuple[str, str] | None:
@@ -190,10 +205,50 @@ def actor_for_user(user: Any) -> Actor:
     return Actor.for_manager(user)
 
 
-def authenticate(header: str | None, user: Any) -> Actor:
-    """The caller: the ``Authorization`` header first, else the session's *user*."""
+def authenticate(
+    header: str | None, user: Any, acting: str | None = None, *, stream: bool = False
+) -> Actor:
+    """The caller: the ``Authorization`` header first, else the session's *user*.
+
+    *acting* is the :data:`ACTING_HEADER`'s value, if the request has one
+    (:func:`act_for`); a *stream* refuses it.
+    """
     actor = actor_for_header(header)
-    return actor if actor is not None else actor_for_user(user)
+    if actor is None:
+        actor = actor_for_user(user)
+    return actor if acting is None else act_for(actor, acting, stream=stream)
+
+
+def act_for(actor: Actor, acting: str, *, stream: bool = False) -> Actor:
+    """*actor*, a staff bot, acting for the manager linked to the Telegram id *acting* names.
+
+    400 ``invalid`` on a stream, with a manager's credential, or for a value
+    that is not a 64-bit integer; then :func:`support.telegram_links.acting_actor`'s
+    403s. Checked afresh on every call: nothing of it is remembered.
+    """
+    if stream:
+        raise Invalid(
+            _("Streams run as the bot itself: %(header)s is for REST requests only.")
+            % {"header": ACTING_HEADER}
+        )
+    if actor.bot is None:
+        raise Invalid(
+            _("%(header)s is for a staff bot's key, not a manager's credential.")
+            % {"header": ACTING_HEADER}
+        )
+    return telegram_links.acting_actor(actor.bot, parse_acting(acting))
+
+
+def parse_acting(value: str) -> int:
+    """The Telegram id in an :data:`ACTING_HEADER` value: a 64-bit integer, else 400 ``invalid``."""
+    text = value.strip()
+    if _ACTING_VALUE.fullmatch(text) is None or not INT64_MIN <= int(text) <= INT64_MAX:
+        raise Invalid(
+            _("%(header)s must be a Telegram user id (a 64-bit integer).")
+            % {"header": ACTING_HEADER},
+            errors={ACTING_HEADER: [str(_("A 64-bit integer."))]},
+        )
+    return int(text)
 
 
 def revoked_credentials(credentials: Iterable[Credential]) -> set[Credential]:

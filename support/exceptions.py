@@ -59,6 +59,22 @@ class PermissionDenied(SupportError):
     default_detail = _("You do not have permission to perform this action.")
 
 
+class TelegramNotLinked(PermissionDenied):
+    """A staff bot acted for a Telegram id that no manager has linked."""
+
+    code = "telegram_not_linked"
+    default_detail = _(
+        "No manager has linked this Telegram account; link it with a code from the console."
+    )
+
+
+class InvalidLinkCode(Invalid):
+    """A Telegram link code that is wrong, used or expired: one answer for the three."""
+
+    code = "invalid_link_code"
+    default_detail = _("This link code is wrong, used or expired; get a new one in the console.")
+
+
 class MethodNotAllowed(SupportError):
     status = 405
     code = "method_not_allowed"

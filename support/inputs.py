@@ -312,6 +312,40 @@ class EmptyInput(StrictSerializer):
     """Actions such as assign take no body (an empty object is fine)."""
 
 
+#: The longest link code a client may send (eight characters, a dash, some spaces).
+LINK_CODE_MAX_LENGTH = 32
+
+
+class TelegramLinkConfirmInput(StrictSerializer):
+    """``POST telegram/link/confirm/``: a staff bot confirms a manager's ``/link CODE``."""
+
+    code = StringField(
+        limit=LINK_CODE_MAX_LENGTH,
+        help_text=_(
+            "The code the manager sent, as shown (K7QM-2XPA) or without the dash, in any case; "
+            "wrong, used or expired: 400 invalid_link_code."
+        ),
+    )
+    telegram_id = StrictIntegerField(
+        min_value=1, help_text=_("The Telegram user id of the private chat it came from.")
+    )
+
+
+class TelegramTopicInput(StrictSerializer):
+    """``PUT tickets/{id}/telegram-topic/``: a staff bot stores the ticket's forum topic."""
+
+    chat_id = StrictIntegerField(help_text=_("The staff group's chat id (negative)."))
+    topic_id = StrictIntegerField(min_value=1, help_text=_("The topic's message_thread_id."))
+    replaces = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "The stored topic id this one replaces (the old topic was deleted); "
+            "otherwise a stored topic stays."
+        ),
+    )
+
+
 # -- multipart forms: a body with attachments ----------------------------------------
 
 #: The multipart field that carries attachments (repeated, one part a file).

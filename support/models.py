@@ -57,7 +57,7 @@ class Ticket(models.Model):
         _("idempotency key"), max_length=128, null=True, blank=True, editable=False
     )
     # The ticket's forum topic in the staff group: set once, by a staff bot
-    # (support.telegram_links.set_telegram_topic), so two bot workers that both
+    # (support.services.set_telegram_topic), so two bot workers that both
     # created a topic agree on the first one stored.
     telegram_chat_id = models.BigIntegerField(
         _("Telegram staff chat"), null=True, blank=True, editable=False

@@ -1,6 +1,7 @@
 """Plain async Django views of the app (no DRF): GET only, a manager or a bot, JSON errors.
 
-The SSE and long-poll streams and the attachment downloads are built on it.
+The SSE and long-poll streams (:func:`support_view`) and the attachment
+downloads (:func:`acting_view`) are built on it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from support.actors import Actor
-from support.credentials import authenticate
+from support.credentials import ACTING_HEADER, authenticate
 from support.db import pooled
 from support.error_bodies import error_for, error_response
 from support.exceptions import MethodNotAllowed
@@ -23,9 +24,18 @@ View = Callable[..., Awaitable[HttpResponseBase]]
 
 
 @pooled
-def actor_for_request(request: HttpRequest) -> Actor:
-    """The caller of a plain view: the ``Authorization`` header, else the session."""
-    return authenticate(request.headers.get("Authorization"), getattr(request, "user", None))
+def actor_for_request(request: HttpRequest, *, stream: bool = True) -> Actor:
+    """The caller of a plain view: the ``Authorization`` header, else the session.
+
+    A staff bot's ``X-Support-Acting-Telegram-Id`` is refused by a *stream*
+    (400), and acts for the manager otherwise.
+    """
+    return authenticate(
+        request.headers.get("Authorization"),
+        getattr(request, "user", None),
+        request.headers.get(ACTING_HEADER),
+        stream=stream,
+    )
 
 
 def json_text_response(body: str, status: int = 200) -> HttpResponse:
@@ -34,14 +44,25 @@ def json_text_response(body: str, status: int = 200) -> HttpResponse:
 
 
 def support_view(view: View) -> Callable[..., Awaitable[HttpResponseBase]]:
-    """GET only; authenticate a manager or a bot; render :class:`SupportError` as JSON."""
+    """GET only; authenticate a manager or a bot; render :class:`SupportError` as JSON.
 
+    For streams: a staff bot streams as itself, so the acting header is a 400.
+    """
+    return _plain(view, stream=True)
+
+
+def acting_view(view: View) -> Callable[..., Awaitable[HttpResponseBase]]:
+    """:func:`support_view` for a request a staff bot may make acting for a manager."""
+    return _plain(view, stream=False)
+
+
+def _plain(view: View, *, stream: bool) -> Callable[..., Awaitable[HttpResponseBase]]:
     @wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             if request.method not in ("GET", "HEAD"):
                 raise MethodNotAllowed(str(request.method), ["GET", "HEAD"])
-            actor = await actor_for_request(request)
+            actor = await actor_for_request(request, stream=stream)
             return await view(request, actor, *args, **kwargs)
         except Exception as exc:  # every failure is the JSON shape, a bug a logged 500
             return error_response(error_for(exc, request))

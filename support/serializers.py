@@ -1,7 +1,8 @@
 """Ticket and message representations, shared by the API, events and consumer.
 
 Field names and order are those of 1.x, kept for 1.x clients; ``unread``,
-``last_message`` and ``author`` are added after them. A ticket's ``viewed``
+``last_message``, ``telegram_topic``, ``author``, ``attachments`` and
+``via_staff_chat`` are added after them. A ticket's ``viewed``
 is 1.2.0's flag, derived: nothing unread for the reader's side.
 
 The serializer classes declare the fields (the OpenAPI schema is built from
@@ -21,7 +22,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.models import Attachment, Message, Side, Ticket
+from support.models import Attachment, Message, Side, TelegramAccount, Ticket
 
 #: ``to_attr`` of the prefetch that holds each ticket's newest message.
 LAST_MESSAGES_ATTR = "_last_messages"
@@ -75,11 +76,21 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
 
     class Meta:
         model = Message
-        fields = ("id", "created_at", "sender", "text", "viewed", "ticket", "author", "attachments")
+        fields = (
+            "id", "created_at", "sender", "text", "viewed", "ticket", "author", "attachments",
+            "via_staff_chat",
+        )  # fmt: skip
         read_only_fields = fields
 
     def to_representation(self, instance: Message) -> dict[str, Any]:
         return message_data(instance)
+
+
+class TelegramTopicSerializer(serializers.Serializer[Any]):
+    """A ticket's topic in the staff group (``PUT tickets/{id}/telegram-topic/`` answers it)."""
+
+    chat_id = serializers.IntegerField(read_only=True)
+    topic_id = serializers.IntegerField(read_only=True)
 
 
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
@@ -95,6 +106,11 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     viewed = serializers.SerializerMethodField()
     unread = serializers.SerializerMethodField()
     last_message = serializers.SerializerMethodField()
+    telegram_topic = TelegramTopicSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The ticket's forum topic in the staff group, or null.",
+    )
 
     class Meta:
         model = Ticket
@@ -108,6 +124,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "viewed",
             "unread",
             "last_message",
+            "telegram_topic",
         )
         read_only_fields = fields
 
@@ -204,7 +221,15 @@ def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, An
         "viewed": unread == 0,
         "unread": unread,
         "last_message": None if last is None else message_data(last),
+        "telegram_topic": telegram_topic_data(ticket),
     }
+
+
+def telegram_topic_data(ticket: Ticket) -> dict[str, int] | None:
+    """The ticket's forum topic in the staff group, once a staff bot has stored one."""
+    if ticket.telegram_topic_id is None or ticket.telegram_chat_id is None:
+        return None
+    return {"chat_id": ticket.telegram_chat_id, "topic_id": ticket.telegram_topic_id}
 
 
 def message_data(message: Message) -> dict[str, Any]:
@@ -218,6 +243,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "ticket": message.ticket_id,
         "author": message.author_id,
         "attachments": [attachment_data(a) for a in _attachments(message)],
+        "via_staff_chat": message.via_staff_chat,
     }
 
 
@@ -247,4 +273,58 @@ def attachment_data(attachment: Attachment) -> dict[str, Any]:
             if attachment.thumbnail_name
             else None
         ),
+    }
+
+
+# -- Telegram links ------------------------------------------------------------------
+
+
+class LinkCodeSerializer(serializers.Serializer[Any]):
+    """``POST telegram/link/``'s answer: the one-time code (shown once) and its expiry."""
+
+    code = serializers.CharField(read_only=True, help_text="Eight characters, shown with a dash.")
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class TelegramLinkSerializer(serializers.Serializer[Any]):
+    """``GET telegram/link/``: the manager's linked Telegram id, or nulls."""
+
+    telegram_id = serializers.IntegerField(read_only=True, allow_null=True)
+    linked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class LinkedManagerInfoSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True, help_text="Full name, else the username.")
+
+
+class LinkedManagerSerializer(serializers.Serializer[Any]):
+    """``POST telegram/link/confirm/``'s answer: who the Telegram id now acts as."""
+
+    manager = LinkedManagerInfoSerializer(read_only=True)
+    telegram_id = serializers.IntegerField(read_only=True)
+
+
+def link_code_data(code: Any) -> dict[str, Any]:
+    """A :class:`~support.telegram_links.LinkCode` as the API shows it."""
+    return {"code": code.code, "expires_at": _DATETIME.to_representation(code.expires_at)}
+
+
+def telegram_link_data(account: TelegramAccount | None) -> dict[str, Any]:
+    if account is None:
+        return {"telegram_id": None, "linked_at": None}
+    return {
+        "telegram_id": account.telegram_id,
+        "linked_at": _DATETIME.to_representation(account.linked_at),
+    }
+
+
+def linked_manager_data(account: TelegramAccount) -> dict[str, Any]:
+    user = account.user
+    username = str(user.get_username())
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return {
+        "manager": {"id": user.pk, "username": username, "name": str(full_name or "") or username},
+        "telegram_id": account.telegram_id,
     }

@@ -13,7 +13,12 @@ Rules:
   ``assigned_to_other`` (assigning it is ``already_assigned``);
 * a manager replying to an unassigned ticket takes it first;
 * nobody writes messages on a resolved ticket (``ticket_resolved``);
-* resolve, reopen, unassign and assign-to-self are idempotent: no change, no event.
+* resolve, reopen, unassign and assign-to-self are idempotent: no change, no event;
+* a staff bot acting for a linked manager (:meth:`Actor.acting
+  <support.actors.Actor.acting>`) is that manager in every rule; its messages
+  are marked ``via_staff_chat``;
+* managers link their Telegram account themselves (a link code), staff bot keys
+  confirm links and store tickets' topics (:mod:`support.telegram_links`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support import attachments, events
+from support import attachments, events, telegram_links
 from support.actors import Actor
 from support.conf import support_settings, telegram_user_model_label
 from support.exceptions import (
@@ -43,7 +48,7 @@ from support.exceptions import (
     UnknownUser,
 )
 from support.inputs import IDEMPOTENCY_KEY_MAX_LENGTH, INT64_MAX, INT64_MIN, string_problem
-from support.models import BotKey, Message, Side, Ticket
+from support.models import BotKey, Message, Side, TelegramAccount, Ticket
 from support.serializers import message_data, remember_attachments, ticket_data
 
 
@@ -453,6 +458,7 @@ def _post_message(
             text=text,
             author=actor.manager,
             idempotency_key=idempotency_key,
+            via_staff_chat=actor.via is not None,
         )
         remember_attachments(message, stored.attach_to(message))
         events.append(events.MESSAGE_NEW, {"message": message_data(message)})
@@ -489,6 +495,82 @@ def _mark_viewed_locked(actor: Actor, ticket: Ticket, up_to: int | None = None) 
         Message.objects.filter(id__in=ids).update(viewed=True)
         events.append(events.MESSAGES_VIEWED, {"ticket": ticket.pk, "ids": ids})
     return ids
+
+
+# -- Telegram links and topics --------------------------------------------------
+
+
+def _require_signed_in_manager(actor: Actor) -> Any:
+    """The manager behind a manager's own credential (session or token), not a bot's."""
+    _require(actor, bots=False)
+    if actor.via is not None:
+        raise PermissionDenied(_("A bot may not manage a manager's Telegram link."))
+    return actor.manager
+
+
+def _require_staff_bot(actor: Actor, *, acting: bool) -> None:
+    """A staff bot key (checked in the database now), acting for a manager if *acting*."""
+    _require(actor)
+    key = actor.bot or (actor.via if acting else None)
+    if not telegram_links.is_staff_key(key):
+        raise PermissionDenied(_("Only a staff bot key may do this."))
+
+
+def create_telegram_link_code(actor: Actor) -> telegram_links.LinkCode:
+    """A one-time code the manager sends to the staff bot (``/link CODE``) to link their
+    Telegram account; their unused codes stop working."""
+    return telegram_links.issue_code(_require_signed_in_manager(actor))
+
+
+def telegram_link(actor: Actor) -> TelegramAccount | None:
+    """The manager's own Telegram link, or ``None``."""
+    return telegram_links.link_of(_require_signed_in_manager(actor))
+
+
+def unlink_telegram(actor: Actor) -> None:
+    """The manager removes their own Telegram link (idempotent); a staff bot's next
+    request acting for that Telegram id is refused."""
+    telegram_links.unlink(_require_signed_in_manager(actor))
+
+
+def confirm_telegram_link(actor: Actor, *, code: Any, telegram_id: Any) -> TelegramAccount:
+    """A staff bot confirms a link code sent by the Telegram user *telegram_id*.
+
+    Wrong, used or expired: ``invalid_link_code``. The id moves from any other
+    manager; the manager's previous id is replaced.
+    """
+    _require_staff_bot(actor, acting=False)
+    if not isinstance(code, str):
+        raise Invalid.field("code", _("Must be a string."))
+    clean_id = _clean_telegram_id(telegram_id, "telegram_id", minimum=1)
+    return telegram_links.confirm_code(code, clean_id)
+
+
+def set_telegram_topic(
+    actor: Actor, ticket_id: Any, *, chat_id: Any, topic_id: Any, replaces: Any = None
+) -> telegram_links.TopicChange:
+    """Store the ticket's topic in the staff group, once (staff bot keys, acting or not).
+
+    Under the ticket's row lock, so of two bot workers that each created a
+    topic, both learn the first one stored (the other deletes its own). A
+    *replaces* equal to the stored topic id replaces it (a deleted topic,
+    recreated). No event: the topic is the staff group's business.
+    """
+    _require_staff_bot(actor, acting=True)
+    clean_chat = _clean_telegram_id(chat_id, "chat_id")
+    clean_topic = _clean_telegram_id(topic_id, "topic_id", minimum=1)
+    clean_replaces = None if replaces is None else _clean_telegram_id(replaces, "replaces")
+    with transaction.atomic():
+        ticket = _locked_ticket(ticket_id)
+        return telegram_links.store_topic(ticket, clean_chat, clean_topic, clean_replaces)
+
+
+def _clean_telegram_id(value: Any, field: str, *, minimum: int = INT64_MIN) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid.field(field, _("Must be an integer."))
+    if not minimum <= value <= INT64_MAX:
+        raise Invalid.field(field, _("Out of range."))
+    return value
 
 
 # -- bot keys ----------------------------------------------------------------

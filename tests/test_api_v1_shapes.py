@@ -13,8 +13,8 @@ import pytest
 
 from support import services
 
-ADDED_TICKET_FIELDS = ["viewed", "unread", "last_message"]
-ADDED_MESSAGE_FIELDS = ["author", "attachments"]
+ADDED_TICKET_FIELDS = ["viewed", "unread", "last_message", "telegram_topic"]
+ADDED_MESSAGE_FIELDS = ["author", "attachments", "via_staff_chat"]
 
 
 def json_type(value: Any) -> str:

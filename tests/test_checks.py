@@ -83,6 +83,7 @@ def test_eventstream_storage_defaults_to_the_event_log():
 
 
 DURATION = "must be a timedelta or seconds."
+POSITIVE_DURATION = "must be a positive timedelta or number of seconds."
 NON_NEGATIVE = "must be a non-negative integer."
 POSITIVE = "must be a positive number."
 CACHE_ALIAS = "must be the alias of a cache in CACHES."
@@ -129,6 +130,14 @@ WRONG_VALUES = [
         ["image/png"],
         "support.E024",
         "must be a list of content types.",
+    ),
+    ("SUPPORT_TELEGRAM_LINK_CODE_TTL", 0, 600, "support.E026", POSITIVE_DURATION),
+    (
+        "SUPPORT_TELEGRAM_LINK_CODE_TTL",
+        "10 min",
+        timedelta(minutes=5),
+        "support.E026",
+        POSITIVE_DURATION,
     ),
 ]
 

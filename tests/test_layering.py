@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.credentials",
             "support.plain_views",
             "support.ratelimit",
+            "support.telegram_links",
             "support.services",
         ),
     ),

@@ -2,6 +2,8 @@
 
 ``request.user`` is the manager, or a :class:`BotPrincipal` for a bot;
 ``request.auth`` is the :class:`~support.actors.Actor` when a header named it.
+A staff bot acting for a manager (``X-Support-Acting-Telegram-Id``) is that
+manager here: ``request.user`` is the manager, ``request.auth`` the acting actor.
 """
 
 from __future__ import annotations
@@ -43,9 +45,15 @@ class SupportAuthentication(authentication.SessionAuthentication):
     """``Authorization: Api-Key …`` or ``Token …``, else the session (with DRF's CSRF check)."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        acting = request.META.get(credentials.ACTING_META)
         actor = credentials.actor_for_header(request.META.get("HTTP_AUTHORIZATION"))
         if actor is None:
-            return super().authenticate(request)
+            signed_in = super().authenticate(request)
+            if signed_in is not None and acting is not None:
+                credentials.act_for(credentials.actor_for_user(signed_in[0]), acting)  # 400
+            return signed_in
+        if acting is not None:
+            actor = credentials.act_for(actor, acting)
         user = actor.manager if actor.bot is None else BotPrincipal(actor.bot)
         return user, actor
 

@@ -27,7 +27,7 @@ from support.actors import Actor
 from support.db import pooled
 from support.exceptions import NotFound
 from support.models import Attachment
-from support.plain_views import support_view
+from support.plain_views import acting_view
 
 #: Bytes read from the storage per chunk sent.
 CHUNK = 256 * 1024
@@ -59,14 +59,14 @@ def _attachment(attachment_id: int) -> Attachment:
         raise NotFound(_("Attachment %(id)s does not exist.") % {"id": attachment_id}) from None
 
 
-@support_view
+@acting_view
 async def download(request: HttpRequest, actor: Actor, pk: int) -> HttpResponseBase:
     await _spend(actor)
     attachment = await _attachment(pk)
     return await _serve(request, attachment, attachment.stored_name, attachment.content_type)
 
 
-@support_view
+@acting_view
 async def thumbnail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponseBase:
     await _spend(actor)
     attachment = await _attachment(pk)

@@ -32,6 +32,17 @@ urlpatterns = [
         views.MarkViewedView.as_view(),
         name="messages-viewed",
     ),
+    path(
+        "tickets/<int:pk>/telegram-topic/",
+        views.TicketTelegramTopicView.as_view(),
+        name="ticket-telegram-topic",
+    ),
+    path("telegram/link/", views.TelegramLinkView.as_view(), name="telegram-link"),
+    path(
+        "telegram/link/confirm/",
+        views.TelegramLinkConfirmView.as_view(),
+        name="telegram-link-confirm",
+    ),
     # django-stubs types views as sync; Django serves async views natively.
     path("attachments/<int:pk>/", downloads.download, name="attachment"),  # type: ignore[arg-type]
     path(

@@ -48,14 +48,23 @@ from support.inputs import (
     MarkViewedInput,
     MessageCreateInput,
     StrictSerializer,
+    TelegramLinkConfirmInput,
+    TelegramTopicInput,
     TicketCreateInput,
     TicketUpdateInput,
     form_for,
 )
 from support.models import Message, Ticket
 from support.serializers import (
+    LinkCodeSerializer,
+    LinkedManagerSerializer,
     MessageSerializer,
+    TelegramLinkSerializer,
+    TelegramTopicSerializer,
     TicketSerializer,
+    link_code_data,
+    linked_manager_data,
+    telegram_link_data,
     tickets_for_representation,
     with_attachments,
 )
@@ -341,6 +350,65 @@ class MarkViewedView(SupportView):
         ids = services.mark_viewed(self.actor, pk, **body)
         messages = with_attachments(Message.objects.filter(id__in=ids).order_by("created_at", "id"))
         return Response(MessageSerializer(messages, many=True).data)
+
+
+@extend_schema(methods=["POST"], request=EmptyInput, responses={201: LinkCodeSerializer, **ERRORS})
+@extend_schema(methods=["GET"], responses={200: TelegramLinkSerializer, **ERRORS})
+@extend_schema(methods=["DELETE"], responses={204: None, **ERRORS})
+class TelegramLinkView(SupportView):
+    """``telegram/link/``, a manager's own Telegram link (session or token; no bot):
+    ``POST`` a one-time code to send to the staff bot, ``GET`` the link, ``DELETE`` it."""
+
+    serializer_class = TelegramLinkSerializer
+    http_method_names = ("get", "post", "delete", "options", "head")
+
+    def get(self, request: Request) -> Response:
+        return Response(telegram_link_data(services.telegram_link(self.actor)))
+
+    def post(self, request: Request) -> Response:
+        self.parse(EmptyInput)
+        code = services.create_telegram_link_code(self.actor)
+        return Response(link_code_data(code), status=status.HTTP_201_CREATED)
+
+    def delete(self, request: Request) -> Response:
+        services.unlink_telegram(self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    methods=["POST"],
+    request=TelegramLinkConfirmInput,
+    responses={200: LinkedManagerSerializer, **ERRORS},
+)
+class TelegramLinkConfirmView(SupportView):
+    """``POST telegram/link/confirm/``: a staff bot key confirms a manager's ``/link CODE``."""
+
+    serializer_class = LinkedManagerSerializer
+
+    def post(self, request: Request) -> Response:
+        body = self.parse(TelegramLinkConfirmInput)
+        account = services.confirm_telegram_link(self.actor, **body)
+        return Response(linked_manager_data(account))
+
+
+@extend_schema(
+    methods=["PUT"],
+    request=TelegramTopicInput,
+    responses={200: TelegramTopicSerializer, **ERRORS},
+)
+class TicketTelegramTopicView(SupportView):
+    """``PUT tickets/{id}/telegram-topic/``: a staff bot stores the ticket's topic, once.
+
+    Always answers the stored topic: a caller whose topic is not it lost the race.
+    """
+
+    serializer_class = TelegramTopicSerializer
+    http_method_names = ("put", "options")
+
+    def put(self, request: Request, pk: int) -> Response:
+        body = self.parse(TelegramTopicInput)
+        stored = services.set_telegram_topic(self.actor, pk, **body)
+        return Response({"chat_id": stored.chat_id, "topic_id": stored.topic_id})
 
 
 class SchemaView(SpectacularAPIView):

@@ -18,7 +18,7 @@ from django.urls import path
 
 from support.actors import Actor
 from support.conf import support_settings
-from support.credentials import authenticate
+from support.credentials import ACTING_HEADER, act_for, authenticate
 from support.db import pooled
 from support.error_bodies import error_for
 from support.exceptions import SupportError
@@ -89,11 +89,20 @@ class ActorMiddleware:
 
 
 def resolve_actor(scope: Scope) -> Actor | None:
+    """The handshake's actor, ``None`` for no valid credential (refused with 403).
+
+    A staff bot's acting header raises 400 ``invalid`` (a stream runs as the
+    bot itself): the consumer says so in an ``error`` frame and closes.
+    """
     header = _header(scope, b"authorization")
     try:
-        return authenticate(header, None if header is not None else session_user(scope))
+        actor = authenticate(header, None if header is not None else session_user(scope))
     except SupportError:
         return None
+    acting = _header(scope, ACTING_HEADER.lower().encode())
+    if acting is not None:
+        act_for(actor, acting, stream=True)
+    return actor
 
 
 def session_user(scope: Scope) -> Any | None:
