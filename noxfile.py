@@ -369,9 +369,10 @@ def serve_and_fetch(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    # The backlog docs/deployment.md starts daphne with (Twisted's own is 50).
+    endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog=2048"
     server = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "example.asgi:application"],
-        env=full_env,
+        [python, "-m", "daphne", "-e", endpoint, "example.asgi:application"], env=full_env
     )
     try:
         deadline = time.monotonic() + 30

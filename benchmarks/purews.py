@@ -39,7 +39,7 @@ async def handler(connection: ServerConnection) -> None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, backlog=1024, compression=None) as server:
+    async with serve(handler, "127.0.0.1", port, backlog=2048, compression=None) as server:
         await server.serve_forever()
 
 

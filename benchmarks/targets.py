@@ -1,4 +1,5 @@
-"""The servers under test, one process each on loopback, with a listen backlog of 1,024: ours
+"""The servers under test, one process each on loopback, with the listen backlog of 2,048
+every server the project starts asks for (``tests.harness.server.LISTEN_BACKLOG``): ours
 (the example project as the README documents it; ``DATABASE_URL`` and ``REDIS_URL`` for
 PostgreSQL + Redis), pure (:mod:`benchmarks.purews`), and bare (:mod:`benchmarks.bare`,
 per configuration of ours: its Channels consumer for B2 and B3, its views for B5 and B6)."""
@@ -15,7 +16,13 @@ from typing import Any
 
 from benchmarks.config import say
 from tests.harness.process import ROOT, Command, ServerProcess
-from tests.harness.server import WEBSOCKET_MAX_SIZE, LiveServer, server_env
+from tests.harness.server import (
+    LISTEN_BACKLOG,
+    WEBSOCKET_MAX_SIZE,
+    LiveServer,
+    daphne_endpoint,
+    server_env,
+)
 
 BOT_KEYS = 16  # posts rotate over them, so the per-key rate limit never caps B2
 START_TIMEOUT, STOP_TIMEOUT, MANAGE_TIMEOUT = 60, 15, 600
@@ -81,18 +88,17 @@ class Target:
 
 
 def server_command(server_kind: str, app: str) -> Command:
-    """daphne or uvicorn serving *app*: one worker, no access log, a backlog of 1,024."""
+    """daphne or uvicorn serving *app*: one worker, no access log, a backlog of 2,048."""
 
     def command(port: int) -> list[str]:
         # The frame limit docs/deployment.md starts the servers with.
         limit = str(WEBSOCKET_MAX_SIZE)
         if server_kind == "daphne":
-            endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog=1024"
-            return [sys.executable, "-m", "daphne", "-v", "0", "-e", endpoint,
+            return [sys.executable, "-m", "daphne", "-v", "0", "-e", daphne_endpoint(port),
                     "--websocket-max-message-size", limit, "--websocket-max-frame-size", limit,
                     app]  # fmt: skip
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--log-level", "warning", "--backlog", "1024",
+                "--no-access-log", "--log-level", "warning", "--backlog", str(LISTEN_BACKLOG),
                 "--lifespan", "off", "--ws-max-size", limit]  # fmt: skip
 
     return command

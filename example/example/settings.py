@@ -133,7 +133,7 @@ if os.environ.get("SUPPORT_THROTTLE_RATES"):
 if os.environ.get("SUPPORT_MAX_TEXT_LENGTH"):
     # E.g. longer manager replies, which the example bot splits for Telegram.
     SUPPORT_MAX_TEXT_LENGTH = int(os.environ["SUPPORT_MAX_TEXT_LENGTH"])
-# `manage.py runserver` (daphne's, as `make demo` runs it) refuses WebSocket
+# `manage.py runserver` (daphne's) and `make demo`'s daphne refuse WebSocket
 # messages over the support app's frame limit before reading them
 # (support.realtime.commands.frame_limit: 16 bytes a character, 64 KiB at least).
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = max(

@@ -50,12 +50,12 @@ def render_site(
     ``location /``: files a test serves on the server's origin.
     """
     site = SAMPLE.read_text()
-    if SAMPLE_UPSTREAMS not in site or "listen 80;" not in site:
+    if SAMPLE_UPSTREAMS not in site or "listen 80 backlog=2048;" not in site:
         raise RuntimeError("deploy/nginx.conf changed shape; update render_site()")
     upstreams = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n"
                         for p in upstream_ports)  # fmt: skip
     site = site.replace(SAMPLE_UPSTREAMS, upstreams).replace(
-        "listen 80;", f"listen 127.0.0.1:{port};"
+        "listen 80 backlog=2048;", f"listen 127.0.0.1:{port} backlog=2048;"
     )
     if extra_locations:
         site = site.replace("    location / {\n", f"{extra_locations}\n    location / {{\n")

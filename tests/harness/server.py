@@ -50,10 +50,22 @@ class Credentials:
 #: (support.realtime.commands.frame_limit), checked before a frame is read.
 WEBSOCKET_MAX_SIZE = 65536
 
+#: The listen backlog every server the project starts asks for (docs/deployment.md):
+#: uvicorn's default. Twisted's default, which daphne's ``-b``/``-p`` get, is 50, and a
+#: reconnect storm or a crowd of streams opening at once overflows it: the kernel drops
+#: those connections before the application sees them (``nstat TcpExtListenOverflows``).
+#: The kernel caps it at ``net.core.somaxconn`` (4,096 on current kernels).
+LISTEN_BACKLOG = 2048
+
+
+def daphne_endpoint(port: int, interface: str = "127.0.0.1") -> str:
+    """daphne's ``-e`` endpoint for *port* with :data:`LISTEN_BACKLOG`."""
+    return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+
 
 def daphne(port: int) -> list[str]:
     return [
-        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+        sys.executable, "-m", "daphne", "-e", daphne_endpoint(port),
         "--websocket-max-message-size", str(WEBSOCKET_MAX_SIZE),
         "--websocket-max-frame-size", str(WEBSOCKET_MAX_SIZE),
         "example.asgi:application",
@@ -65,7 +77,7 @@ def uvicorn(port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "example.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--lifespan", "off",
-        "--ws-max-size", str(WEBSOCKET_MAX_SIZE),
+        "--backlog", str(LISTEN_BACKLOG), "--ws-max-size", str(WEBSOCKET_MAX_SIZE),
     ]  # fmt: skip
 
 
