@@ -1,4 +1,5 @@
-"""The example bot's parts, without processes: settings, state, splitting, refusals, events.
+"""support_client.telegram's parts, without processes: settings, state, splitting, refusals,
+events.
 
 The desk is mocked with respx and Telegram with a recorder; the whole path
 through real processes is in ``test_telegram_bot_live.py``.
@@ -15,11 +16,11 @@ from typing import Any, cast
 import httpx
 import pytest
 import respx
-import telegram_bot as tb
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message as TelegramMessage
 
 from support_client import AsyncSupportClient, Message, MessageNew, StreamReset, TicketResolved
+from support_client import telegram as tb
 from tests.sdk.common import MESSAGE, TICKET, fields_of, files_of
 
 BASE = "http://desk.test/support/"
@@ -27,7 +28,8 @@ TOKEN = "4242:TEST-token"
 
 
 class Recorder:
-    """Stands in for :class:`telegram_bot.Telegram`: records what is sent, serves users' files."""
+    """Stands in for :class:`support_client.telegram.Telegram`: records what is sent,
+    serves users' files."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
@@ -69,7 +71,7 @@ def desk() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 def bot(client: AsyncSupportClient, tmp_path: Path) -> tb.SupportBot:
-    state = tb.State(tmp_path / "state.json")
+    state = tb.JsonFileState(tmp_path / "state.json")
     return tb.SupportBot(client, Recorder(), state, delivery_timeout=0, retry_delay=0)
 
 
@@ -79,6 +81,10 @@ def sent(bot: tb.SupportBot) -> list[tuple[int, str]]:
 
 def recorder(bot: tb.SupportBot) -> Recorder:
     return cast(Recorder, bot.telegram)
+
+
+def state_of(bot: tb.SupportBot) -> tb.JsonFileState:
+    return cast(tb.JsonFileState, bot.state)
 
 
 def message(
@@ -194,23 +200,23 @@ def test_a_bad_setting_is_one_clear_line(changes: dict[str, str], message: str) 
 def test_main_prints_one_line_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert tb.main(env={}) == 2
     assert capsys.readouterr().err == (
-        "telegram_bot: TELEGRAM_BOT_TOKEN is not set (ask @BotFather for one)\n"
+        "support_client.telegram: TELEGRAM_BOT_TOKEN is not set (ask @BotFather for one)\n"
     )
 
 
 async def test_state_is_saved_atomically_and_loaded_back(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    state = tb.State(path, "support:41", {123: "ru"})
+    state = tb.JsonFileState(path, "support:41", {123: "ru"})
     await state.save()
     state.cursor = "support:42"
     await state.save()
-    loaded = tb.State.load(path)
+    loaded = tb.JsonFileState.load(path)
     assert (loaded.cursor, loaded.languages) == ("support:42", {123: "ru"})
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary left
 
 
 def test_a_missing_state_file_starts_empty(tmp_path: Path) -> None:
-    state = tb.State.load(tmp_path / "none.json")
+    state = tb.JsonFileState.load(tmp_path / "none.json")
     assert (state.cursor, state.languages) == (None, {})
 
 
@@ -219,7 +225,7 @@ def test_a_state_file_that_is_not_ours_is_a_clear_error(tmp_path: Path, content:
     path = tmp_path / "state.json"
     path.write_text(content)
     with pytest.raises(tb.ConfigError, match="is not this bot's state file"):
-        tb.State.load(path)
+        tb.JsonFileState.load(path)
 
 
 # -- Telegram -> desk ------------------------------------------------------------------
@@ -296,7 +302,7 @@ async def test_a_refusing_or_absent_desk_gets_the_undelivered_answer(
 async def test_an_unreachable_desk_is_retried_with_the_same_key(
     bot: tb.SupportBot, desk: respx.MockRouter
 ) -> None:
-    bot.delivery_timeout = 5
+    bot.desk.delivery_timeout = 5
     desk.get("tickets/").respond(json=[ticket()])
     send = desk.post("tickets/16/messages/").mock(
         side_effect=[httpx.ConnectError("down"), httpx.Response(201, json=TICKET["last_message"])]
@@ -353,13 +359,13 @@ async def test_a_stream_reset_is_logged_and_its_cursor_saved(
 
             return events()
 
-    bot.client = cast(Any, type("Client", (), {"events": Events()})())
-    bot.state.cursor = "support:1"
+    bot.relay.client = cast(Any, type("Client", (), {"events": Events()})())
+    state_of(bot).cursor = "support:1"
 
-    await bot.follow_desk()
+    await bot.relay.follow()
 
     assert "stream.reset" in caplog.text
-    assert tb.State.load(bot.state.path).cursor == "support:500"
+    assert tb.JsonFileState.load(state_of(bot).path).cursor == "support:500"
 
 
 # -- files: Telegram -> desk -----------------------------------------------------------
@@ -545,11 +551,11 @@ async def test_an_album_is_saved_then_posted_once_as_one_message(
     for part in (first, second, first):  # the first part delivered twice
         await bot.on_message(part)
 
-    saved = tb.State.load(bot.state.path).albums
+    saved = tb.JsonFileState.load(state_of(bot).path).albums
     assert list(saved.values()) == [[first, second]]  # before Telegram hears it was handled
     assert not post.called
     (key,) = saved
-    await bot.flush_album(key)
+    await bot.desk.flush_album(key)
 
     assert post.call_count == 1
     request = post.calls.last.request
@@ -560,7 +566,7 @@ async def test_an_album_is_saved_then_posted_once_as_one_message(
         ("kinds", "document"),
     ]
     assert [data for _name, _type, data in files_of(request)] == [PNG, PDF]
-    assert tb.State.load(bot.state.path).albums == {}
+    assert tb.JsonFileState.load(state_of(bot).path).albums == {}
 
 
 async def test_a_message_after_an_album_posts_the_album_first(
@@ -576,7 +582,7 @@ async def test_a_message_after_an_album_posts_the_album_first(
     keys = [dict(fields_of(call.request))["idempotency_key"] for call in post.calls[:1]]
     assert keys == ["tg-123-album-g1-7"]
     assert json.loads(post.calls[1].request.content)["idempotency_key"] == "tg-123-9"
-    assert bot.state.albums == {}
+    assert state_of(bot).albums == {}
 
 
 async def test_an_album_saved_before_a_restart_is_posted_after_the_window(
@@ -584,25 +590,30 @@ async def test_an_album_saved_before_a_restart_is_posted_after_the_window(
 ) -> None:
     path = tmp_path / "state.json"
     part = message(None, message_id=7, media=(photo("a"),), group="g1")
-    await tb.State(path, albums={"tg-123-album-g1-7": [part]}).save()
+    await tb.JsonFileState(path, albums={"tg-123-album-g1-7": [part]}).save()
     telegram = Recorder()
     telegram.user_files["a"] = PNG
     restarted = tb.SupportBot(
-        client, telegram, tb.State.load(path), delivery_timeout=0, retry_delay=0, album_window=0
+        client,
+        telegram,
+        tb.JsonFileState.load(path),
+        delivery_timeout=0,
+        retry_delay=0,
+        album_window=0,
     )
     desk.get("tickets/").respond(json=[ticket()])
     post = desk.post("tickets/16/messages/").respond(201, json=MESSAGE)
 
-    follower = asyncio.create_task(restarted.follow_albums())
+    follower = asyncio.create_task(restarted.desk.follow_albums())
     try:
         async with asyncio.timeout(10):  # until the state file forgets the album
-            while (await asyncio.to_thread(tb.State.load, path)).albums:
+            while (await asyncio.to_thread(tb.JsonFileState.load, path)).albums:
                 await asyncio.sleep(0.01)
     finally:
         follower.cancel()
 
     assert post.call_count == 1
-    assert tb.State.load(path).albums == {}
+    assert tb.JsonFileState.load(path).albums == {}
 
 
 # -- files: desk -> Telegram -----------------------------------------------------------
@@ -650,7 +661,7 @@ async def test_a_file_gone_from_the_desk_is_skipped(
 
 
 class FakeBot:
-    """The aiogram ``Bot`` methods :class:`telegram_bot.Telegram` calls, recorded;
+    """The aiogram ``Bot`` methods :class:`support_client.telegram.Telegram` calls, recorded;
     the kinds in *refuse* are refused as Telegram refuses a file it can't take as that."""
 
     def __init__(self, refuse: Sequence[str] = ()) -> None:
@@ -744,6 +755,6 @@ async def test_a_file_telegram_refuses_as_its_kind_goes_as_a_document(
 
 async def test_state_keeps_albums_across_a_restart(tmp_path: Path) -> None:
     part = message("cap", media=(photo(),), group="g9")
-    await tb.State(tmp_path / "s.json", albums={"k": [part]}).save()
+    await tb.JsonFileState(tmp_path / "s.json", albums={"k": [part]}).save()
 
-    assert tb.State.load(tmp_path / "s.json").albums == {"k": [part]}
+    assert tb.JsonFileState.load(tmp_path / "s.json").albums == {"k": [part]}
