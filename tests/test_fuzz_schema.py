@@ -94,7 +94,9 @@ CONFIG: dict[str, Any] = {
     "checks": {
         "enabled": True,
         "max_response_time": SLOWEST,
-        "positive_data_acceptance": {"expected-statuses": ["200", "201", *ACCEPTED_REFUSALS]},
+        "positive_data_acceptance": {
+            "expected-statuses": ["200", "201", "204", *ACCEPTED_REFUSALS]
+        },
         "negative_data_rejection": {"expected-statuses": REFUSALS},
     },
 }

@@ -750,3 +750,18 @@ async def test_a_download_is_checked_and_made_while_acting(stop_hub, telegram_id
     client = Client(f"Api-Key {raw}", **{"X-Support-Acting-Telegram-Id": str(telegram_id)})
     response = await client.get(f"/support/attachments/{attachment}/")
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/support/telegram/link/",
+        "/support/telegram/link/confirm/",
+        "/support/tickets/1/telegram-topic/",
+    ],
+)
+@pytest.mark.parametrize("caller", ["manager", "bot"])
+def test_options_answers_without_an_error(manager_client, bot_client, make_ticket, path, caller):
+    make_ticket()
+    client = manager_client if caller == "manager" else bot_client
+    assert client.options(path).status_code == 200

@@ -403,6 +403,8 @@ class TicketTelegramTopicView(SupportView):
     """
 
     serializer_class = TelegramTopicSerializer
+    #: For DRF's ``OPTIONS`` answer, which looks the object of a ``PUT`` up.
+    queryset = Ticket.objects.all()
     http_method_names = ("put", "options")
 
     def put(self, request: Request, pk: int) -> Response:
