@@ -51,6 +51,8 @@ class ClientOptions:
     max_retries: int = C.DEFAULT_MAX_RETRIES
     headers: Mapping[str, str] = field(default_factory=dict)
     websocket_path: str = C.DEFAULT_WEBSOCKET_PATH
+    #: The linked manager's Telegram id a staff bot acts for (``client.acting(id)``).
+    acting_telegram_id: int | None = None
 
     @classmethod
     def resolve(
@@ -100,7 +102,20 @@ class ClientOptions:
         headers = httpx.Headers({"Accept": "application/json", "User-Agent": C.USER_AGENT})
         headers.update(self.headers)
         headers["Authorization"] = self.auth_header
+        headers.update(self.acting_headers)
         return headers
+
+    @property
+    def acting_headers(self) -> dict[str, str]:
+        """The acting header, when acting (the server refuses it on streams: 400)."""
+        if self.acting_telegram_id is None:
+            return {}
+        return {C.ACTING_HEADER: str(self.acting_telegram_id)}
+
+    def acting(self, telegram_id: int) -> ClientOptions:
+        if isinstance(telegram_id, bool) or not isinstance(telegram_id, int):
+            raise TypeError(f"A Telegram id is an int, not {type(telegram_id).__name__}.")
+        return replace(self, acting_telegram_id=telegram_id)
 
     def url(self, path: str) -> str:
         return self.base_url + path.lstrip("/")
@@ -300,6 +315,10 @@ class Requester(Generic[HttpT]):
     ) -> Self:
         """A requester over the same HTTP client with these options changed."""
         return type(self)(self.options.with_changes(timeout, max_retries), self.http)
+
+    def acting(self, telegram_id: int) -> Self:
+        """A requester over the same HTTP client that acts for *telegram_id*'s manager."""
+        return type(self)(self.options.acting(telegram_id), self.http)
 
     def build(self, call: Call, body: Multipart | None = None) -> httpx.Request:
         request = self.http.build_request(

@@ -19,6 +19,7 @@ from support_client._realtime import RealtimeConnection
 from support_client.resources.attachments import Attachments
 from support_client.resources.events import Events
 from support_client.resources.messages import Messages
+from support_client.resources.telegram import Telegram
 from support_client.resources.tickets import Tickets
 
 
@@ -69,6 +70,10 @@ class BaseClient(Generic[HttpT, RequesterT]):
     def attachments(self) -> Attachments[RequesterT]:
         return Attachments(self._requester)
 
+    @cached_property
+    def telegram(self) -> Telegram[RequesterT]:
+        return Telegram(self._requester)
+
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> Self:
@@ -76,6 +81,22 @@ class BaseClient(Generic[HttpT, RequesterT]):
         clone = object.__new__(type(self))
         clone._owns_http = False
         clone._requester = self._requester.with_options(timeout, max_retries)
+        return clone
+
+    def acting(self, telegram_id: int) -> Self:
+        """A client sharing this one's connections that acts for the manager linked to
+        *telegram_id* (a staff bot's key: ``X-Support-Acting-Telegram-Id`` on each request).
+
+        Its REST calls run as that manager, under every rule of theirs (a reply
+        takes a queued ticket; ``assigned_to_other``, ``ticket_resolved``); the
+        server checks the key, the link and the manager on every request:
+        :class:`~support_client.TelegramNotLinkedError` for an unlinked id,
+        :class:`~support_client.PermissionDeniedError` otherwise. Streams refuse it
+        (a staff bot streams as itself): stream with the client it came from.
+        """
+        clone = object.__new__(type(self))
+        clone._owns_http = False
+        clone._requester = self._requester.acting(telegram_id)
         return clone
 
 

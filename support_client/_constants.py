@@ -41,3 +41,5 @@ LONGPOLL_TIMEOUT = 25
 SEEN_EVENT_IDS = 10_000
 
 USER_AGENT = "support-client"
+#: The header a staff bot's key acts for a linked manager with (``client.acting(id)``).
+ACTING_HEADER = "X-Support-Acting-Telegram-Id"

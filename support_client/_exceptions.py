@@ -74,12 +74,21 @@ class BadRequestError(APIStatusError):
     status_code: Literal[400] = 400
 
 
+class InvalidLinkCodeError(BadRequestError):
+    """400 ``invalid_link_code``: a Telegram link code that is wrong, used or expired."""
+
+
 class AuthenticationError(APIStatusError):
     status_code: Literal[401] = 401
 
 
 class PermissionDeniedError(APIStatusError):
     status_code: Literal[403] = 403
+
+
+class TelegramNotLinkedError(PermissionDeniedError):
+    """403 ``telegram_not_linked``: a staff bot acted for a Telegram id no manager linked
+    (the member should link their account: a code from the console, ``/link CODE``)."""
 
 
 class NotFoundError(APIStatusError):
@@ -160,9 +169,20 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
-def error_class(status: int) -> type[APIStatusError]:
+#: Codes with a class of their own (a subclass of their status's class).
+_BY_CODE: dict[str, type[APIStatusError]] = {
+    "telegram_not_linked": TelegramNotLinkedError,
+    "invalid_link_code": InvalidLinkCodeError,
+}
+
+
+def error_class(status: int, code: str | None = None) -> type[APIStatusError]:
     default = InternalServerError if status >= 500 else APIStatusError
-    return _BY_STATUS.get(status, default)
+    by_status = _BY_STATUS.get(status, default)
+    by_code = _BY_CODE.get(code or "")
+    if by_code is not None and issubclass(by_code, by_status):
+        return by_code
+    return by_status
 
 
 def from_error_body(
@@ -176,7 +196,7 @@ def from_error_body(
         detail = body.get("detail") if isinstance(body.get("detail"), str) else None
         errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
     message = f"{status} {code or 'error'}: {detail or body!r}"
-    return error_class(status)(
+    return error_class(status, code)(
         message,
         response=response,
         status_code=status,

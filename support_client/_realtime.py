@@ -54,7 +54,11 @@ class RealtimeConnection:
             url += f"?{httpx.QueryParams({'after': self._after})}"
         try:
             self._ws = await ws_connect(
-                url, additional_headers={"Authorization": self._options.auth_header}
+                url,
+                additional_headers={
+                    "Authorization": self._options.auth_header,
+                    **self._options.acting_headers,
+                },
             )
         except (OSError, websockets.WebSocketException) as error:
             raise APIConnectionError(f"WebSocket connection failed: {error}") from error

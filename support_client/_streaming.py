@@ -221,7 +221,10 @@ class AsyncEventStream:
         try:
             connection = await ws_connect(
                 url,
-                additional_headers={"Authorization": self._options.auth_header},
+                additional_headers={
+                    "Authorization": self._options.auth_header,
+                    **self._options.acting_headers,
+                },
                 open_timeout=self._first_byte_timeout + 5,
                 max_size=2**24,
             )

@@ -16,6 +16,13 @@ from support_client.types.events import (
     UnknownEvent,
     parse_event,
 )
+from support_client.types.telegram import (
+    LinkCode,
+    LinkedManager,
+    LinkedManagerAccount,
+    TelegramLink,
+    TelegramTopic,
+)
 from support_client.types.tickets import (
     Attachment,
     AttachmentKind,
@@ -34,6 +41,9 @@ __all__ = [
     "BaseEvent",
     "Event",
     "EventPage",
+    "LinkCode",
+    "LinkedManager",
+    "LinkedManagerAccount",
     "Manager",
     "Message",
     "MessageNew",
@@ -41,6 +51,8 @@ __all__ = [
     "MessagesViewed",
     "Sender",
     "StreamReset",
+    "TelegramLink",
+    "TelegramTopic",
     "TelegramUser",
     "Ticket",
     "TicketAssigned",

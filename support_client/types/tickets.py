@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from support_client._models import BaseModel
+from support_client.types.telegram import TelegramTopic
 
 Sender = Literal["user", "supp"]
 #: ``tickets.list(ordering=…)``: oldest or newest first, by id or by opening time.
@@ -62,6 +63,8 @@ class Message(BaseModel):
     author: int | None = None
     #: Its files, in order (then ``text``, possibly empty, is their caption).
     attachments: list[Attachment] = Field(default_factory=list)
+    #: Written by a manager in the staff group's topic (a staff bot acting for them).
+    via_staff_chat: bool = False
 
 
 class Ticket(BaseModel):
@@ -77,3 +80,5 @@ class Ticket(BaseModel):
     #: sent it; ``None`` from a server that does not send it.
     viewed: bool | None = None
     last_message: Message | None = None
+    #: The ticket's forum topic in the staff group, once a staff bot stored one.
+    telegram_topic: TelegramTopic | None = None
