@@ -1,8 +1,10 @@
-"""The example Telegram bot end to end: a Telegram user, the desk, a manager, and back.
+"""The Telegram bot end to end: a Telegram user, the desk, a manager, and back.
 
 The example project runs under daphne, a fake Bot API server (tests/fake_telegram.py)
-on loopback stands in for Telegram, and the bot runs as users run it,
-``python example/telegram_bot.py``, in a subprocess pointed at both. The bot
+on loopback stands in for Telegram, and the bot runs as users run it, in a
+subprocess pointed at both: the example project bot, ``python
+example/telegram_bot.py`` (its own ``/start`` beside the support router), and
+the package on its own, ``python -m support_client.telegram``. The bot
 is SIGKILLed between two manager replies and restarted; the desk is stopped
 under it while a user writes. Files go both ways byte for byte (a user's
 photo, album, voice message and document to the desk; a manager's photo and
@@ -47,10 +49,12 @@ LONG_REPLY = ("All the details you asked for. " * 200)[:5000]
 
 @dataclass
 class BotProcess:
-    """``python example/telegram_bot.py`` against a live desk and the fake Telegram."""
+    """The bot (``python example/telegram_bot.py`` unless *command* says otherwise)
+    against a live desk and the fake Telegram."""
 
     workdir: Path
     env: dict[str, str]
+    command: tuple[str, ...] = ("example/telegram_bot.py",)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -68,7 +72,7 @@ class BotProcess:
             log.write(f"--- start {self.starts}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [sys.executable, "example/telegram_bot.py"],
+                [sys.executable, *self.command],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -192,9 +196,14 @@ class World:
 
 
 @contextmanager
-def world(tmp_path: Path, proxy: StallingProxy | None = None, **bot_env: str) -> Iterator[World]:
-    """The desk, the fake Telegram and the bot; the bot reaches the desk through *proxy*
-    (started here on the desk's port) when one is given."""
+def world(
+    tmp_path: Path,
+    proxy: StallingProxy | None = None,
+    command: tuple[str, ...] = BotProcess.command,
+    **bot_env: str,
+) -> Iterator[World]:
+    """The desk, the fake Telegram and the bot (run as *command*); the bot reaches the
+    desk through *proxy* (started here on the desk's port) when one is given."""
     # Replies longer than Telegram's 4,096 characters exist only if the desk takes them.
     with running_server(tmp_path, SUPPORT_MAX_TEXT_LENGTH="8000") as (live, credentials):
         telegram = FakeTelegram().start()
@@ -212,7 +221,7 @@ def world(tmp_path: Path, proxy: StallingProxy | None = None, **bot_env: str) ->
             **bot_env,
         )
         (tmp_path / "state").mkdir()
-        bot = BotProcess(tmp_path, env).start()
+        bot = BotProcess(tmp_path, env, command).start()
         try:
             with (
                 SupportClient(live.api, token=credentials.managers[0]) as desk,
@@ -233,8 +242,17 @@ def w(tmp_path: Path) -> Iterator[World]:
         yield started
 
 
+GREETING = "Welcome to Acme! Ask us anything here"  # example/telegram_bot.py's own /start
+
+
 def test_from_a_telegram_user_to_a_manager_and_back_across_a_restart(w: World) -> None:
     tg, bot = w.telegram, w.bot
+
+    # The project's own /start answers; it, /help (nobody's) and /link are not posted.
+    tg.push(update(USER, "/start", message_id=100))
+    tg.push(update(USER, "/help", message_id=101))
+    tg.push(update(USER, "/link K7QM-2XPA", message_id=102))
+    w.wait("the greeting", lambda: any(t.startswith(GREETING) for t in tg.texts_to(USER)))
 
     # A first message opens a ticket titled after it; the user hears its number.
     first = "My app crashes on start\nsince this morning, every time"
@@ -244,6 +262,7 @@ def test_from_a_telegram_user_to_a_manager_and_back_across_a_restart(w: World) -
     assert ticket.title == "My app crashes on start"
     assert w.messages(ticket.id) == [first]
     w.wait_sent(USER, f"Thank you! Your request #{ticket.id} is open; a manager will answer here.")
+    assert len(tg.texts_to(USER)) == 2  # the greeting, then this: the commands posted nothing
 
     # The next goes to the same ticket; updates delivered twice are posted once.
     second = update(USER, "It started after the update", message_id=2)
@@ -312,6 +331,28 @@ def test_from_a_telegram_user_to_a_manager_and_back_across_a_restart(w: World) -
         "Reply two: and clear the cache",
         LONG_REPLY,
     ]
+
+
+def test_the_package_runs_on_its_own(tmp_path: Path) -> None:
+    """``python -m support_client.telegram``: its /start, a ticket, a reply, /close."""
+    with world(tmp_path, command=("-m", "support_client.telegram")) as w:
+        tg = w.telegram
+        tg.push(update(USER, "/start", message_id=1))
+        w.wait_sent(
+            USER,
+            "Hello! This is the support chat. Write your question here and a support "
+            "manager will answer in this chat.\n\nSend /close when your question is solved.",
+        )
+        tg.push(update(USER, "Where is my order?", message_id=2))
+        w.wait("a ticket", lambda: len(w.tickets(USER)) == 1)
+        (ticket,) = w.tickets(USER)
+        assert w.messages(ticket.id) == ["Where is my order?"]
+        w.desk.messages.send(ticket.id, "On its way")
+        w.wait_sent(USER, "On its way")
+        tg.push(update(USER, "/close", message_id=3))
+        w.wait("the ticket closed", lambda: w.api.tickets.get(ticket.id).resolved)
+        w.wait_caught_up()
+        assert w.messages(ticket.id) == ["Where is my order?"]
 
 
 def test_a_message_sent_while_the_desk_is_down(tmp_path: Path) -> None:
