@@ -90,6 +90,18 @@ def _strings() -> dict[str, str]:
         "reason_too_large": _("Too large"),
         "reason_empty": _("Empty"),
         "reason_unsupported": _("Type not accepted"),
+        # Linking the manager's Telegram account (the staff group).
+        "telegram_link": _("Link Telegram"),
+        "telegram_linked": _("Telegram linked"),
+        "telegram_not_linked": _(
+            "Your Telegram account is not linked. Link it to answer tickets from the staff group."
+        ),
+        "telegram_linked_as": _("Linked to Telegram id %(id)s since %(date)s."),
+        "telegram_get_code": _("Get a code"),
+        "telegram_new_code": _("Get a new code"),
+        "telegram_instructions": _("Send /link %(code)s to the bot in a private chat."),
+        "telegram_expires_in": _("The code expires in %(time)s."),
+        "telegram_expired": _("The code expired. Get a new one."),
     }
 
 
