@@ -32,7 +32,11 @@ class SupportAuthenticationScheme(OpenApiAuthenticationExtension):  # type: igno
                 "type": "apiKey",
                 "in": "header",
                 "name": "Authorization",
-                "description": "A bot's service key: `Authorization: Api-Key <key>`.",
+                "description": (
+                    "A bot's service key: `Authorization: Api-Key <key>`. A staff bot's key "
+                    "acts for a linked manager with `X-Support-Acting-Telegram-Id: <telegram "
+                    "id>` on a REST request (not on streams; never with a manager's credential)."
+                ),
             },
             "tokenAuth": {
                 "type": "apiKey",
