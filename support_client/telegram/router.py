@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Dispatcher, F, Router
@@ -22,8 +21,6 @@ from aiogram.types import Message as TelegramMessage
 
 from support_client.telegram.bot import SupportBot
 from support_client.telegram.media import Incoming, incoming
-
-log = logging.getLogger("support_client.telegram")
 
 #: What the desk carries (text, files, places, contacts)...
 CARRIED = frozenset(
