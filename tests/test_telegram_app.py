@@ -7,16 +7,19 @@ can follow (here one in memory), and the default file keeps every field.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import respx
+from aiogram import Bot, Dispatcher, Router
 
 from support_client import AsyncSupportClient, TicketResolved
 from support_client import telegram as tg
@@ -347,3 +350,95 @@ def test_a_file_from_before_the_staff_group_still_loads(tmp_path: Path) -> None:
     loaded = tg.JsonFileState.load(path)
     assert (loaded.cursor, loaded.staff_cursor, loaded.topics) == ("support:3", None, {})
     assert loaded.languages == {5: "ru"}
+
+
+# -- the staff group's wiring -------------------------------------------------------------
+
+
+class FakeStaff:
+    """Stands in for ``support_client.telegram.staff.StaffGroup``: records how it is
+    made, where its router goes, and fails at start as a group without topics would."""
+
+    made: ClassVar[list[dict[str, Any]]] = []
+    order: ClassVar[list[str]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        FakeStaff.made.append(kwargs)
+        self.started = asyncio.Event()
+
+    def router(self) -> Router:
+        router = Router(name="staff")
+
+        async def started(dispatcher: Dispatcher) -> None:
+            FakeStaff.order.extend(r.name for r in dispatcher.sub_routers)
+            self.started.set()
+
+        router.startup.register(started)
+        return router
+
+    async def run(self) -> None:
+        await self.started.wait()
+        raise tg.ConfigError("the bot may not manage topics in the staff group")
+
+
+@pytest.fixture
+def fake_staff(monkeypatch: pytest.MonkeyPatch) -> type[FakeStaff]:
+    FakeStaff.made.clear()
+    FakeStaff.order.clear()
+    module = types.ModuleType("support_client.telegram.staff")
+    module.StaffGroup = FakeStaff  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "support_client.telegram.staff", module)
+
+    async def relay(self: tg.SupportBot) -> None:
+        await asyncio.Event().wait()  # the desk's stream is not what this is about
+
+    monkeypatch.setattr(tg.SupportBot, "run", relay)
+    return FakeStaff
+
+
+def test_the_staff_group_goes_first_and_its_failure_at_start_exits_2(
+    telegram: FakeTelegram,
+    tmp_path: Path,
+    fake_staff: type[FakeStaff],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {
+        **GOOD,
+        "TELEGRAM_API_URL": telegram.url,
+        "SUPPORT_BOT_STATE": str(tmp_path / "state.json"),
+        "SUPPORT_STAFF_CHAT_ID": "-1001234",
+    }
+    with respx.mock(base_url=BASE) as desk:
+        desk.get("events/").respond(json={"events": [], "cursor": "support:1"})
+        assert tg.main(env=env) == 2
+
+    assert capsys.readouterr().err == (
+        f"{PROG}: the bot may not manage topics in the staff group\n"
+    )
+    (made,) = fake_staff.made
+    assert made["chat_id"] == -1001234
+    assert isinstance(made["bot"], Bot)
+    assert isinstance(made["client"], AsyncSupportClient)
+    assert isinstance(made["state"], tg.JsonFileState)
+    assert fake_staff.order == ["staff", "support", "support-greeting"]
+
+
+def test_a_staff_chat_without_the_staff_module_exits_2(
+    telegram: FakeTelegram,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "support_client.telegram.staff", None)
+    env = {
+        **GOOD,
+        "TELEGRAM_API_URL": telegram.url,
+        "SUPPORT_BOT_STATE": str(tmp_path / "state.json"),
+        "SUPPORT_STAFF_CHAT_ID": "-1001234",
+    }
+    with respx.mock(base_url=BASE) as desk:
+        desk.get("events/").respond(json={"events": [], "cursor": "support:1"})
+        assert tg.main(env=env) == 2
+    assert capsys.readouterr().err.startswith(
+        f"{PROG}: SUPPORT_STAFF_CHAT_ID is set but this installation has no staff group"
+    )
