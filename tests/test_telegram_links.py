@@ -765,3 +765,25 @@ def test_options_answers_without_an_error(manager_client, bot_client, make_ticke
     make_ticket()
     client = manager_client if caller == "manager" else bot_client
     assert client.options(path).status_code == 200
+
+
+def test_acting_spends_the_bot_keys_budget_not_the_managers(linked, staff_key, desk, settings):
+    from django.core.cache import caches
+
+    settings.SUPPORT_THROTTLE_RATES = {"bot": "3/min", "manager": None}
+    caches["default"].clear()
+    acting = acting_client(staff_key[1])
+    plain = _bot(staff_key[1])
+    url = f"/support/tickets/{desk.open.pk}/"
+    assert [
+        acting.get(url).status_code,
+        plain.get(url).status_code,
+        acting.get(url).status_code,
+    ] == [
+        200,
+        200,
+        200,
+    ]
+    refused = acting.get(url)
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+    assert token_client(linked).get(url).status_code == 200  # the manager's own: unlimited
