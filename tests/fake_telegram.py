@@ -171,6 +171,10 @@ class FakeTelegram:
     #: Pushed with the service message Telegram posts when the bot creates, closes or
     #: reopens a topic (``from`` the bot itself); off by default.
     echo_service_messages: bool = False
+    #: Calls held unanswered so far (see :meth:`hold`).
+    held: int = 0
+    _holds: dict[str, int | None] = field(default_factory=dict)
+    _released: asyncio.Event | None = None
     _flood: dict[int, tuple[int, float]] = field(default_factory=dict)
     _flood_times: dict[int, deque[float]] = field(default_factory=dict)
     _rate_limit_next: int = 0
@@ -316,6 +320,23 @@ class FakeTelegram:
             message_id = self._sent_messages
         self.push(service_message(chat_id, thread_id, user, "forum_topic_reopened", message_id))
 
+    def hold(self, method: str, chat_id: int | None = None) -> None:
+        """Calls of *method* (into *chat_id*, when given) wait unanswered, and change
+        nothing, until :meth:`release`: a bot killed meanwhile never had them taken."""
+        with self._lock:
+            if not self._holds:
+                self._released = asyncio.Event()  # set on the server's loop by release()
+            self._holds[method.lower()] = chat_id
+
+    def release(self) -> None:
+        """Answer the held calls, and hold no more."""
+        with self._lock:
+            self._holds.clear()
+            released = self._released
+        assert self._loop is not None
+        if released is not None:
+            self._loop.call_soon_threadsafe(released.set)
+
     def next_message_id(self) -> int:
         """A message id not used yet (for a member's message a test pushes)."""
         with self._lock:
@@ -349,6 +370,15 @@ class FakeTelegram:
         with self._lock:
             self.methods.append(method)
             self.calls.append((method, {k: _shown(v) for k, v in params.items()}))
+            holding = method in self._holds and self._holds[method] in (
+                None,
+                _int(params.get("chat_id")),
+            )
+            if holding:
+                self.held += 1
+            released = self._released
+        if holding and released is not None:
+            await released.wait()
         if method == "getme":
             return ok(BOT_USER)
         if method == "getupdates":

@@ -493,6 +493,26 @@ async def test_a_lost_race_deletes_its_own_topic(
     assert state_of(group).topics[ticket.id] == (GROUP, theirs)
 
 
+@pytest.mark.parametrize("desk_has", ["nothing", "another"])
+async def test_a_topic_created_before_a_crash_is_stored_or_deleted_after_it(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup, desk_has: str
+) -> None:
+    """Stopped after creating a topic (cached) but before the desk stored it: the next
+    run stores it; or, when the desk has another (it lost), deletes it."""
+    ticket = desk.open()
+    mine = (await bot.create_forum_topic(GROUP, "mine")).message_thread_id
+    await group.state.set_topic(ticket.id, GROUP, mine)
+    theirs = (await bot.create_forum_topic(GROUP, "theirs")).message_thread_id
+    if desk_has == "another":
+        ticket.topic = (GROUP, theirs)
+    expected = mine if desk_has == "nothing" else theirs
+    assert await group.topic_for(ticket.id) == expected
+    assert ticket.topic == (GROUP, expected)
+    assert await group.state.get_topic(ticket.id) == (GROUP, expected)
+    assert telegram.topic(GROUP, mine).deleted is (desk_has == "another")
+    assert len(telegram.topics(GROUP, deleted=True)) == 2  # none created here
+
+
 async def test_the_mirror_resumes_from_its_cursor_and_posts_nothing_twice(
     telegram: FakeTelegram, bot: Bot, desk: FakeDesk, tmp_path: Path
 ) -> None:

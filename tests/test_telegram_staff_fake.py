@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -158,3 +159,21 @@ async def test_the_bots_own_service_messages_come_when_asked(
              for u in updates if u.message]  # fmt: skip
     assert kinds == [(True, False), (False, True)]
     assert all(u.message and u.message.from_user and u.message.from_user.is_bot for u in updates)
+
+
+async def test_a_held_call_waits_unanswered_until_released(
+    telegram: FakeTelegram, bot: Bot
+) -> None:
+    telegram.add_group(GROUP)
+    telegram.hold("sendMessage", GROUP)
+    waiting = asyncio.create_task(bot.send_message(GROUP, "held"))
+    await bot.send_message(5001, "not held: another chat")
+    for _ in range(100):
+        if telegram.held:
+            break
+        await asyncio.sleep(0.01)
+    assert telegram.held == 1
+    assert telegram.texts_to(GROUP) == []
+    telegram.release()
+    await waiting
+    assert telegram.texts_to(GROUP) == ["held"]

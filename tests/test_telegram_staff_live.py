@@ -226,3 +226,30 @@ def test_a_deleted_topic_and_a_busy_minute(tmp_path: Path) -> None:
             f"message {n}" for n in range(60)
         ]
         assert tg.flooded > flooded
+
+
+def test_two_first_messages_and_a_kill_make_one_topic(tmp_path: Path) -> None:
+    """Two updates at once; the bot is SIGKILLed while it sends the first into the new
+    topic (Telegram never took it) and restarted: one topic, each message once."""
+    with staff_world(tmp_path) as w:
+        tg = w.telegram
+        tg.hold("sendMessage", GROUP)
+        tg.push(private(USER, "First at once", 1))
+        tg.push(private(USER, "Second at once", 2))
+        w.wait("the mirror sending into the topic", lambda: tg.held > 0)
+        w.bot.kill()
+        tg.release()
+        calls = len(tg.methods)
+        w.bot.start().wait_ready(tg, calls)
+        topic = w.topic()
+        w.wait_in_topic(topic.thread_id, "Second at once")
+        w.wait_mirrored()
+        texts = w.in_topic(topic.thread_id)
+        assert texts.count("First at once") == 1
+        assert texts.count("Second at once") == 1
+        assert len(tg.topics(GROUP, deleted=True)) == 1
+        ticket = w.ticket()
+        assert [m.text for m in w.api.messages.list(ticket.id)] == [
+            "First at once",
+            "Second at once",
+        ]

@@ -267,6 +267,7 @@ class StaffGroup:
         self._managers: dict[int, str] = {}  # manager id -> name
         self._tickets: dict[int, Ticket] = {}
         self._threads: dict[int, int] = {}  # topic id -> ticket id, this run's
+        self._confirmed: set[int] = set()  # tickets whose cached topic the desk has
         self.telegram = Telegram(bot)
         self._checked = False
 
@@ -358,7 +359,7 @@ class StaffGroup:
 
     async def _announce(self, ticket_id: int, line: str, *, state: str | None = None) -> None:
         """A line into the ticket's topic (none: nothing to do), then the topic's state."""
-        thread = await self._existing_topic(ticket_id)
+        thread = await self._known_topic(ticket_id)
         if thread is None:
             return
         thread = await self._post(ticket_id, thread, line, [])
@@ -382,38 +383,46 @@ class StaffGroup:
         One topic per ticket, also with two writers at once: the desk keeps the
         first one stored, and a writer that lost deletes its own.
         """
-        lock = self._topic_locks.setdefault(ticket_id, asyncio.Lock())
-        async with lock:
-            cached = await self.state.get_topic(ticket_id)
-            if cached is not None and cached[0] == self.chat_id:
-                return cached[1]
-            ticket = await self._ticket(ticket_id, fresh=True)
-            stored = stored_topic(ticket)
-            if stored is not None and stored[0] == self.chat_id:
-                await self._cache(ticket_id, stored[1])
-                return stored[1]
-            # A topic in another group (the staff group moved) is replaced by one here.
-            replaces = stored[1] if stored is not None else None
+        async with self._topic_lock(ticket_id):
+            known = await self._known_topic(ticket_id)
+            if known is not None:
+                return known
+            ticket = await self._ticket(ticket_id)
+            stored = stored_topic(ticket)  # a topic in another group (the group moved)
             earlier = await self._began_earlier(ticket_id, first_message)
-            return await self._create(ticket, replaces=replaces, summary=earlier)
+            return await self._create(
+                ticket, replaces=stored[1] if stored else None, summary=earlier
+            )
 
-    async def _existing_topic(self, ticket_id: int) -> int | None:
+    def _topic_lock(self, ticket_id: int) -> asyncio.Lock:
+        return self._topic_locks.setdefault(ticket_id, asyncio.Lock())
+
+    async def _known_topic(self, ticket_id: int) -> int | None:
+        """The ticket's topic here as the desk stores it, or None.
+
+        The cache is checked with the desk once per run: a topic this bot created
+        and cached but was stopped before storing on the desk is stored now (or
+        deleted, when the desk has another).
+        """
         cached = await self.state.get_topic(ticket_id)
-        if cached is not None and cached[0] == self.chat_id:
-            return cached[1]
-        stored = stored_topic(await self._ticket(ticket_id, fresh=True))
-        if stored is None or stored[0] != self.chat_id:
+        mine = cached[1] if cached is not None and cached[0] == self.chat_id else None
+        if mine is not None and ticket_id in self._confirmed:
+            return mine
+        ticket = await self._ticket(ticket_id, fresh=True)
+        stored = stored_topic(ticket)
+        if stored is not None and stored[0] == self.chat_id:
+            if mine is not None and mine != stored[1]:
+                log.info("ticket %s: deleting topic %s (the desk has %s)", ticket_id, mine, stored)
+                await self._topic_call(partial(self.bot.delete_forum_topic, self.chat_id, mine))
+            await self._confirm(ticket_id, stored[1])
+            return stored[1]
+        if mine is None:
             return None
-        await self._cache(ticket_id, stored[1])
-        return stored[1]
+        return await self._store(ticket, mine, replaces=stored[1] if stored else None)
 
-    async def _create(self, ticket: Ticket, *, replaces: int | None, summary: str | None) -> int:
-        """A new topic for *ticket*, stored on the desk; the stored one if another won."""
-        name = topic_name(ticket, await self._who(ticket.user.telegram_id))
-        created = await self.queue.call(
-            self.chat_id, lambda: self.bot.create_forum_topic(self.chat_id, name)
-        )
-        mine = created.message_thread_id
+    async def _store(self, ticket: Ticket, mine: int, *, replaces: int | None) -> int:
+        """Store topic *mine* for *ticket* on the desk; the desk's if another was first
+        (then *mine* is deleted)."""
         answer = await self._desk(
             lambda: self.client.telegram.set_topic(
                 ticket.id, chat_id=self.chat_id, topic_id=mine, replaces=replaces
@@ -422,27 +431,35 @@ class StaffGroup:
         stored = (answer.chat_id, answer.topic_id)
         if stored != (self.chat_id, mine):
             log.info("ticket %s has topic %s already; deleting mine (%s)", ticket.id, stored, mine)
-            await self._topic_call(lambda: self.bot.delete_forum_topic(self.chat_id, mine))
-            await self._cache(ticket.id, stored[1])
-            return stored[1]
-        await self._cache(ticket.id, mine)
+            await self._topic_call(partial(self.bot.delete_forum_topic, self.chat_id, mine))
+        await self._confirm(ticket.id, answer.topic_id)
+        return answer.topic_id
+
+    async def _create(self, ticket: Ticket, *, replaces: int | None, summary: str | None) -> int:
+        """A new topic for *ticket*, stored on the desk; the stored one if another won."""
+        name = topic_name(ticket, await self._who(ticket.user.telegram_id))
+        created = await self.queue.call(
+            self.chat_id, partial(self.bot.create_forum_topic, self.chat_id, name)
+        )
+        mine = created.message_thread_id
+        await self.state.set_topic(ticket.id, self.chat_id, mine)  # before the desk has it
+        thread = await self._store(ticket, mine, replaces=replaces)
+        if thread != mine:
+            return thread
         if ticket.resolved:
-            await self._topic_call(lambda: self.bot.close_forum_topic(self.chat_id, mine))
+            await self._topic_call(partial(self.bot.close_forum_topic, self.chat_id, mine))
         if summary is not None:
             await self._post(ticket.id, mine, await self._summary(ticket, summary), [])
         return mine
 
     async def _recreate(self, ticket_id: int, old: int) -> int:
         """The ticket's topic after *old* was found deleted."""
-        lock = self._topic_locks.setdefault(ticket_id, asyncio.Lock())
-        async with lock:
-            cached = await self.state.get_topic(ticket_id)
-            if cached is not None and cached != (self.chat_id, old) and cached[0] == self.chat_id:
-                return cached[1]  # recreated meanwhile
+        async with self._topic_lock(ticket_id):
+            self._confirmed.discard(ticket_id)
             ticket = await self._ticket(ticket_id, fresh=True)
             stored = stored_topic(ticket)
             if stored is not None and stored != (self.chat_id, old) and stored[0] == self.chat_id:
-                await self._cache(ticket_id, stored[1])  # another writer recreated it
+                await self._confirm(ticket_id, stored[1])  # another writer recreated it
                 return stored[1]
             log.warning("ticket %s: topic %s was deleted; creating it again", ticket_id, old)
             return await self._create(ticket, replaces=old, summary="summary_recreated")
@@ -494,6 +511,11 @@ class StaffGroup:
         await self._topic_call(
             lambda: self.bot.edit_forum_topic(self.chat_id, thread[1], name=name)
         )
+
+    async def _confirm(self, ticket_id: int, thread: int) -> None:
+        """*thread* is the ticket's topic, as the desk stores it."""
+        self._confirmed.add(ticket_id)
+        await self._cache(ticket_id, thread)
 
     async def _cache(self, ticket_id: int, thread: int) -> None:
         self._threads[thread] = ticket_id
@@ -674,7 +696,7 @@ class StaffGroup:
             return None
         if stored_topic(ticket) != (self.chat_id, thread):
             return None
-        await self._cache(number, thread)
+        await self._confirm(number, thread)
         return number
 
     async def _handler_desk(self, call: Callable[[], Awaitable[T]]) -> T:
