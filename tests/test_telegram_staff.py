@@ -42,6 +42,7 @@ from support_client import (
     TicketResolved,
     TicketUnassigned,
 )
+from support_client.telegram.config import ConfigError
 from support_client.telegram.staff import TEXTS, StaffGroup, topic_name
 from support_client.telegram.state import JsonFileState
 from tests.fake_telegram import FakeTelegram, group_message, member, service_message
@@ -90,6 +91,8 @@ class FakeDesk:
         #: Before the next set_topic is stored, another writer's topic is (a lost race).
         self.other_writer: int | None = None
         self.keys: dict[str, Message] = {}
+        #: The bot's key has the staff capability.
+        self.staff_key = True
         self.writes = 0
         self._ids = count(100)
         self.events = self
@@ -212,6 +215,8 @@ class FakeDesk:
         self, ticket_id: int, *, chat_id: int, topic_id: int, replaces: int | None = None
     ) -> TelegramTopic:
         await asyncio.sleep(0.01)  # as a request would: another writer may come between
+        if not self.staff_key:
+            raise PermissionDeniedError("no", status_code=403, code="permission_denied")
         self.set_topic_calls.append((ticket_id, chat_id, topic_id, replaces))
         ticket = self.tickets_[ticket_id]
         if self.other_writer is not None:
@@ -359,6 +364,11 @@ def group(bot: Bot, desk: FakeDesk, tmp_path: Path) -> StaffGroup:
     return staff(bot, desk, new_state(tmp_path))
 
 
+def saved(group: StaffGroup) -> JsonFileState:
+    """The state as its file has it (what a restart would read)."""
+    return JsonFileState.load(state_of(group).path)
+
+
 def state_of(group: StaffGroup) -> JsonFileState:
     assert isinstance(group.state, JsonFileState)
     return group.state
@@ -389,7 +399,7 @@ async def caught_up(group: StaffGroup, desk: FakeDesk, task: asyncio.Task[None])
     def done() -> bool:
         if task.done():
             task.result()  # raise what stopped it
-        return state_of(group).staff_cursor == head
+        return saved(group).staff_cursor == head  # on disk: what a restart reads
 
     await eventually(f"the mirror at {head}", done, timeout=20)
 
@@ -649,6 +659,36 @@ async def test_sixty_messages_in_a_minute_arrive_in_order_through_429s(
     assert telegram.texts_in(GROUP, thread_of(group, ticket)) == [f"message {n}" for n in range(60)]
     assert telegram.flooded >= 2
     assert group.queue.waits == telegram.flooded
+
+
+async def test_a_key_without_the_staff_capability_stops_the_mirror_in_one_line(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup
+) -> None:
+    desk.staff_key = False
+    state_of(group).staff_cursor = "e0"
+    desk.open()
+    with pytest.raises(ConfigError, match="no staff capability") as stopped:
+        await asyncio.wait_for(group.run(), 10)
+    assert "\n" not in str(stopped.value)
+    assert telegram.topics(GROUP) == []  # the one it made is deleted
+    assert state_of(group).staff_cursor == "e1"  # not past the message it could not mirror
+
+
+async def test_the_mirror_waits_while_the_group_refuses_the_bot(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, tmp_path: Path
+) -> None:
+    group = StaffGroup(bot=bot, client=cast(AsyncSupportClient, desk), state=new_state(tmp_path),
+                       chat_id=GROUP, retry_delay=0, refused_delay=0.05)  # fmt: skip
+    assert await group.check() is None
+    telegram.groups[GROUP].bot_status = "left"  # removed from the group after the start
+    state_of(group).staff_cursor = "e0"
+    ticket = desk.open(text="Help")
+    async with mirroring(group) as task:
+        await asyncio.sleep(0.3)
+        assert state_of(group).staff_cursor == "e1"  # waits at the message, drops nothing
+        telegram.groups[GROUP].bot_status = "administrator"  # added back
+        await caught_up(group, desk, task)
+    assert telegram.texts_in(GROUP, thread_of(group, ticket)) == ["Help"]
 
 
 # -- the group's messages --------------------------------------------------------------

@@ -64,6 +64,7 @@ from support_client import (
     Message,
     MessageNew,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     StreamReset,
     SupportError,
@@ -254,6 +255,7 @@ class StaffGroup:
         state: StateStore,
         chat_id: int,
         retry_delay: float = 1.0,
+        refused_delay: float = 60.0,
         queue: ChatQueue | None = None,
     ) -> None:
         self.bot = bot
@@ -261,6 +263,8 @@ class StaffGroup:
         self.state = state
         self.chat_id = chat_id
         self.retry_delay = retry_delay
+        #: How long the mirror waits when the group refuses the bot, between tries.
+        self.refused_delay = refused_delay
         self.queue = queue or ChatQueue()
         self._topic_locks: dict[int, asyncio.Lock] = {}
         self._names: dict[int, str] = {}  # Telegram user id -> name
@@ -320,8 +324,22 @@ class StaffGroup:
                     event.event_id,
                 )
             else:
-                await self.handle_event(event)
+                await self._until_delivered(event)
             await self.state.set_staff_cursor(event.event_id)
+
+    async def _until_delivered(self, event: Event) -> None:
+        """Handle *event*; while the group refuses the bot (removed, or its right to
+        manage topics taken), wait and try again: the cursor waits with it."""
+        while True:
+            try:
+                await self.handle_event(event)
+                return
+            except (TelegramForbiddenError, TelegramBadRequest) as error:
+                log.error(
+                    "chat %s refuses the bot (%s); the mirror waits %ss at event %s",
+                    self.chat_id, error.message, self.refused_delay, event.event_id,
+                )  # fmt: skip
+                await asyncio.sleep(self.refused_delay)
 
     async def handle_event(self, event: Event) -> None:
         """Deliver one event into its ticket's topic (a desk that fails is waited for)."""
@@ -423,11 +441,18 @@ class StaffGroup:
     async def _store(self, ticket: Ticket, mine: int, *, replaces: int | None) -> int:
         """Store topic *mine* for *ticket* on the desk; the desk's if another was first
         (then *mine* is deleted)."""
-        answer = await self._desk(
-            lambda: self.client.telegram.set_topic(
-                ticket.id, chat_id=self.chat_id, topic_id=mine, replaces=replaces
+        try:
+            answer = await self._desk(
+                lambda: self.client.telegram.set_topic(
+                    ticket.id, chat_id=self.chat_id, topic_id=mine, replaces=replaces
+                )
             )
-        )
+        except PermissionDeniedError:
+            await self._topic_call(partial(self.bot.delete_forum_topic, self.chat_id, mine))
+            raise ConfigError(
+                "SUPPORT_API_KEY has no staff capability, which the staff group needs "
+                "(support_create_bot_key --staff, or tick staff on the key in the admin)"
+            ) from None
         stored = (answer.chat_id, answer.topic_id)
         if stored != (self.chat_id, mine):
             log.info("ticket %s has topic %s already; deleting mine (%s)", ticket.id, stored, mine)
