@@ -1,4 +1,5 @@
-"""Tickets, messages, the durable event log, bot keys and managers' Telegram links."""
+"""Tickets, messages, notes, the durable event log, bot keys, managers' Telegram links,
+users' Telegram profiles and saved replies."""
 
 from __future__ import annotations
 
@@ -185,6 +186,9 @@ class Event(models.Model):
     # keys, and the envelope is sent as this text without being parsed again.
     payload = models.TextField(_("payload"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # Private to managers (a note): no bot's transport ever carries the entry,
+    # whatever cursor or filter it asks with.
+    managers_only = models.BooleanField(_("managers only"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("event")
@@ -332,3 +336,87 @@ class TelegramLinkCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class Note(models.Model):
+    """A manager's private note on a ticket: shown to managers only, never to a bot or a user."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notes", verbose_name=_("ticket")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ("created_at", "id")
+        indexes = (models.Index(fields=("ticket", "id"), name="support_note_ticket"),)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.text[:40]}"
+
+
+class TelegramProfile(models.Model):
+    """What the bot last told the desk of a Telegram user's profile.
+
+    A table of the app's own, keyed by the Telegram id (the project's Telegram
+    user model is not touched). ``first_contact_at`` is when the desk first
+    heard of the user; ``updated_at`` when a field last changed.
+    """
+
+    telegram_id = models.BigIntegerField(_("Telegram id"), primary_key=True)
+    first_name = models.CharField(_("first name"), max_length=64, blank=True)
+    last_name = models.CharField(_("last name"), max_length=64, blank=True)
+    username = models.CharField(_("username"), max_length=32, blank=True)
+    language_code = models.CharField(_("language"), max_length=35, blank=True)
+    first_contact_at = models.DateTimeField(
+        _("first contact"), default=timezone.now, editable=False
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("Telegram profile")
+        verbose_name_plural = _("Telegram profiles")
+        ordering = ("-first_contact_at",)
+
+    def __str__(self) -> str:
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or (f"@{self.username}" if self.username else str(self.telegram_id))
+
+
+class SavedReply(models.Model):
+    """A reply managers insert from the reply box by its shortcut (``/shortcut``).
+
+    ``{first_name}`` and ``{manager}`` in the text are filled in by the console
+    when inserted; the manager edits the result before sending.
+    """
+
+    shortcut = models.SlugField(_("shortcut"), max_length=32, unique=True)
+    text = models.TextField(_("text"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("saved reply")
+        verbose_name_plural = _("saved replies")
+        ordering = ("shortcut",)
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
