@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import string
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,10 +44,13 @@ from support_client import (
     TicketUnassigned,
 )
 from support_client.telegram.config import ConfigError
-from support_client.telegram.staff import TEXTS, StaffGroup, topic_name
+from support_client.telegram.staff import StaffGroup, topic_name
+from support_client.telegram.staff_texts import TEXTS
 from support_client.telegram.state import JsonFileState
+from support_client.telegram.texts import Language
 from tests.fake_telegram import FakeTelegram, group_message, member, service_message
 
+EN = TEXTS["en"]
 GROUP = -1001234567890
 OTHER_GROUP = -1009876543210
 TOKEN = "4242:TEST-token"
@@ -624,6 +628,71 @@ async def test_files_both_ways_and_the_tickets_state(
     assert "See this" not in " ".join(texts)  # not mirrored back
 
 
+async def test_long_replies_and_captions_keep_telegrams_limits(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup
+) -> None:
+    state_of(group).staff_cursor = "e0"
+    ticket = desk.open(text="Help")
+    mia = desk.managers[MIA]
+    long = ("All the details you asked for. " * 200)[:5000]
+    desk.post(ticket, "supp", long, author=mia)  # two messages
+    desk.post(ticket, "supp", "x" * 1100, author=mia, files=[("a.pdf", "document", b"PDF")])
+    desk.post(
+        ticket, "user", "", files=[("s.webp", "sticker", b"WEBP"), ("v.ogg", "voice", b"OGG")]
+    )
+    async with mirroring(group) as task:
+        await caught_up(group, desk, task)
+    thread = thread_of(group, ticket)
+    texts = telegram.texts_in(GROUP, thread)
+    assert all(len(t) <= 4096 for t in texts)
+    assert "".join(texts[2:4]) == f"Mia Smith: {long}"
+    assert texts[4] == "Mia Smith: " + "x" * 1100  # too long for a caption: sent before
+    uploads = [(u.kind, u.data, u.caption) for u in telegram.uploads_to(GROUP, thread)]
+    assert uploads == [
+        ("document", b"PDF", None),
+        ("sticker", b"WEBP", None),
+        ("voice", b"OGG", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "answer", "posted"),
+    [
+        ({"photo": "sizes"}, None, [("photo", b"BIG")]),
+        ({"voice": "ok"}, None, [("voice", b"OGG")]),
+        ({"document": "too big"}, EN["file_too_big"], []),
+        ({"document": "unknown id"}, EN["file_failed"], []),
+    ],
+)
+async def test_a_managers_files_from_the_topic(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup, topic: Any,
+    content: dict[str, str], answer: str | None, posted: list[tuple[str, bytes]],
+) -> None:  # fmt: skip
+    ticket, thread = topic
+    kind, how = next(iter(content.items()))
+    if how == "sizes":  # Telegram sends each size of a photo: the largest goes
+        small, big = telegram.add_file(b"SMALL"), telegram.add_file(b"BIG")
+        body: Any = [
+            {"file_id": small, "file_unique_id": "s", "width": 90, "height": 90},
+            {"file_id": big, "file_unique_id": "b", "width": 1280, "height": 960},
+        ]
+    else:
+        file_id = (
+            "nope"
+            if how == "unknown id"
+            else telegram.add_file(b"OGG" if kind == "voice" else b"PDF", too_big=how == "too big")
+        )
+        body = {"file_id": file_id, "file_unique_id": "u", "duration": 1, "file_name": "a.pdf"}
+    await feed(
+        bot, group, group_message(GROUP, thread, member(MIA), message_id=510, **{kind: body})
+    )
+    assert telegram.texts_in(GROUP, thread) == ([answer] if answer else [])
+    sent = [m for m in ticket.messages if m["sender"] == "supp"]
+    files = [(a["kind"], desk.files[a["url"]]) for m in sent for a in m["attachments"]]
+    assert files == posted
+    assert len(sent) == (1 if posted else 0)
+
+
 async def test_a_deleted_topic_is_created_again_with_a_summary(
     telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup
 ) -> None:
@@ -640,7 +709,7 @@ async def test_a_deleted_topic_is_created_again_with_a_summary(
     assert ticket.topic == (GROUP, new)
     assert desk.set_topic_calls[-1] == (ticket.id, GROUP, new, old)
     summary, message = telegram.texts_in(GROUP, new)
-    assert summary.startswith(TEXTS["summary_recreated"])
+    assert summary.startswith(EN["summary_recreated"])
     assert f"#{ticket.id} · My app crashes" in summary
     assert "From Ann" in summary
     assert message == "Anyone there?"
@@ -705,7 +774,7 @@ async def test_an_unlinked_member_is_refused(
 ) -> None:
     ticket, thread = topic
     await feed(bot, group, group_message(GROUP, thread, member(EVE), "I can help", message_id=501))
-    assert telegram.texts_in(GROUP, thread) == [TEXTS["how_to_link"]]
+    assert telegram.texts_in(GROUP, thread) == [EN["how_to_link"]]
     assert [m["sender"] for m in ticket.messages] == ["user"]
     assert desk.writes == 0
 
@@ -713,14 +782,14 @@ async def test_an_unlinked_member_is_refused(
 @pytest.mark.parametrize(
     ("said", "where", "answer"),
     [
-        ("/take now", "topic", TEXTS["no_arguments"].format(command="take")),
-        ("/release me", "topic", TEXTS["no_arguments"].format(command="release")),
-        ("/resolve 12", "topic", TEXTS["no_arguments"].format(command="resolve")),
-        ("/take", "general", TEXTS["not_in_topic"].format(command="take")),
-        ("/reopen", "other topic", TEXTS["not_in_topic"].format(command="reopen")),
-        ("/link K7QM-2XPA", "topic", TEXTS["link_in_group"]),
-        ("/frobnicate", "topic", TEXTS["unknown_command"]),
-        ("/take@desk_test_bot please", "topic", TEXTS["no_arguments"].format(command="take")),
+        ("/take now", "topic", EN["no_arguments"].format(command="take")),
+        ("/release me", "topic", EN["no_arguments"].format(command="release")),
+        ("/resolve 12", "topic", EN["no_arguments"].format(command="resolve")),
+        ("/take", "general", EN["not_in_topic"].format(command="take")),
+        ("/reopen", "other topic", EN["not_in_topic"].format(command="reopen")),
+        ("/link K7QM-2XPA", "topic", EN["link_in_group"]),
+        ("/frobnicate", "topic", EN["unknown_command"]),
+        ("/take@desk_test_bot please", "topic", EN["no_arguments"].format(command="take")),
         ("/take@another_bot", "topic", None),
     ],
 )
@@ -778,10 +847,10 @@ async def test_commands_in_a_topic_act_as_the_manager(
 @pytest.mark.parametrize(
     ("situation", "said", "answer"),
     [
-        ("others", "I'll answer", TEXTS["assigned_to_other"]),
-        ("others", "/take", TEXTS["already_assigned"]),
-        ("resolved", "Hello?", TEXTS["ticket_resolved"]),
-        ("inactive", "Hello?", TEXTS["not_allowed"]),
+        ("others", "I'll answer", EN["assigned_to_other"]),
+        ("others", "/take", EN["already_assigned"]),
+        ("resolved", "Hello?", EN["ticket_resolved"]),
+        ("inactive", "Hello?", EN["not_allowed"]),
     ],
 )
 async def test_the_desks_refusals_are_answered_in_words(
@@ -819,7 +888,7 @@ async def test_closing_and_reopening_the_topic_resolves_and_reopens(
     await feed(bot, group, closing(thread, EVE))
     assert not ticket.resolved
     assert not telegram.topic(GROUP, thread).closed
-    assert telegram.texts_in(GROUP, thread) == [TEXTS["how_to_link"]]
+    assert telegram.texts_in(GROUP, thread) == [EN["how_to_link"]]
 
 
 def closing(thread: int, who: int, kind: str = "forum_topic_closed") -> dict[str, Any]:
@@ -829,13 +898,13 @@ def closing(thread: int, who: int, kind: str = "forum_topic_closed") -> dict[str
 @pytest.mark.parametrize(
     ("words", "answer", "linked"),
     [
-        ("K7QM-2XPA", TEXTS["linked"].format(name="Zoe"), True),
-        ("k7qm-2xpa", TEXTS["linked"].format(name="Zoe"), True),
-        ("WRONG-CODE", TEXTS["link_invalid"], False),
-        ("USED-0000", TEXTS["link_invalid"], False),  # one answer for wrong, used, expired
-        ("<script>", TEXTS["link_invalid"], False),
-        ("", TEXTS["link_usage"], False),
-        ("K7QM 2XPA", TEXTS["link_usage"], False),
+        ("K7QM-2XPA", EN["linked"].format(name="Zoe"), True),
+        ("k7qm-2xpa", EN["linked"].format(name="Zoe"), True),
+        ("WRONG-CODE", EN["link_invalid"], False),
+        ("USED-0000", EN["link_invalid"], False),  # one answer for wrong, used, expired
+        ("<script>", EN["link_invalid"], False),
+        ("", EN["link_usage"], False),
+        ("K7QM 2XPA", EN["link_usage"], False),
     ],
 )
 async def test_link_in_a_private_chat(
@@ -857,7 +926,7 @@ async def test_a_used_code_is_refused_the_second_time(
 ) -> None:
     await feed(bot, group, private(EVE, "/link K7QM-2XPA"))
     await feed(bot, group, private(BOB + 100, "/link K7QM-2XPA"))
-    assert telegram.texts_to(BOB + 100) == [TEXTS["link_invalid"]]
+    assert telegram.texts_to(BOB + 100) == [EN["link_invalid"]]
     assert BOB + 100 not in desk.managers
 
 
@@ -926,7 +995,7 @@ def _named(number: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
         (_edited, None),  # an edit is not a new message
         (_named(1), None),  # a topic named like ticket 1's, but not the desk's topic
         (_named(12345), None),  # and like a ticket that is not there
-        (_anonymous, TEXTS["anonymous"]),
+        (_anonymous, EN["anonymous"]),
     ],
 )
 async def test_malformed_updates_and_unknown_chats_are_ignored(
@@ -986,3 +1055,26 @@ async def test_a_lost_cache_is_rebuilt_from_the_topics_name(
     await feed(bot, group, said)
     assert [m["text"] for m in ticket.messages] == ["Help", "On it"]
     assert state_of(group).topics[ticket.id] == (GROUP, thread)
+
+
+@pytest.mark.parametrize(("code", "language"), [("ru", "ru"), ("ru-RU", "ru"), ("de", "en")])
+async def test_a_member_is_answered_in_their_language(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup, topic: Any,
+    code: str, language: Language,
+) -> None:  # fmt: skip
+    _ticket, thread = topic
+    eve = member(EVE, "Eve", language_code=code)
+    await feed(bot, group, group_message(GROUP, thread, eve, "Привет", message_id=520))
+    link = private(EVE, "/link NOPE-NOPE")
+    link["message"]["from"]["language_code"] = code
+    await feed(bot, group, link)
+    assert telegram.texts_in(GROUP, thread) == [TEXTS[language]["how_to_link"]]
+    assert telegram.texts_to(EVE) == [TEXTS[language]["link_invalid"]]
+
+
+def test_every_language_has_every_text() -> None:
+    assert set(TEXTS["ru"]) == set(TEXTS["en"])
+    for key, english in TEXTS["en"].items():
+        fields = {name for _, name, _, _ in string.Formatter().parse(english) if name}
+        russian = {name for _, name, _, _ in string.Formatter().parse(TEXTS["ru"][key]) if name}
+        assert fields == russian, key

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from support_client import PermissionDeniedError, SupportClient, Ticket
-from support_client.telegram.staff import TEXTS
+from support_client.telegram.staff_texts import TEXTS
 from tests.fake_telegram import FakeTelegram, Topic, group_message, member
 from tests.harness.process import ROOT
 from tests.harness.server import Credentials, LiveServer, running_server
@@ -31,6 +31,7 @@ from tests.test_telegram_bot_live import TIMEOUT, TOKEN, BotProcess, update, wai
 
 pytestmark = pytest.mark.live
 
+EN = TEXTS["en"]
 GROUP = -1001234567890
 USER = 5001
 MIA, EVE = 7001, 7002  # Telegram ids: Mia links to manager m1; Eve never links
@@ -136,7 +137,7 @@ def test_a_manager_answers_from_the_topic(tmp_path: Path) -> None:
         w.wait("the link", lambda: any(t.startswith("Linked:") for t in tg.texts_to(MIA)))
         assert w.desk.telegram.link().telegram_id == MIA
         tg.push(private(EVE, f"/link {code}", 1))  # used: refused in words
-        w.wait("a refusal", lambda: tg.texts_to(EVE) == [TEXTS["link_invalid"]])
+        w.wait("a refusal", lambda: tg.texts_to(EVE) == [EN["link_invalid"]])
 
         # A user's first message opens a ticket and its topic, where the message shows.
         tg.push(private(USER, "My app crashes on start", 2))
@@ -148,7 +149,7 @@ def test_a_manager_answers_from_the_topic(tmp_path: Path) -> None:
 
         # An unlinked member is refused, and nothing reaches the user or the desk.
         w.say(topic.thread_id, EVE, "I can help!")
-        w.wait_in_topic(topic.thread_id, TEXTS["how_to_link"])
+        w.wait_in_topic(topic.thread_id, EN["how_to_link"])
 
         # Mia answers in the topic: the user gets it, as m1's reply, and m1 has the ticket.
         w.say(topic.thread_id, MIA, "Please reinstall the app")
@@ -212,7 +213,7 @@ def test_a_deleted_topic_and_a_busy_minute(tmp_path: Path) -> None:
         new = tg.topics(GROUP)[0].thread_id
         w.wait_in_topic(new, "Second")
         summary = w.in_topic(new)[0]
-        assert summary.startswith(TEXTS["summary_recreated"])
+        assert summary.startswith(EN["summary_recreated"])
         stored = w.api.tickets.get(ticket.id).telegram_topic
         assert stored is not None
         assert (stored.chat_id, stored.topic_id) == (GROUP, new)

@@ -79,6 +79,7 @@ from support_client import (
 from support_client.telegram.config import ConfigError
 from support_client.telegram.desk import idempotency_key
 from support_client.telegram.media import media_of, scratch_directory, text_of
+from support_client.telegram.staff_texts import text
 from support_client.telegram.state import StateStore
 from support_client.telegram.telegram import (
     DownloadFailed,
@@ -87,6 +88,7 @@ from support_client.telegram.telegram import (
     split_text,
     utf16_length,
 )
+from support_client.telegram.texts import Language, language_of
 
 log = logging.getLogger("support_client.telegram.staff")
 
@@ -103,55 +105,6 @@ TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 #: How often a handler of the group's messages tries a desk that is unreachable.
 HANDLER_ATTEMPTS = 3
 _COMMANDS = ("take", "release", "resolve", "reopen")
-
-
-# -- texts -------------------------------------------------------------------------
-
-TEXTS = {
-    "how_to_link": (
-        "Your Telegram account is not linked to a manager, so this was not sent. "
-        "In the console choose “Link Telegram”, then send /link CODE to me in a private chat."
-    ),
-    "not_allowed": "Not sent: your account may not answer tickets (inactive, or without the "
-    "right to manage tickets).",
-    "assigned_to_other": "Not sent: ticket #{id} is assigned to another manager.",
-    "already_assigned": "Ticket #{id} is already taken by another manager.",
-    "ticket_resolved": "Not sent: ticket #{id} is resolved. /reopen it first.",
-    "ticket_gone": "Ticket #{id} is gone from the desk.",
-    "refused": "The desk refused it: {detail}",
-    "unreachable": "The desk is unreachable right now; nothing was changed. Please try again.",
-    "no_arguments": "/{command} takes no arguments: send just /{command} in the ticket's topic.",
-    "not_in_topic": "/{command} works in a ticket's topic.",
-    "unknown_command": "Unknown command. In a ticket's topic: /take, /release, /resolve, /reopen.",
-    "anonymous": "Anonymous admins cannot answer tickets: turn off “Remain anonymous” "
-    "and write as yourself.",
-    "link_in_group": "Send /link CODE to me in a private chat, not here; and get a new code "
-    "in the console, since this group has seen this one.",
-    "link_usage": "Send /link and the code the console shows, for example: /link K7QM-2XPA",
-    "link_invalid": "That code is wrong, used or expired. Get a new one in the console "
-    "(“Link Telegram”) and send it within a few minutes.",
-    "link_refused": "This bot cannot link managers: its desk key lacks the staff capability.",
-    "linked": "Linked: in the staff group you now answer as {name}.",
-    "taken": "👤 Taken by {name}.",
-    "released": "The ticket is unassigned.",
-    "resolved": "✅ Resolved.",
-    "reopened": "↩️ Reopened.",
-    "said": "{name}: {text}",
-    "summary_recreated": "This ticket's topic was deleted; here it is again.",
-    "summary_earlier": "This ticket began before its topic; where it stands:",
-    "summary": "#{id} · {title}\nFrom {who}, opened {opened}. {state}.",
-    "summary_last": "Latest messages:",
-    "state_open": "Open, unassigned",
-    "state_assigned": "Open, assigned to {name}",
-    "state_resolved": "Resolved",
-    "file_gone": "(a file of this message is gone from the desk)",
-    "file_too_big": "Not sent: Telegram gives bots files of up to 20 MB; share a link instead.",
-    "file_failed": "Not sent: the file could not be fetched from Telegram; please send it again.",
-}
-
-
-def text(key: str, **values: object) -> str:
-    return TEXTS[key].format(**values)
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -256,6 +209,7 @@ class StaffGroup:
         chat_id: int,
         retry_delay: float = 1.0,
         refused_delay: float = 60.0,
+        language: Language = "en",
         queue: ChatQueue | None = None,
     ) -> None:
         self.bot = bot
@@ -265,6 +219,8 @@ class StaffGroup:
         self.retry_delay = retry_delay
         #: How long the mirror waits when the group refuses the bot, between tries.
         self.refused_delay = refused_delay
+        #: The language of what the mirror posts into the group.
+        self.language: Language = language
         self.queue = queue or ChatQueue()
         self._topic_locks: dict[int, asyncio.Lock] = {}
         self._names: dict[int, str] = {}  # Telegram user id -> name
@@ -274,6 +230,10 @@ class StaffGroup:
         self._confirmed: set[int] = set()  # tickets whose cached topic the desk has
         self.telegram = Telegram(bot)
         self._checked = False
+
+    def _text(self, key: str, **values: object) -> str:
+        """A text the mirror posts into the group, in the group's language."""
+        return text(key, self.language, **values)
 
     # -- start ---------------------------------------------------------------------
 
@@ -352,13 +312,13 @@ class StaffGroup:
                 await self._mirror_message(event.message)
             elif isinstance(event, TicketAssigned):
                 name = await self._manager_name(event.id, event.support_manager)
-                await self._announce(event.id, text("taken", name=name))
+                await self._announce(event.id, self._text("taken", name=name))
             elif isinstance(event, TicketUnassigned):
-                await self._announce(event.id, text("released"))
+                await self._announce(event.id, self._text("released"))
             elif isinstance(event, TicketResolved):
-                await self._announce(event.id, text("resolved"), state="resolved")
+                await self._announce(event.id, self._text("resolved"), state="resolved")
             elif isinstance(event, TicketReopened):
-                await self._announce(event.id, text("reopened"), state="reopened")
+                await self._announce(event.id, self._text("reopened"), state="reopened")
         except NotFoundError:
             log.warning("event %s: its ticket is gone; skipped", event.event_id)
 
@@ -369,9 +329,9 @@ class StaffGroup:
         caption = message.text
         if message.sender != "user":
             name = await self._manager_name(message.ticket, message.author)
-            caption = text("said", name=name, text=message.text).rstrip()
+            caption = self._text("said", name=name, text=message.text).rstrip()
         if len(files) < len(message.attachments):
-            caption = f"{caption}\n{text('file_gone')}".strip()
+            caption = f"{caption}\n{self._text('file_gone')}".strip()
         thread = await self.topic_for(message.ticket, first_message=message.id)
         await self._post(message.ticket, thread, caption, files)
 
@@ -500,13 +460,13 @@ class StaffGroup:
 
     async def _summary(self, ticket: Ticket, intro: str) -> str:
         if ticket.resolved:
-            state = text("state_resolved")
+            state = self._text("state_resolved")
         elif ticket.support_manager is not None:
-            state = text("state_assigned", name=manager_name(ticket.support_manager))
+            state = self._text("state_assigned", name=manager_name(ticket.support_manager))
         else:
-            state = text("state_open")
+            state = self._text("state_open")
         lines = [
-            text(intro),
+            self._text(intro),
             text(
                 "summary",
                 id=ticket.id,
@@ -520,7 +480,7 @@ class StaffGroup:
             lambda: self.client.messages.list(ticket.id, ordering="-created_at", limit=3)
         )
         if latest:
-            lines.append(text("summary_last"))
+            lines.append(self._text("summary_last"))
             for message in reversed(latest):
                 said = " ".join(message.text.split()) or f"[{len(message.attachments)} file(s)]"
                 side = "👤" if message.sender == "user" else "💬"
@@ -690,12 +650,15 @@ class StaffGroup:
         router.include_routers(group, private)
         return router
 
-    async def _answer(self, message: TelegramMessage, line: str) -> None:
+    async def _answer(self, message: TelegramMessage, key: str, **values: object) -> None:
+        """Answer *message* where it was written, in its sender's language."""
+        user = message.from_user
+        line = text(key, language_of(user.language_code if user else None), **values)
         thread = message.message_thread_id if message.is_topic_message else None
         try:
             await self.queue.call(
                 message.chat.id,
-                lambda: self.bot.send_message(message.chat.id, line, message_thread_id=thread),
+                partial(self.bot.send_message, message.chat.id, line, message_thread_id=thread),
             )
         except TelegramAPIError as error:
             log.warning("an answer to chat %s was refused: %s", message.chat.id, error)
@@ -748,30 +711,32 @@ class StaffGroup:
             await self._handler_desk(lambda: call(acting))
             return True
         except SupportError as error:
-            await self._answer(message, self._refusal(error, ticket_id))
+            key, values = self._refusal(error, ticket_id)
+            await self._answer(message, key, **values)
             return False
 
     @staticmethod
-    def _refusal(error: SupportError, ticket_id: int) -> str:
+    def _refusal(error: SupportError, ticket_id: int) -> tuple[str, dict[str, object]]:
+        """The text (its key and values) answering the desk's refusal *error*."""
         code = _code(error)
         if code == "telegram_not_linked":
-            return text("how_to_link")
+            return "how_to_link", {}
         if code in ("assigned_to_other", "already_assigned", "ticket_resolved"):
-            return text(code, id=ticket_id)
+            return code, {"id": ticket_id}
         if isinstance(error, NotFoundError):
-            return text("ticket_gone", id=ticket_id)
+            return "ticket_gone", {"id": ticket_id}
         if isinstance(error, APIStatusError) and error.status_code == 403:
-            return text("not_allowed")
+            return "not_allowed", {}
         if isinstance(error, TRANSIENT):
-            return text("unreachable")
+            return "unreachable", {}
         detail = error.detail if isinstance(error, APIStatusError) and error.detail else error
-        return text("refused", detail=detail)
+        return "refused", {"detail": detail}
 
     async def on_message(self, message: TelegramMessage) -> None:
         """A member's message in a ticket's topic: posted to the user as that manager."""
         if message.sender_chat is not None and message.sender_chat.id == self.chat_id:
             if await self._topic_ticket(message) is not None:  # an admin posting as the group
-                await self._answer(message, text("anonymous"))
+                await self._answer(message, "anonymous")
             return
         if not self._from_member(message) or message.sender_chat is not None:
             return
@@ -780,7 +745,7 @@ class StaffGroup:
             command = said.split()[0][1:]
             mention = command.partition("@")[2]
             if not mention or mention.lower() == ((await self.bot.me()).username or "").lower():
-                await self._answer(message, text("unknown_command"))
+                await self._answer(message, "unknown_command")
             return  # another bot's, or not ours: never relayed
         said = text_of(message) or ""
         media = media_of(message)
@@ -797,11 +762,11 @@ class StaffGroup:
                 try:
                     await self.telegram.download(item.file_id, path)
                 except FileTooBig:
-                    await self._answer(message, text("file_too_big"))
+                    await self._answer(message, "file_too_big")
                     return
                 except DownloadFailed as error:
                     log.warning("a file in chat %s was not downloaded: %s", self.chat_id, error)
-                    await self._answer(message, text("file_failed"))
+                    await self._answer(message, "file_failed")
                     return
                 files.append((item.filename, path))
             await self._as_manager(
@@ -822,14 +787,14 @@ class StaffGroup:
             return
         name = command.command.lower()
         if name == "link":
-            await self._answer(message, text("link_in_group"))
+            await self._answer(message, "link_in_group")
             return
         if command.args:
-            await self._answer(message, text("no_arguments", command=name))
+            await self._answer(message, "no_arguments", command=name)
             return
         ticket_id = await self._topic_ticket(message)
         if ticket_id is None:
-            await self._answer(message, text("not_in_topic", command=name))
+            await self._answer(message, "not_in_topic", command=name)
             return
         method = {"take": "assign", "release": "unassign"}.get(name, name)
         await self._as_manager(
@@ -865,11 +830,11 @@ class StaffGroup:
             return
         words = (command.args or "").split()
         if len(words) != 1:
-            await self._answer(message, text("link_usage"))
+            await self._answer(message, "link_usage")
             return
         code = words[0]
         if not re.fullmatch(r"[A-Za-z0-9-]{1,32}", code):
-            await self._answer(message, text("link_invalid"))
+            await self._answer(message, "link_invalid")
             return
         try:
             linked = await self._handler_desk(
@@ -877,18 +842,16 @@ class StaffGroup:
             )
         except SupportError as error:
             if _code(error) == "invalid_link_code":
-                await self._answer(message, text("link_invalid"))
+                await self._answer(message, "link_invalid")
             elif isinstance(error, APIStatusError) and error.status_code in (401, 403):
-                await self._answer(message, text("link_refused"))
+                await self._answer(message, "link_refused")
             elif isinstance(error, TRANSIENT):
-                await self._answer(message, text("unreachable"))
+                await self._answer(message, "unreachable")
             else:
-                await self._answer(message, text("link_invalid"))
+                await self._answer(message, "link_invalid")
             return
         name = linked.manager.name or linked.manager.username
-        await self._answer(message, text("linked", name=name))
-        return
-        await self._answer(message, text("linked", name=name))
+        await self._answer(message, "linked", name=name)
 
 
 @dataclass(frozen=True)
