@@ -212,8 +212,11 @@ class FakeDesk:
             messages.reverse()
         return messages[:limit]
 
-    async def read(self, attachment: Attachment) -> bytes:
-        return self.files[attachment.url]
+    async def download(self, attachment: Attachment, *, to: Path) -> int:
+        if attachment.url not in self.files:
+            raise NotFoundError("gone", status_code=404, code="not_found")
+        to.write_bytes(self.files[attachment.url])
+        return len(self.files[attachment.url])
 
     async def set_topic(
         self, ticket_id: int, *, chat_id: int, topic_id: int, replaces: int | None = None
@@ -626,6 +629,28 @@ async def test_files_both_ways_and_the_tickets_state(
     texts = telegram.texts_in(GROUP, thread)
     assert texts[-2:] == ["👤 Taken by Mia Smith.", "✅ Resolved."]
     assert "See this" not in " ".join(texts)  # not mirrored back
+
+
+async def test_an_album_goes_as_one_and_a_gone_file_is_said(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup
+) -> None:
+    state_of(group).staff_cursor = "e0"
+    ticket = desk.open(text="Help")
+    photos = [(f"p{n}.jpg", "photo", f"JPEG{n}".encode()) for n in range(3)]
+    desk.post(ticket, "user", "three shots", files=[*photos, ("log.txt", "document", b"LOG")])
+    gone = desk.post(ticket, "user", "and this", files=[("x.pdf", "document", b"PDF")])
+    del desk.files[gone.attachments[0].url]  # removed from the desk since
+    async with mirroring(group) as task:
+        await caught_up(group, desk, task)
+    thread = thread_of(group, ticket)
+    uploads = [(u.method, u.kind, u.data, u.caption) for u in telegram.uploads_to(GROUP, thread)]
+    assert uploads == [
+        ("sendmediagroup", "photo", b"JPEG0", "three shots"),
+        ("sendmediagroup", "photo", b"JPEG1", None),
+        ("sendmediagroup", "photo", b"JPEG2", None),
+        ("senddocument", "document", b"LOG", None),
+    ]
+    assert telegram.texts_in(GROUP, thread)[-1] == "and this\n" + EN["file_gone"]
 
 
 async def test_long_replies_and_captions_keep_telegrams_limits(

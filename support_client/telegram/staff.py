@@ -31,7 +31,6 @@ import logging
 import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,9 +47,13 @@ from aiogram.exceptions import (
 )
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
-    BufferedInputFile,
     ChatMemberAdministrator,
     ChatMemberOwner,
+    FSInputFile,
+    InputMediaAudio,
+    InputMediaDocument,
+    InputMediaPhoto,
+    InputMediaVideo,
 )
 from aiogram.types import Message as TelegramMessage
 
@@ -78,7 +81,13 @@ from support_client import (
 )
 from support_client.telegram.config import ConfigError
 from support_client.telegram.desk import idempotency_key
-from support_client.telegram.media import media_of, scratch_directory, text_of
+from support_client.telegram.media import (
+    Outgoing,
+    batches,
+    media_of,
+    scratch_directory,
+    text_of,
+)
 from support_client.telegram.staff_texts import text
 from support_client.telegram.state import StateStore
 from support_client.telegram.telegram import (
@@ -105,6 +114,13 @@ TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 #: How often a handler of the group's messages tries a desk that is unreachable.
 HANDLER_ATTEMPTS = 3
 _COMMANDS = ("take", "release", "resolve", "reopen")
+#: The kinds an album (``sendMediaGroup``) may carry, each as its input.
+ALBUM_ITEMS = {
+    "photo": InputMediaPhoto,
+    "video": InputMediaVideo,
+    "document": InputMediaDocument,
+    "audio": InputMediaAudio,
+}
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -325,15 +341,16 @@ class StaffGroup:
     async def _mirror_message(self, message: Message) -> None:
         if message.via_staff_chat:
             return  # written in the group: it is there already
-        files = await self._read_files(message.attachments)
         caption = message.text
         if message.sender != "user":
             name = await self._manager_name(message.ticket, message.author)
             caption = self._text("said", name=name, text=message.text).rstrip()
-        if len(files) < len(message.attachments):
-            caption = f"{caption}\n{self._text('file_gone')}".strip()
-        thread = await self.topic_for(message.ticket, first_message=message.id)
-        await self._post(message.ticket, thread, caption, files)
+        async with scratch_directory() as folder:
+            files = await self._read_files(message.attachments, folder)
+            if len(files) < len(message.attachments):
+                caption = f"{caption}\n{self._text('file_gone')}".strip()
+            thread = await self.topic_for(message.ticket, first_message=message.id)
+            await self._post(message.ticket, thread, caption, files)
 
     async def _announce(self, ticket_id: int, line: str, *, state: str | None = None) -> None:
         """A line into the ticket's topic (none: nothing to do), then the topic's state."""
@@ -517,7 +534,7 @@ class StaffGroup:
     # -- posting into a topic ------------------------------------------------------
 
     async def _post(
-        self, ticket_id: int, thread: int, caption: str, files: Sequence[TopicFile]
+        self, ticket_id: int, thread: int, caption: str, files: Sequence[Outgoing]
     ) -> int:
         """*caption* and *files* into the topic (created again if it was deleted);
         the topic it went to."""
@@ -533,23 +550,50 @@ class StaffGroup:
         log.error("ticket %s: its topic keeps disappearing; message skipped", ticket_id)
         return thread
 
-    async def _send(self, thread: int, caption: str, files: Sequence[TopicFile]) -> None:
-        """Send; a refused file is sent again as a document. Telegram's refusal of the
-        topic itself is raised (before anything was sent when it is the first part)."""
+    async def _send(self, thread: int, caption: str, files: Sequence[Outgoing]) -> None:
+        """Send: files in albums where Telegram allows, *caption* on the first (before
+        them when too long for a caption). Telegram's refusal of the topic is raised."""
+        groups = batches(files)
         fits = utf16_length(caption) <= CAPTION_LIMIT
-        if caption.strip() and (not files or not fits or files[0].kind == "sticker"):
+        if caption.strip() and (not groups or not fits or groups[0][0].sent_as == "sticker"):
             for part in split_text(caption):
                 await self.queue.call(
                     self.chat_id,
                     partial(self.bot.send_message, self.chat_id, part, message_thread_id=thread),
                 )
             caption = ""
-        for file in files:
-            await self._send_file(thread, file, caption or None)
+        for group in groups:
+            if len(group) == 1:
+                await self._send_file(thread, group[0], caption or None)
+            else:
+                await self._send_album(thread, group, caption or None)
             caption = ""
 
-    async def _send_file(self, thread: int, file: TopicFile, caption: str | None) -> None:
-        kinds = [file.kind] if file.kind == "document" else [file.kind, "document"]
+    async def _send_album(
+        self, thread: int, group: Sequence[Outgoing], caption: str | None
+    ) -> None:
+        media = [
+            ALBUM_ITEMS[file.sent_as](
+                media=FSInputFile(file.path, filename=file.filename),
+                caption=caption if index == 0 else None,
+            )
+            for index, file in enumerate(group)
+        ]
+        try:
+            await self.queue.call(
+                self.chat_id,
+                partial(self.bot.send_media_group, self.chat_id, media, message_thread_id=thread),
+            )
+        except TelegramBadRequest as error:
+            if topic_gone(error):
+                raise
+            log.warning("Telegram refused an album (%s); sending its files one by one", error)
+            for index, file in enumerate(group):
+                await self._send_file(thread, file, caption if index == 0 else None)
+
+    async def _send_file(self, thread: int, file: Outgoing, caption: str | None) -> None:
+        """One file as its kind, or as a document when Telegram refuses the kind."""
+        kinds = [file.sent_as] if file.sent_as == "document" else [file.sent_as, "document"]
         for kind in kinds:
             try:
                 await self.queue.call(
@@ -562,9 +606,9 @@ class StaffGroup:
                 log.warning("Telegram refused %s as a %s: %s", file.filename, kind, error)
 
     def _upload(
-        self, kind: str, thread: int, file: TopicFile, caption: str | None
+        self, kind: str, thread: int, file: Outgoing, caption: str | None
     ) -> Awaitable[object]:
-        upload = BufferedInputFile(file.data, filename=file.filename)
+        upload = FSInputFile(file.path, filename=file.filename)  # read again on each try
         chat, bot = self.chat_id, self.bot
         if kind == "photo":
             return bot.send_photo(chat, upload, caption=caption, message_thread_id=thread)
@@ -580,16 +624,20 @@ class StaffGroup:
             return bot.send_sticker(chat, upload, message_thread_id=thread)
         return bot.send_document(chat, upload, caption=caption, message_thread_id=thread)
 
-    async def _read_files(self, attachments: Sequence[Attachment]) -> list[TopicFile]:
-        """A message's files, read from the desk (all before anything is sent)."""
+    async def _read_files(self, attachments: Sequence[Attachment], folder: Path) -> list[Outgoing]:
+        """A message's files, downloaded from the desk into *folder* (all of them before
+        anything is sent)."""
         files = []
-        for attachment in attachments:
+        for index, attachment in enumerate(attachments):
+            path = folder / str(index)
             try:
-                data = await self._desk(partial(self.client.attachments.read, attachment))
+                size = await self._desk(
+                    partial(self.client.attachments.download, attachment, to=path)
+                )
             except NotFoundError:
                 log.warning("attachment %s is gone from the desk; skipped", attachment.id)
                 continue
-            files.append(TopicFile(attachment.filename, attachment.kind, data))
+            files.append(Outgoing(path, attachment.filename, attachment.kind, size))
         return files
 
     # -- desk helpers --------------------------------------------------------------
@@ -852,12 +900,3 @@ class StaffGroup:
             return
         name = linked.manager.name or linked.manager.username
         await self._answer(message, "linked", name=name)
-
-
-@dataclass(frozen=True)
-class TopicFile:
-    """A file on its way into a topic: its name, kind and bytes."""
-
-    filename: str
-    kind: str
-    data: bytes
