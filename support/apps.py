@@ -26,6 +26,7 @@ class SupportConfig(AppConfig):
             attachments,
             checks,  # noqa: F401  (registers the system checks)
             credentials,
+            login_throttle,  # noqa: F401  (counts failed sign-ins when its backend is on)
             sqlite,
         )
         from support.api import schema  # noqa: F401  (registers OpenAPI extensions)

@@ -200,6 +200,14 @@ def _rates(value: object) -> dict[str, str | None]:
     return {**_DEFAULT_RATES, **cast(dict[str, str | None], value)}
 
 
+_DEFAULT_LOGIN_FAILURES: dict[str, str | None] = {"username": "10/h", "address": "50/h"}
+
+
+def _login_failures(value: object) -> dict[str, str | None]:
+    """A key the project leaves out keeps its default rate."""
+    return {**_DEFAULT_LOGIN_FAILURES, **cast(dict[str, str | None], value)}
+
+
 class SupportSettings:
     """Typed, lazy access to the ``SUPPORT_*`` settings: each attribute is a row of the table."""
 
@@ -380,6 +388,16 @@ class SupportSettings:
         "how long a manager's Telegram link code (`POST telegram/link/`) stays valid",
         check_id="support.E026",
         read=_duration,
+    )
+
+    # Per address higher than per username: an office signs in from one address.
+    LOGIN_FAILURE_RATES = Setting(
+        _DEFAULT_LOGIN_FAILURES,
+        RATES,
+        "failed sign-ins allowed per username and per client address before sign-in is "
+        "refused for the rest of the window (`support.login_throttle`; `None` turns one off)",
+        check_id="support.E027",
+        read=_login_failures,
     )
 
     def __init__(self) -> None:

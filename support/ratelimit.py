@@ -22,37 +22,43 @@ from support.exceptions import RateLimited
 
 
 def spend(actor: Actor) -> None:
-    """Count one request against *actor*'s budget; :class:`RateLimited` when it is spent.
+    """Count one request against *actor*'s budget; :class:`RateLimited` when it is spent."""
+    rate = support_settings.THROTTLE_RATES.get(actor.credential.kind)
+    if rate is None:
+        return
+    wait = spend_key(f"support-throttle-{actor.credential}", rate)
+    if wait is not None:
+        raise RateLimited(retry_after=wait)
+
+
+def spend_key(key: str, rate: str, *, count: bool = True) -> float | None:
+    """Spend one of *rate* from the budget named *key*: ``None``, or seconds to wait.
 
     A sliding window, approximated by two counters: this window's requests
     plus the previous window's, weighted by how much of it still overlaps
     the last *window* seconds. Each call costs two cache round trips and the
     same few bytes whatever the rate (a list of request times, at 6,000 a
-    minute, was unpickled and pickled again on every request).
+    minute, was unpickled and pickled again on every request). With *count*
+    false it only looks (a sign-in checks its budget before it knows whether
+    it failed). A failing cache limits nothing.
     """
-    rate = support_settings.THROTTLE_RATES.get(actor.credential.kind)
-    if rate is None:
-        return
     allowed, window = parse_rate(rate)
     index, into = divmod(time.time(), window)
-    current_key = f"support-throttle-{actor.credential}-{int(index)}"
-    previous_key = f"support-throttle-{actor.credential}-{int(index) - 1}"
+    current_key, previous_key = f"{key}-{int(index)}", f"{key}-{int(index) - 1}"
 
-    def count(cache: BaseCache) -> float | None:
+    def counted(cache: BaseCache) -> float | None:
         counts = cache.get_many([current_key, previous_key])
         current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
         if current + previous * (1 - into / window) >= allowed:
             return retry_after(allowed, window, into, current, previous)
-        if not cache.add(current_key, 1, timeout=2 * window):
+        if count and not cache.add(current_key, 1, timeout=2 * window):
             try:
                 cache.incr(current_key)
             except ValueError:  # expired in between: this request starts it again
                 cache.set(current_key, 1, timeout=2 * window)
         return None
 
-    wait = sharedcache.use(count, None)  # a failing cache limits nothing
-    if wait is not None:
-        raise RateLimited(retry_after=wait)
+    return sharedcache.use(counted, None)
 
 
 def retry_after(allowed: int, window: int, into: float, current: int, previous: int) -> float:

@@ -139,6 +139,13 @@ WRONG_VALUES = [
         "support.E026",
         POSITIVE_DURATION,
     ),
+    (
+        "SUPPORT_LOGIN_FAILURE_RATES",
+        "10/h",
+        {"username": "5/min", "address": None},
+        "support.E027",
+        "must be a dict.",
+    ),
 ]
 
 

@@ -174,6 +174,12 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Failed sign-ins are counted per username and per address, and past
+# SUPPORT_LOGIN_FAILURE_RATES sign-in pauses (support.login_throttle): first.
+AUTHENTICATION_BACKENDS = [
+    "support.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/support/manager/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -5,11 +5,18 @@ from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from support.login_throttle import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+
+# The admin's sign-in says so when failed attempts have paused it.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="support:manager-console", permanent=False)),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="support/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="support/login.html", authentication_form=ThrottledAuthenticationForm
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
