@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import string
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +52,7 @@ from support_client.telegram.staff_texts import TEXTS
 from support_client.telegram.state import JsonFileState
 from support_client.telegram.texts import Language
 from tests.fake_telegram import FakeTelegram, group_message, member, service_message
+from tests.harness.process import ROOT, free_port
 
 EN = TEXTS["en"]
 GROUP = -1001234567890
@@ -1103,3 +1107,30 @@ def test_every_language_has_every_text() -> None:
         fields = {name for _, name, _, _ in string.Formatter().parse(english) if name}
         russian = {name for _, name, _, _ in string.Formatter().parse(TEXTS["ru"][key]) if name}
         assert fields == russian, key
+
+
+def test_the_module_stops_with_one_line_and_status_2_on_an_unusable_group(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """``python -m support_client.telegram`` with a group that is no forum (the other
+    problems are check()'s, above)."""
+    telegram.add_group(GROUP, is_forum=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=telegram.url,
+        SUPPORT_BASE_URL=f"http://127.0.0.1:{free_port()}/support/",  # not up: the bot goes on
+        SUPPORT_API_KEY="k",
+        SUPPORT_BOT_STATE=str(tmp_path / "state.json"),
+        SUPPORT_STAFF_CHAT_ID=str(GROUP),
+        PYTHONPATH=str(ROOT),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "support_client.telegram"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"support_client.telegram: SUPPORT_STAFF_CHAT_ID {GROUP} is not a forum: "
+        "turn on Topics in the group's settings"
+    )
