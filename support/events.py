@@ -48,6 +48,8 @@ TICKET_UNASSIGNED = "ticket.unassigned"
 TICKET_RESOLVED = "ticket.resolved"
 TICKET_REOPENED = "ticket.reopened"
 MESSAGE_NEW = "ticket.message.new"
+#: A manager's private note (:mod:`support.notes`): ``{"note": <note>}``, managers only.
+NOTE_NEW = "ticket.note.new"
 MESSAGES_VIEWED = "ticket.messages.viewed"
 
 EVENT_TYPES = (
@@ -59,14 +61,16 @@ EVENT_TYPES = (
     TICKET_REOPENED,
     MESSAGE_NEW,
     MESSAGES_VIEWED,
+    NOTE_NEW,
 )
 
 
-def append(event_type: str, payload: dict[str, Any]) -> Event:
+def append(event_type: str, payload: dict[str, Any], *, managers_only: bool = False) -> Event:
     """Append an event to the log in the current transaction; publish it on commit.
 
     Must run inside ``transaction.atomic()``: the event exists if and only if
-    the change it describes commits.
+    the change it describes commits. A *managers_only* event (a note) is
+    never read for a bot: see :func:`read_after`'s ``private``.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -75,7 +79,7 @@ def append(event_type: str, payload: dict[str, Any]) -> Event:
         # Serialise event writers until commit; see the module docstring.
         EventLogState.objects.select_for_update().get_or_create(pk=1)
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    event = Event.objects.create(type=event_type, payload=text)
+    event = Event.objects.create(type=event_type, payload=text, managers_only=managers_only)
     envelope = event.envelope()
     transaction.on_commit(lambda: publish(envelope))
     return event
@@ -164,8 +168,13 @@ def trimmed_through() -> int:
     return int(state or 0)
 
 
-def read_after(position: int, limit: int = 100) -> list[Event]:
+def read_after(position: int, limit: int = 100, *, private: bool = True) -> list[Event]:
     """Events after *position*, oldest first; :class:`CursorExpired` if some were trimmed.
+
+    *private*: whether the reader gets managers-only events (a manager's does;
+    a bot's reads pass ``False``, and those rows are skipped in the query, so
+    *limit* counts what the reader gets and its cursor jumps over them). The
+    rule for live events is :meth:`support.realtime.replay.LiveEvent.reaches`.
 
     The events are read before the trim mark, never the other way round: a
     trim deletes a prefix of the log and moves the mark in one transaction,
@@ -176,7 +185,10 @@ def read_after(position: int, limit: int = 100) -> list[Event]:
     single query; so is "nothing new" (plus the head). A cursor beyond the
     head is :class:`InvalidCursor`.
     """
-    rows = list(Event.objects.filter(id__gt=position).order_by("id")[:limit])
+    readable = Event.objects.filter(id__gt=position)
+    if not private:
+        readable = readable.filter(managers_only=False)
+    rows = list(readable.order_by("id")[:limit])
     if not rows:
         # Read after the rows, the head can only be newer: a cursor beyond it
         # was never issued here (another server's, or made up). Waiting on it

@@ -308,6 +308,12 @@ class MarkViewedInput(StrictSerializer):
     up_to = StrictIntegerField(required=False, help_text=_("Mark messages up to this id."))
 
 
+class NoteInput(StrictSerializer):
+    """``POST tickets/{id}/notes/``: a manager's private note (managers only)."""
+
+    text = _text(help_text=_("The note; managers read it, a bot never does."))
+
+
 class EmptyInput(StrictSerializer):
     """Actions such as assign take no body (an empty object is fine)."""
 

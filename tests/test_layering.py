@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.ratelimit",
             "support.telegram_links",
             "support.services",
+            "support.notes",
         ),
     ),
     (

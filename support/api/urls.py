@@ -6,6 +6,7 @@ from django.urls import path
 
 from support import services
 from support.api import downloads, views
+from support.api.note_views import NoteListView
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
 ACTIONS = {
@@ -32,6 +33,7 @@ urlpatterns = [
         views.MarkViewedView.as_view(),
         name="messages-viewed",
     ),
+    path("tickets/<int:pk>/notes/", NoteListView.as_view(), name="note-list"),
     path(
         "tickets/<int:pk>/telegram-topic/",
         views.TicketTelegramTopicView.as_view(),

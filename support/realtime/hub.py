@@ -36,7 +36,13 @@ from support.cursors import parse_position
 from support.db import pooled
 from support.error_bodies import is_unavailable
 from support.exceptions import DatabaseUnreachable, TooManyStreams
-from support.realtime.replay import LiveEvent, Reset, current_position_async, replay
+from support.realtime.replay import (
+    LiveEvent,
+    Reset,
+    current_position_async,
+    is_private,
+    replay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +69,8 @@ class Subscriber:
     after it will be pushed here. The queue is bounded; a listener that falls
     that far behind is marked ``overflowed`` and re-reads the log instead.
     A subscriber made by :meth:`Hub.watch` gets no events, only ``revoked``.
+    ``private``: whether it gets managers-only events (a manager's listener;
+    never a bot's, see :func:`~support.realtime.replay.is_private`).
     """
 
     def __init__(
@@ -70,6 +78,7 @@ class Subscriber:
     ) -> None:
         self.floor = floor
         self.credential = None if actor is None else actor.credential
+        self.private = is_private(self.credential)
         self.wants_events = events
         self.overflowed = False
         #: Set when the credential is revoked: close the connection.
@@ -336,7 +345,8 @@ class Hub:
     def _dispatch(self, event: LiveEvent) -> None:
         self.position = event.position
         for subscriber in list(self._subscribers):
-            if subscriber.wants_events:
+            # The one JSON text for all; a managers-only event skips bots' listeners.
+            if subscriber.wants_events and event.reaches(subscriber.private):
                 subscriber.push(event)
         for relay in self._relays:
             relay.push(event)

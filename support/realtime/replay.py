@@ -6,6 +6,13 @@ cursor into a :class:`Reset` to the head. The hub follows the log with it;
 gap and no duplicate at the seam, for the WebSocket consumer and long-poll.
 SSE is read by django-eventstream through the storage, which serialises rows
 with :func:`read_log` as well, and starts from :func:`reset_if_expired`.
+
+Who reads. Managers get every event; a bot never gets a managers-only one (a
+note), whatever it asks for. That is decided in two forms of one rule, each
+used by every path: a read of the log for a reader that is not private skips
+those rows in its query (:func:`support.events.read_after`), and a live event
+goes only where :meth:`LiveEvent.reaches` says (the hub's fan-out, the SSE
+relay). :func:`is_private` says which readers are private, from the credential.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from support import events
+from support.actors import Credential
 from support.cursors import format_cursor
 from support.db import pooled
 from support.exceptions import CursorExpired, InvalidCursor
@@ -33,6 +41,18 @@ class LiveEvent:
     position: int
     type: str
     json: str
+    #: Private to managers (a note): see :meth:`reaches`.
+    managers_only: bool = False
+
+    def reaches(self, private: bool) -> bool:
+        """Whether a reader that is *private* (:func:`is_private`) or not gets this event."""
+        return private or not self.managers_only
+
+
+def is_private(credential: Credential | None) -> bool:
+    """Whether a reader with *credential* gets managers-only events: a manager's yes;
+    a bot key's never (nor a reader with no credential)."""
+    return credential is not None and credential.kind == "manager"
 
 
 class LiveFeed(Protocol):
@@ -45,6 +65,8 @@ class LiveFeed(Protocol):
     floor: int
     #: Set when the credential is revoked: the stream ends.
     revoked: bool
+    #: Whether the listener gets managers-only events (:func:`is_private`).
+    private: bool
 
     async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
         """The pending live events, waiting up to *timeout* seconds for one."""
@@ -80,15 +102,22 @@ class Reset:
 Chunk = list[LiveEvent] | Reset
 
 
-def read_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
-    """Events after *after*, serialised; :class:`CursorExpired` if some were trimmed."""
+def read_log(after: int, limit: int = BATCH, private: bool = True) -> list[LiveEvent]:
+    """Events after *after* that a *private* reader or not gets, serialised;
+    :class:`CursorExpired` if some were trimmed."""
     return [
-        LiveEvent(row.pk, row.type, row.envelope_json())
-        for row in events.read_after(after, limit=limit)
+        LiveEvent(row.pk, row.type, row.envelope_json(), row.managers_only)
+        for row in events.read_after(after, limit=limit, private=private)
     ]
 
 
+def read_public_log(after: int, limit: int = BATCH) -> list[LiveEvent]:
+    """:func:`read_log` for a reader that is not private (a bot)."""
+    return read_log(after, limit, private=False)
+
+
 read_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = pooled(read_log)
+read_public_log_async: Callable[[int, int], Awaitable[list[LiveEvent]]] = pooled(read_public_log)
 current_position_async: Callable[[], Awaitable[int]] = pooled(events.current_position)
 _trimmed_through_async: Callable[[], Awaitable[int]] = pooled(events.trimmed_through)
 
@@ -98,15 +127,17 @@ def last_position(chunk: Chunk) -> int:
     return chunk.position if isinstance(chunk, Reset) else chunk[-1].position
 
 
-async def replay(after: int) -> AsyncGenerator[Chunk, None]:
+async def replay(after: int, *, private: bool = True) -> AsyncGenerator[Chunk, None]:
     """The log after *after* up to its head, in batches of at most :data:`BATCH`.
 
     An expired cursor yields a :class:`Reset` to the head of the log, and the
-    replay carries on from there (with whatever committed since).
+    replay carries on from there (with whatever committed since). A reader
+    that is not *private* (a bot) gets no managers-only event.
     """
     while True:
+        read = read_log_async if private else read_public_log_async
         try:
-            batch = await read_log_async(after, BATCH)
+            batch = await read(after, BATCH)
         except CursorExpired:
             reset = Reset(await current_position_async())
             after = reset.position
@@ -165,7 +196,7 @@ async def follow(
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         if catch_up:
-            async with aclosing(replay(last)) as chunks:
+            async with aclosing(replay(last, private=subscriber.private)) as chunks:
                 async for chunk in chunks:
                     last = last_position(chunk)
                     yield chunk

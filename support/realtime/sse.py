@@ -2,7 +2,8 @@
 
 This view checks the credential (a real 401/403, not a 200 stream carrying
 an error), accepts ``?after=<cursor>`` as well as ``Last-Event-ID``, and
-hands the request to django-eventstream on the ``support`` channel. That
+hands the request to django-eventstream on the ``support`` channel (a bot's
+stream: ``support-bots``, the log without managers-only events). That
 reads the event log through :class:`~support.realtime.storage.EventLogStorage`
 and receives live events from this process's hub (:class:`EventstreamRelay`);
 each event goes out as
@@ -24,14 +25,14 @@ from django_eventstream.views import get_listener_manager
 
 from support import events
 from support.actors import Actor, Credential
-from support.cursors import CHANNEL, format_cursor
+from support.cursors import CHANNEL, PREFIX
 from support.db import free_request_thread
 from support.error_bodies import is_unavailable
 from support.plain_views import support_view
 from support.realtime.backlog import WriteBacklog
 from support.realtime.hub import Subscriber, get_hub
 from support.realtime.replay import LiveEvent, Reset, reset_if_expired
-from support.realtime.storage import stream_event
+from support.realtime.storage import BOTS_CHANNEL, stream_channel, stream_event
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +50,22 @@ def stream_user_id(credential: Credential) -> int | str:
 class EventstreamRelay:
     """The hub's side of django-eventstream: this process's SSE listeners.
 
-    Each live event goes to every SSE stream's queue at once (one call, not
-    one per stream); a revoked credential's streams are kicked.
+    Each live event goes to every SSE stream's queue at once (one call per
+    channel, not one per stream): managers' streams get every event, bots'
+    streams (:data:`~support.realtime.storage.BOTS_CHANNEL`) those that
+    :meth:`~support.realtime.replay.LiveEvent.reaches` them, never a note.
+    A revoked credential's streams are kicked.
     """
 
     def push(self, event: LiveEvent) -> None:
-        get_listener_manager().add_to_queues(CHANNEL, stream_event(event))
+        listeners = get_listener_manager()
+        listeners.add_to_queues(CHANNEL, stream_event(event))
+        if event.reaches(private=False):
+            listeners.add_to_queues(BOTS_CHANNEL, stream_event(event, BOTS_CHANNEL))
 
     def revoke(self, credentials: set[Credential]) -> None:
         for credential in credentials:
-            get_listener_manager().kick(stream_user_id(credential), CHANNEL)
+            get_listener_manager().kick(stream_user_id(credential), stream_channel(credential))
 
 
 EVENTSTREAM_RELAY = EventstreamRelay()
@@ -83,21 +90,25 @@ async def stream(request: HttpRequest, actor: Actor) -> HttpResponse:
     # that is what a revocation kicks (see Hub.revoke).
     user = actor.manager if actor.bot is None else _StreamUser(stream_user_id(actor.credential))
     request.user = user  # type: ignore[assignment]  # duck-typed for django-eventstream
+    # A bot's stream reads a channel without managers-only events (notes).
+    channel = stream_channel(actor.credential)
     query = request.GET.copy()
     query.pop("after", None)
-    query["lastEventId"] = format_cursor(after) if after is not None else ""
+    query["lastEventId"] = f"{channel}:{after}" if after is not None else ""
     request.GET = query  # type: ignore[assignment]  # a QueryDict either way
     request.META.pop("HTTP_LAST_EVENT_ID", None)
     try:
         response: HttpResponse = await sync_to_async(eventstream_events)(
-            request, channels=[CHANNEL]
+            request, channels=[channel]
         )
     except BaseException:
         watch.close()
         raise
     if isinstance(response, StreamingHttpResponse):
         backlog = WriteBacklog.of(getattr(request, "scope", {}))
-        response.streaming_content = _guarded(watch, reset, response.streaming_content, backlog)
+        response.streaming_content = _guarded(
+            watch, reset, response.streaming_content, backlog, channel
+        )
         # Django closes the response when the request ends, streamed or not.
         response._resource_closers.append(watch.close)
     else:
@@ -122,9 +133,16 @@ _REVOKED = (
 
 
 async def _guarded(
-    watch: Subscriber, reset: Reset | None, content: Any, backlog: WriteBacklog | None = None
+    watch: Subscriber,
+    reset: Reset | None,
+    content: Any,
+    backlog: WriteBacklog | None = None,
+    channel: str = CHANNEL,
 ) -> AsyncIterator[bytes | str]:
     """django-eventstream's stream, plus our reset event, and an end on revocation.
+
+    The ids of another *channel* than ``support`` (a bot's) are written as
+    the cursors they are (``support:<n>``), the same on every transport.
 
     A revocation (see ``Hub.revoke``) kicks the stream: django-eventstream
     sends ``stream-error`` but keeps streaming; the stream ends here instead.
@@ -137,6 +155,8 @@ async def _guarded(
     async with watch:
         async for chunk in _until_unavailable(content, watch):
             text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            if channel != CHANNEL:
+                text = text.replace(f"\nid: {channel}:", f"\nid: {PREFIX}")
             if "event: stream-error" in text:
                 yield text
                 return
