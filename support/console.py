@@ -11,6 +11,8 @@ second request for them.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from django.conf import global_settings, settings
@@ -23,8 +25,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from support import events
 from support.actors import is_manager
 from support.conf import support_settings
+from support.models import Side
+from support.realtime import consumer
+from support.realtime.replay import Reset
 
 
 def _strings() -> dict[str, str]:
@@ -102,7 +108,81 @@ def _strings() -> dict[str, str]:
         "telegram_instructions": _("Send /link %(code)s to the bot in a private chat."),
         "telegram_expires_in": _("The code expires in %(time)s."),
         "telegram_expired": _("The code expired. Get a new one."),
+        # Who the user is (the contact panel).
+        "contact_username": _("Username"),
+        "contact_language": _("Language"),
+        "contact_telegram_id": _("Telegram id"),
+        "contact_first_contact": _("First contact"),
+        "contact_no_other_tickets": _("No other tickets."),
+        # Private notes and the reply box's modes.
+        "note": _("Note"),
+        "note_placeholder": _("Private note for managers… (the user never sees it)"),
+        "reply_placeholder": _("Reply… (Enter sends, Shift+Enter for a new line)"),
+        "save_note": _("Save note"),
+        "saving": _("Saving…"),
+        # Saved replies ("/" in the reply box).
+        "no_saved_replies": _("No saved reply matches."),
+        # Alerts.
+        "alerts_on": _("Alerts on"),
+        "alerts_off": _("Alerts off"),
+        "alert_new_ticket": _("New ticket from %(name)s"),
+        "alert_new_message": _("New message from %(name)s"),
+        "alert_attachment": _("An attachment"),
     }
+
+
+#: django-eventstream's own SSE events around ours (the stream opened, a keep-alive).
+_SSE_CONTROL = {"open": "stream-open", "keep_alive": "keep-alive", "error": "stream-error"}
+_EVENT_TYPE = re.compile(r"[a-z]+(?:\.[a-z]+)+")
+
+
+def _event_types() -> list[str]:
+    """Every event type the log holds: the public ones, then any other the module names
+    (the channel layer's own message types, ``*_MESSAGE_TYPE``, are not events)."""
+    types = list(events.EVENT_TYPES)
+    for name, value in vars(events).items():
+        if not name.isupper() or name.endswith("_MESSAGE_TYPE") or not isinstance(value, str):
+            continue
+        if _EVENT_TYPE.fullmatch(value) and value not in types:
+            types.append(value)
+    return types
+
+
+def protocol() -> dict[str, Any]:
+    """The protocol's values the script needs, so none is copied into it by hand.
+
+    ``events`` maps a name (the type with ``_`` for ``.``: ``ticket_message_new``)
+    to the type; the script refers to events by those names, and a type the
+    server does not send simply never matches.
+    """
+    types = _event_types()
+    return {
+        "events": {t.replace(".", "_"): t for t in types},
+        "events_all": types,
+        "reset": json.loads(Reset(position=0).json)["type"],  # the frame a stream sends
+        "close": {
+            "bad_cursor": consumer.CLOSE_BAD_CURSOR,
+            "revoked": consumer.CLOSE_REVOKED,
+            "too_many_streams": consumer.CLOSE_TOO_MANY_STREAMS,
+            "slow_reader": consumer.CLOSE_SLOW_READER,
+            "try_again": consumer.CLOSE_TRY_AGAIN,
+            "server_error": consumer.CLOSE_SERVER_ERROR,
+        },
+        "sse": _SSE_CONTROL,
+        "senders": {"user": Side.USER.value, "support": Side.SUPPORT.value},
+    }
+
+
+def _features(api_root: str) -> dict[str, bool]:
+    """Which of the optional endpoints this server has (the page hides what it lacks)."""
+
+    def served(path: str) -> bool:
+        try:
+            return resolve(api_root + path).url_name != "not-found"
+        except Resolver404:
+            return False
+
+    return {"notes": served("tickets/1/notes/"), "savedReplies": served("saved-replies/")}
 
 
 def _logout_url() -> str | None:
@@ -149,6 +229,8 @@ def manager_console(request: HttpRequest) -> HttpResponse:
         "maxTextLength": support_settings.MAX_TEXT_LENGTH,
         "maxAttachmentSize": support_settings.MAX_ATTACHMENT_SIZE,
         "maxAttachments": support_settings.MAX_ATTACHMENTS_PER_MESSAGE,
+        "protocol": protocol(),
+        "features": _features(api_root),
         "me": {"id": user.pk, "name": user.get_full_name() or user.get_username()},
         "strings": _strings(),
     }

@@ -117,3 +117,47 @@ def test_every_string_has_a_russian_translation(client: Client, manager):
     protocol_names = {"websocket", "sse", "longpoll"}  # the same in both languages
     same = {key for key in english if english[key] == russian[key]} - protocol_names
     assert same == set()
+
+
+def test_the_protocol_comes_from_the_server(client: Client, manager):
+    """Event types, close codes and sender names are the server's, not copied into the script."""
+    from support import events
+    from support.models import Side
+    from support.realtime import consumer
+
+    client.force_login(manager)
+    protocol = config_of(client.get(URL))["protocol"]
+    for event_type in events.EVENT_TYPES:
+        assert protocol["events"][event_type.replace(".", "_")] == event_type
+        assert event_type in protocol["events_all"]
+    assert protocol["events"]["ticket_updated"] == "ticket.updated"
+    assert not [t for t in protocol["events_all"] if t.startswith("support.")]  # channel layer's
+    assert protocol["reset"] == "stream.reset"
+    assert protocol["close"]["bad_cursor"] == consumer.CLOSE_BAD_CURSOR
+    assert protocol["close"]["revoked"] == consumer.CLOSE_REVOKED
+    assert protocol["senders"] == {"user": Side.USER.value, "support": Side.SUPPORT.value}
+
+
+def test_the_page_is_a_set_of_es_modules(client: Client, manager):
+    client.force_login(manager)
+    page = client.get(URL).content.decode()
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"[^>]*>", page)
+    assert scripts == ["/static/support/console/console.js"]
+    assert 'type="module"' in page
+    entry = finders.find("support/console/console.js")
+    assert entry
+    # Every module the entry imports, and theirs, is one of the app's own files.
+    seen: set[str] = set()
+    todo = ["console.js"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        found = finders.find(f"support/console/{name}")
+        assert found, f"missing module {name}"
+        with open(found, encoding="utf-8") as source:
+            text = source.read()
+        todo += re.findall(r'^import [^;]*?"\./([\w.]+)";', text, re.M | re.S)
+        assert "window.supportConsole.state" not in text
+    assert {"store.js", "views.js", "api.js", "connection.js", "config.js"} <= seen
