@@ -1,4 +1,5 @@
-"""Admin for tickets, messages, bot keys and managers' Telegram links.
+"""Admin for tickets, messages, bot keys, managers' Telegram links, users' Telegram
+profiles (read only: the bot keeps them) and saved replies.
 
 State changes made here go through :mod:`support.services` like every other
 adapter, so they append events and obey the same rules; the forms only
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -19,8 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from support import services
 from support.actors import Actor
 from support.botkeys import create_bot_key
-from support.exceptions import SupportError
-from support.models import BotKey, Message, TelegramAccount, Ticket
+from support.exceptions import Invalid, SupportError
+from support.models import (
+    BotKey,
+    Message,
+    SavedReply,
+    TelegramAccount,
+    TelegramProfile,
+    Ticket,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # a lazy translation (typing only)
@@ -180,3 +189,85 @@ class TelegramAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ("user",)
     fields = ("user", "telegram_id", "linked_at")
     readonly_fields = ("linked_at",)
+
+
+@admin.register(TelegramProfile)
+class TelegramProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """What the bot last told of each Telegram user: to look at, never to edit (the
+    next post would overwrite it)."""
+
+    list_display = ("telegram_id", "__str__", "username", "language_code", "first_contact_at")
+    search_fields = ("=telegram_id", "first_name", "last_name", "username")
+    fields = (
+        "telegram_id", "first_name", "last_name", "username", "language_code",
+        "first_contact_at", "updated_at",
+    )  # fmt: skip
+    readonly_fields = fields
+    date_hierarchy = "first_contact_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SavedReplyForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The API's rules for the shortcut and the text (the service layer's)."""
+
+    class Meta:
+        model = SavedReply
+        fields = ("shortcut", "text")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        for name in ("shortcut", "text"):
+            if name in cleaned:
+                try:
+                    services.clean_saved_reply(**{name: cleaned[name]})
+                except Invalid as error:
+                    for message in (error.errors or {}).get(name, [error.detail]):
+                        self.add_error(name, message)
+        return cleaned
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Saved replies, written through :mod:`support.services` like the API's."""
+
+    form = SavedReplyForm
+    list_display = ("shortcut", "short_text", "created_by", "updated_at")
+    search_fields = ("shortcut", "text")
+    list_select_related = ("created_by",)
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: SavedReply) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    def save_model(
+        self, request: HttpRequest, obj: SavedReply, form: ModelForm[SavedReply], change: bool
+    ) -> None:
+        actor = Actor.for_manager(request.user)
+        fields = {"shortcut": obj.shortcut, "text": obj.text}
+        try:
+            if change:
+                services.update_saved_reply(actor, obj.pk, **fields)
+            else:
+                obj.pk = services.create_saved_reply(actor, **fields).pk
+        except SupportError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+
+    def delete_model(self, request: HttpRequest, obj: SavedReply) -> None:
+        try:
+            services.delete_saved_reply(Actor.for_manager(request.user), obj.pk)
+        except SupportError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SavedReply]) -> None:
+        for reply in queryset:
+            self.delete_model(request, reply)

@@ -51,6 +51,8 @@ MESSAGE_NEW = "ticket.message.new"
 #: A manager's private note (:mod:`support.notes`): ``{"note": <note>}``, managers only.
 NOTE_NEW = "ticket.note.new"
 MESSAGES_VIEWED = "ticket.messages.viewed"
+#: A user's Telegram profile changed (:mod:`support.profiles`): ``{"user": <user>}``.
+USER_UPDATED = "user.updated"
 
 EVENT_TYPES = (
     TICKET_CREATED,
@@ -62,6 +64,7 @@ EVENT_TYPES = (
     MESSAGE_NEW,
     MESSAGES_VIEWED,
     NOTE_NEW,
+    USER_UPDATED,
 )
 
 

@@ -124,6 +124,11 @@ class IdempotencyConflict(Conflict):
     default_detail = _("This idempotency key was already used by the other side.")
 
 
+class ShortcutTaken(Conflict):
+    code = "shortcut_taken"
+    default_detail = _("Another saved reply has this shortcut.")
+
+
 class InvalidCursor(Invalid):
     """A cursor beyond the log's head: this server never issued it."""
 

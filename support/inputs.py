@@ -258,6 +258,71 @@ def _idempotency_key(help_text: Any) -> StringField:
     return StringField(limit=IDEMPOTENCY_KEY_MAX_LENGTH, required=False, help_text=help_text)
 
 
+# -- profiles: what a bot tells of the user with a post --------------------------------
+
+#: A profile's fields and their longest values (Telegram's own limits).
+PROFILE_LIMITS = {"first_name": 64, "last_name": 64, "username": 32, "language_code": 35}
+#: A Telegram username as the API takes it (empty: the user has none).
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{0,32}$"
+#: A saved reply's shortcut: what a manager types after ``/`` in the reply box.
+SHORTCUT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+SHORTCUT_MAX_LENGTH = 32
+
+
+class PatternStringField(StringField):
+    """A :class:`StringField` that also matches *regex* (published as its ``pattern``)."""
+
+    default_error_messages = {
+        **StringField.default_error_messages,
+        "pattern": _("Does not match the pattern %(pattern)s."),
+    }
+
+    def __init__(self, *, regex: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.regex = regex
+        self._compiled = re.compile(regex)
+
+    @property
+    def pattern(self) -> str:
+        return self.regex
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if self._compiled.fullmatch(text) is None:
+            self.fail("pattern", pattern=self.regex)
+        return text
+
+
+class ProfileInput(StrictSerializer):
+    """A bot's ``profile`` of the ticket's user (``POST tickets/``, ``POST tickets/{id}/messages/``;
+    a multipart form's ``profile`` part holds it as JSON). Every field optional; ``""``
+    when the user has none (a last name removed); a changed field updates the
+    stored profile and appends ``user.updated``."""
+
+    first_name = StringField(limit=PROFILE_LIMITS["first_name"], allow_empty=True, required=False)
+    last_name = StringField(limit=PROFILE_LIMITS["last_name"], allow_empty=True, required=False)
+    username = PatternStringField(
+        regex=USERNAME_PATTERN,
+        limit=PROFILE_LIMITS["username"],
+        allow_empty=True,
+        required=False,
+        help_text=_("Without the @."),
+    )
+    language_code = StringField(
+        limit=PROFILE_LIMITS["language_code"],
+        allow_empty=True,
+        required=False,
+        help_text=_("The IETF language tag Telegram gives (en, pt-br)."),
+    )
+
+
+def _profile() -> ProfileInput:
+    return ProfileInput(
+        required=False,
+        help_text=_("Bots only: the Telegram profile of the user (from_user), kept by the desk."),
+    )
+
+
 class TicketCreateInput(StrictSerializer):
     """``POST tickets/``: a bot opens a ticket for a Telegram user (and its first message)."""
 
@@ -267,6 +332,7 @@ class TicketCreateInput(StrictSerializer):
     idempotency_key = _idempotency_key(
         _("Optional; a repeated key from the same bot key returns the ticket it opened (200).")
     )
+    profile = _profile()
 
 
 class TicketUpdateInput(StrictSerializer):
@@ -300,6 +366,7 @@ class MessageCreateInput(MessageInput):
         required=False,
         help_text=_("Optional; must match the credential's side (bot: user, manager: supp)."),
     )
+    profile = _profile()
 
 
 class MarkViewedInput(StrictSerializer):
@@ -350,6 +417,41 @@ class TelegramTopicInput(StrictSerializer):
             "otherwise a stored topic stays."
         ),
     )
+
+
+# -- saved replies -------------------------------------------------------------------
+
+
+def _shortcut(**kwargs: Any) -> PatternStringField:
+    return PatternStringField(
+        regex=SHORTCUT_PATTERN,
+        limit=SHORTCUT_MAX_LENGTH,
+        help_text=_(
+            "What a manager types after / in the reply box: lower-case letters, digits, "
+            "- and _; unique (else 409 shortcut_taken)."
+        ),
+        **kwargs,
+    )
+
+
+_REPLY_TEXT_HELP = _(
+    "{first_name} (the user's) and {manager} (the manager's name) are filled in by the "
+    "console when inserted, not by the server."
+)
+
+
+class SavedReplyInput(StrictSerializer):
+    """``POST saved-replies/`` (managers)."""
+
+    shortcut = _shortcut()
+    text = _text(help_text=_REPLY_TEXT_HELP)
+
+
+class SavedReplyUpdateInput(StrictSerializer):
+    """``PATCH saved-replies/{id}/`` (managers): the fields given change."""
+
+    shortcut = _shortcut(required=False)
+    text = _text(required=False, help_text=_REPLY_TEXT_HELP)
 
 
 # -- multipart forms: a body with attachments ----------------------------------------

@@ -22,10 +22,15 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.models import Attachment, Message, Side, TelegramAccount, Ticket
+from support.models import Attachment, Message, Side, TelegramAccount, TelegramProfile, Ticket
 
 #: ``to_attr`` of the prefetch that holds each ticket's newest message.
 LAST_MESSAGES_ATTR = "_last_messages"
+#: Where a ticket carries its user's profile once read (annotations, or the service
+#: layer's row just written): the names of the profile's fields, with this prefix.
+PROFILE_PREFIX = "_profile_"
+#: The profile's fields, in the order a ticket's ``user`` shows them.
+PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code")
 #: ``to_attr`` of the prefetch that holds a message's attachments (see :func:`with_attachments`);
 #: the service layer sets it too on a message it has just written.
 ATTACHMENTS_ATTR = "_attachment_list"
@@ -37,7 +42,19 @@ def with_attachments(messages: QuerySet[Message]) -> QuerySet[Message]:
 
 
 class TelegramUserSerializer(serializers.Serializer[Any]):
+    """A ticket's user: the 1.x ``telegram_id``, then the profile the bot sent
+    (``""`` where unknown; ``first_contact_at`` null before the desk kept profiles)."""
+
     telegram_id = serializers.IntegerField(source="pk", read_only=True)
+    first_name = serializers.CharField(read_only=True)
+    last_name = serializers.CharField(read_only=True)
+    username = serializers.CharField(read_only=True, help_text="Without the @.")
+    language_code = serializers.CharField(read_only=True)
+    first_contact_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the desk first heard of the user (their first ticket).",
+    )
 
 
 class ManagerSerializer(serializers.Serializer[Any]):
@@ -169,12 +186,56 @@ def tickets_for_representation(queryset: QuerySet[Ticket], reader_side: str) -> 
     )
     return (
         queryset.select_related("support_manager")
-        .annotate(unread_count=Coalesce(Subquery(unread), 0))
+        .annotate(unread_count=Coalesce(Subquery(unread), 0), **_profile_annotations())
         .prefetch_related(
             # Django turns a sliced prefetch into one windowed query.
             Prefetch("messages", queryset=newest_first[:1], to_attr=LAST_MESSAGES_ATTR)
         )
     )
+
+
+def _profile_annotations() -> dict[str, Subquery]:
+    """The user's profile, a correlated subquery per field (on its primary key): in the
+    page's own query, so a list costs no query more however many users it shows."""
+    row = TelegramProfile.objects.filter(pk=OuterRef("user_id"))
+    return {
+        f"{PROFILE_PREFIX}{field}": Subquery(row.values(field)[:1])
+        for field in (*PROFILE_FIELDS, "first_contact_at")
+    }
+
+
+def remember_profile(ticket: Ticket, row: TelegramProfile | None) -> None:
+    """*ticket*'s user profile, just read or written: its representation needs no query."""
+    setattr(ticket, PROFILE_PREFIX + "row", row)
+
+
+def _profile(ticket: Ticket) -> TelegramProfile | None:
+    known = PROFILE_PREFIX + "row"
+    if hasattr(ticket, known):
+        row: TelegramProfile | None = getattr(ticket, known)
+        return row
+    first_contact_at: Any = getattr(ticket, PROFILE_PREFIX + "first_contact_at", _MISSING)
+    if first_contact_at is _MISSING:  # not from tickets_for_representation
+        return TelegramProfile.objects.filter(pk=ticket.user_id).first()
+    if first_contact_at is None:
+        return None
+    values = {field: getattr(ticket, PROFILE_PREFIX + field) for field in PROFILE_FIELDS}
+    return TelegramProfile(telegram_id=ticket.user_id, first_contact_at=first_contact_at, **values)
+
+
+_MISSING = object()
+
+
+def user_data(telegram_id: int, row: TelegramProfile | None) -> dict[str, Any]:
+    """A ticket's ``user``: the 1.x ``telegram_id`` first, then the profile (``""``
+    and ``null`` where unknown)."""
+    data: dict[str, Any] = {"telegram_id": telegram_id}
+    for field in PROFILE_FIELDS:
+        data[field] = "" if row is None else getattr(row, field)
+    data["first_contact_at"] = (
+        None if row is None else _DATETIME.to_representation(row.first_contact_at)
+    )
+    return data
 
 
 #: One DRF field, so dates follow ``REST_FRAMEWORK``'s format and time zone as before.
@@ -211,7 +272,7 @@ def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, An
     unread = _unread(ticket, reader_side)
     return {
         "id": ticket.pk,
-        "user": {"telegram_id": ticket.user_id},
+        "user": user_data(ticket.user_id, _profile(ticket)),
         "support_manager": (
             None if ticket.support_manager_id is None else _manager_data(ticket.support_manager)
         ),
@@ -327,4 +388,37 @@ def linked_manager_data(account: TelegramAccount) -> dict[str, Any]:
     return {
         "manager": {"id": user.pk, "username": username, "name": str(full_name or "") or username},
         "telegram_id": account.telegram_id,
+    }
+
+
+# -- saved replies -------------------------------------------------------------------
+
+
+class SavedReplySerializer(serializers.Serializer[Any]):
+    """A saved reply (``saved-replies/``): a shortcut and its text, managers only."""
+
+    id = serializers.IntegerField(read_only=True)
+    shortcut = serializers.CharField(read_only=True)
+    text = serializers.CharField(
+        read_only=True, help_text="{first_name} and {manager} are the console's to fill in."
+    )
+    created_by = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The manager who wrote it, or null."
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return saved_reply_data(instance)
+
+
+def saved_reply_data(reply: Any) -> dict[str, Any]:
+    """A :class:`~support.models.SavedReply` as the API shows it."""
+    return {
+        "id": reply.pk,
+        "shortcut": reply.shortcut,
+        "text": reply.text,
+        "created_by": reply.created_by_id,
+        "created_at": _DATETIME.to_representation(reply.created_at),
+        "updated_at": _DATETIME.to_representation(reply.updated_at),
     }

@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,11 @@ from typing import Any
 from django.apps import apps
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support import attachments, events, telegram_links
+from support import attachments, events, profiles, telegram_links
 from support.actors import Actor
 from support.conf import support_settings, telegram_user_model_label
 from support.exceptions import (
@@ -44,12 +46,25 @@ from support.exceptions import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    ShortcutTaken,
     TicketResolved,
     UnknownUser,
 )
-from support.inputs import IDEMPOTENCY_KEY_MAX_LENGTH, INT64_MAX, INT64_MIN, string_problem
-from support.models import BotKey, Message, Side, TelegramAccount, Ticket
-from support.serializers import message_data, remember_attachments, ticket_data
+from support.inputs import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    INT64_MAX,
+    INT64_MIN,
+    SHORTCUT_MAX_LENGTH,
+    SHORTCUT_PATTERN,
+    string_problem,
+)
+from support.models import BotKey, Message, SavedReply, Side, TelegramAccount, Ticket
+from support.serializers import (
+    message_data,
+    remember_attachments,
+    remember_profile,
+    ticket_data,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +200,7 @@ def open_ticket(
     idempotency_key: Any = None,
     files: Sequence[File[Any]] = (),
     kinds: Sequence[str] | None = None,
+    profile: Any = None,
 ) -> Ticket:
     """Open a ticket for a Telegram user, with an optional first message.
 
@@ -198,6 +214,7 @@ def open_ticket(
         idempotency_key=idempotency_key,
         files=files,
         kinds=kinds,
+        profile=profile,
     ).ticket
 
 
@@ -210,6 +227,7 @@ def open_ticket_once(
     idempotency_key: Any = None,
     files: Sequence[File[Any]] = (),
     kinds: Sequence[str] | None = None,
+    profile: Any = None,
 ) -> OpenedTicket:
     """Open a ticket, or return the one this bot key opened with ``idempotency_key``.
 
@@ -223,9 +241,13 @@ def open_ticket_once(
     (``post_message`` with that key) also returns it rather than a copy.
     With *files*, the first message carries them as attachments (see
     :func:`post_message`); its text, the caption, may then be empty.
+    *profile* is the user's Telegram profile (:mod:`support.profiles`): the
+    user's row is created with their first ticket, and a changed field
+    appends ``user.updated`` before ``ticket.created``.
     """
     _require(actor, managers=False)
     user_id = _clean_user_id(user_id)
+    clean_profile = profiles.clean(profile)
     clean_title = _clean_title(title)
     prepared = attachments.prepare(files, kinds)
     clean_text = _clean_text(text, caption=bool(prepared)) if text is not None or prepared else None
@@ -233,7 +255,7 @@ def open_ticket_once(
     if key is not None and prepared and _ticket_opened_with(actor, key, user_id) is not None:
         prepared = []  # a repeat: answered with the first ticket, and nothing is stored
     with attachments.written(prepared) as stored:
-        opened = _open_ticket(actor, user_id, clean_title, clean_text, key, stored)
+        opened = _open_ticket(actor, user_id, clean_title, clean_text, key, stored, clean_profile)
         if not opened.created:
             stored.discard()  # a concurrent repeat: after the transaction, not under its locks
     return opened
@@ -246,6 +268,7 @@ def _open_ticket(
     text: str | None,
     key: str | None,
     stored: attachments.Written,
+    profile: dict[str, str] | None,
 ) -> OpenedTicket:
     with transaction.atomic():
         if key is not None:
@@ -253,6 +276,7 @@ def _open_ticket(
             if first is not None:
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
+        row = profiles.apply(user_id, profile, opening=True)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
@@ -272,6 +296,7 @@ def _open_ticket(
                 ticket=ticket, sender=Side.USER, text=text, idempotency_key=key
             )
             remember_attachments(first_message, stored.attach_to(first_message))
+        remember_profile(ticket, row)
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
         if first_message is not None:
@@ -391,6 +416,7 @@ def post_message(
     sender: Any = None,
     files: Sequence[File[Any]] = (),
     kinds: Sequence[str] | None = None,
+    profile: Any = None,
 ) -> PostedMessage:
     """Add a message from the actor's side, with *files* as its attachments.
 
@@ -401,9 +427,11 @@ def post_message(
     exactly what it must not do. With files the text is their caption and
     may be empty. Files are checked first (:func:`support.attachments.prepare`),
     written to the storage before the transaction, and removed again if it
-    fails or turns out a repeat.
+    fails or turns out a repeat. A bot's *profile* of the ticket's user is
+    stored as :func:`open_ticket_once` does (a manager's is ``invalid``).
     """
     _require(actor)
+    clean_profile = _clean_profile(actor, profile)
     if sender is not None and sender != actor.side:
         raise PermissionDenied(
             _("This credential writes as %(side)r, not %(sender)r.")
@@ -420,7 +448,7 @@ def post_message(
             # a refused post then writes no megabytes to the storage.
             _check_postable(actor, _locked_ticket(ticket_id, lock=False))
     with attachments.written(prepared) as stored:
-        posted = _post_message(actor, ticket_id, clean_text, idempotency_key, stored)
+        posted = _post_message(actor, ticket_id, clean_text, idempotency_key, stored, clean_profile)
         if not posted.created:
             stored.discard()  # a concurrent repeat: after the transaction, not under its locks
     return posted
@@ -439,6 +467,7 @@ def _post_message(
     text: str,
     idempotency_key: str | None,
     stored: attachments.Written,
+    profile: dict[str, str] | None = None,
 ) -> PostedMessage:
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
@@ -452,6 +481,8 @@ def _post_message(
         if actor.manager is not None:
             # Replying to a queued ticket takes it; its event comes first.
             _assign_locked(actor, ticket)
+        if profile is not None:
+            profiles.apply(ticket.user_id, profile, opening=False)
         message = Message.objects.create(
             ticket=ticket,
             sender=actor.side,
@@ -463,6 +494,12 @@ def _post_message(
         remember_attachments(message, stored.attach_to(message))
         events.append(events.MESSAGE_NEW, {"message": message_data(message)})
     return PostedMessage(message, created=True)
+
+
+def _clean_profile(actor: Actor, profile: Any) -> dict[str, str] | None:
+    if profile is not None and not actor.is_bot:
+        raise Invalid.field("profile", _("Only a bot sends the user's profile."))
+    return profiles.clean(profile)
 
 
 def _is_repeat(ticket_id: Any, idempotency_key: str) -> bool:
@@ -571,6 +608,100 @@ def _clean_telegram_id(value: Any, field: str, *, minimum: int = INT64_MIN) -> i
     if not minimum <= value <= INT64_MAX:
         raise Invalid.field(field, _("Out of range."))
     return value
+
+
+# -- saved replies -------------------------------------------------------------
+#
+# Managers' texts inserted from the reply box by shortcut; managers only (a bot
+# is ``permission_denied``), no events: the console reads the list when it needs it.
+
+_SHORTCUT = re.compile(SHORTCUT_PATTERN)
+
+
+def _clean_shortcut(value: Any) -> str:
+    shortcut = _clean_string(value, "shortcut", limit=SHORTCUT_MAX_LENGTH)
+    if _SHORTCUT.fullmatch(shortcut) is None:
+        raise Invalid.field(
+            "shortcut", _("Lower-case letters, digits, - and _, starting with a letter or digit.")
+        )
+    return shortcut
+
+
+def clean_saved_reply(*, shortcut: Any = None, text: Any = None) -> dict[str, str]:
+    """The fields given (not ``None``), under the API's rules (the admin's form uses it)."""
+    fields: dict[str, str] = {}
+    if shortcut is not None:
+        fields["shortcut"] = _clean_shortcut(shortcut)
+    if text is not None:
+        fields["text"] = _clean_text(text)
+    return fields
+
+
+def saved_replies(actor: Actor) -> QuerySet[SavedReply]:
+    """Every saved reply, by shortcut."""
+    _require(actor, bots=False)
+    return SavedReply.objects.order_by("shortcut", "id")
+
+
+def saved_reply(actor: Actor, reply_id: Any) -> SavedReply:
+    _require(actor, bots=False)
+    return _saved_reply(reply_id)
+
+
+def _saved_reply(reply_id: Any, *, lock: bool = False) -> SavedReply:
+    if isinstance(reply_id, bool) or not isinstance(reply_id, int):
+        raise Invalid.field("id", _("A saved reply's id is an integer."))
+    replies = SavedReply.objects.select_for_update() if lock else SavedReply.objects.all()
+    try:
+        return replies.get(pk=reply_id)
+    except SavedReply.DoesNotExist:
+        raise NotFound(_("Saved reply %(id)s does not exist.") % {"id": reply_id}) from None
+
+
+def create_saved_reply(actor: Actor, *, shortcut: Any, text: Any) -> SavedReply:
+    """A new saved reply; a shortcut another one has is ``shortcut_taken``."""
+    _require(actor, bots=False)
+    if shortcut is None:
+        raise Invalid.field("shortcut", _("This field is required."))
+    if text is None:
+        raise Invalid.field("text", _("This field is required."))
+    fields = clean_saved_reply(shortcut=shortcut, text=text)
+    reply = SavedReply(**fields, created_by=actor.manager)
+    _save_saved_reply(reply)
+    return reply
+
+
+def update_saved_reply(
+    actor: Actor, reply_id: Any, *, shortcut: Any = None, text: Any = None
+) -> SavedReply:
+    """Change the fields given; nothing given (or nothing different) writes nothing."""
+    _require(actor, bots=False)
+    fields = clean_saved_reply(shortcut=shortcut, text=text)
+    with transaction.atomic():
+        reply = _saved_reply(reply_id, lock=True)
+        changed = [name for name, value in fields.items() if getattr(reply, name) != value]
+        if changed:
+            for name in changed:
+                setattr(reply, name, fields[name])
+            reply.updated_at = timezone.now()
+            _save_saved_reply(reply, update_fields=[*changed, "updated_at"])
+    return reply
+
+
+def _save_saved_reply(reply: SavedReply, update_fields: list[str] | None = None) -> None:
+    try:
+        with transaction.atomic():
+            reply.save(update_fields=update_fields)
+    except IntegrityError:
+        if not SavedReply.objects.filter(shortcut=reply.shortcut).exclude(pk=reply.pk).exists():
+            raise
+        raise ShortcutTaken() from None
+
+
+def delete_saved_reply(actor: Actor, reply_id: Any) -> None:
+    _require(actor, bots=False)
+    with transaction.atomic():
+        _saved_reply(reply_id, lock=True).delete()
 
 
 # -- bot keys ----------------------------------------------------------------

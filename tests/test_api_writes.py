@@ -20,7 +20,7 @@ def test_bot_opens_a_ticket_creating_the_user(bot_client, db):
     )
     assert response.status_code == 201
     body = response.json()
-    assert body["user"] == {"telegram_id": 4}
+    assert body["user"]["telegram_id"] == 4
     assert body["title"] == "have a prob"
     assert body["support_manager"] is None
     assert body["resolved"] is False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from support import services
-from support.api import downloads, views
+from support.api import downloads, saved_replies, views
 from support.api.note_views import NoteListView
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
@@ -38,6 +38,12 @@ urlpatterns = [
         "tickets/<int:pk>/telegram-topic/",
         views.TicketTelegramTopicView.as_view(),
         name="ticket-telegram-topic",
+    ),
+    path("saved-replies/", saved_replies.SavedReplyListView.as_view(), name="saved-reply-list"),
+    path(
+        "saved-replies/<int:pk>/",
+        saved_replies.SavedReplyDetailView.as_view(),
+        name="saved-reply-detail",
     ),
     path("telegram/link/", views.TelegramLinkView.as_view(), name="telegram-link"),
     path(

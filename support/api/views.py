@@ -8,6 +8,7 @@ defaults (other authentication, pagination, renderers) cannot change the API.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -163,8 +164,9 @@ def form_fields(data: QueryDict, serializer_class: type[Serializer[Any]]) -> dic
 
     A form has only strings: an integer field's digits become the integer (anything
     else stays a string, which the strict field refuses; past 20 digits it is out of
-    range anyway); a list field (``files``, ``kinds``) takes every part of its name, in
-    order; any other field given twice is refused.
+    range anyway); an object field (``profile``) is its part's JSON; a list field
+    (``files``, ``kinds``) takes every part of its name, in order; any other field
+    given twice is refused.
     """
     fields = serializer_class().fields
     body: dict[str, Any] = {}
@@ -177,11 +179,20 @@ def form_fields(data: QueryDict, serializer_class: type[Serializer[Any]]) -> dic
         value: Any = values[0]
         if isinstance(fields.get(key), IntegerField) and _DIGITS.fullmatch(value):
             value = int(value)
+        elif isinstance(fields.get(key), Serializer) and isinstance(value, str):
+            value = _json_part(key, value)  # an object field (`profile`): its part is JSON
         body[key] = value
     return body
 
 
 _DIGITS = re.compile(r"-?[0-9]{1,20}")
+
+
+def _json_part(key: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        raise Invalid.field(key, _("This part holds a JSON object.")) from None
 
 
 @extend_schema(
