@@ -419,6 +419,7 @@ async def feed(bot: Bot, group: StaffGroup, update: dict[str, Any]) -> None:
     dispatcher = Dispatcher()
     dispatcher.include_router(group.router())
     await dispatcher.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
+    await group.settle()
 
 
 def thread_of(group: StaffGroup, ticket: DeskTicket) -> int:
@@ -806,6 +807,25 @@ async def test_an_unlinked_member_is_refused(
     assert telegram.texts_in(GROUP, thread) == [EN["how_to_link"]]
     assert [m["sender"] for m in ticket.messages] == ["user"]
     assert desk.writes == 0
+
+
+async def test_an_answer_in_the_group_does_not_hold_up_polling(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup, topic: Any
+) -> None:
+    """The group's queue busy (the mirror waiting out flood control): a member's update
+    is handled at once and its answer follows when the queue moves."""
+    _ticket, thread = topic
+    busy = group.queue._locks.setdefault(GROUP, asyncio.Lock())
+    await busy.acquire()
+    dispatcher = Dispatcher()
+    dispatcher.include_router(group.router())
+    said = group_message(GROUP, thread, member(EVE), "I can help", message_id=530)
+    update = Update.model_validate(said, context={"bot": bot})
+    await asyncio.wait_for(dispatcher.feed_update(bot, update), 5)
+    assert telegram.texts_in(GROUP, thread) == []
+    busy.release()
+    await group.settle()
+    assert telegram.texts_in(GROUP, thread) == [EN["how_to_link"]]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -243,7 +243,8 @@ class StaffGroup:
         self._managers: dict[int, str] = {}  # manager id -> name
         self._tickets: dict[int, Ticket] = {}
         self._threads: dict[int, int] = {}  # topic id -> ticket id, this run's
-        self._confirmed: set[int] = set()  # tickets whose cached topic the desk has
+        self._confirmed: set[int] = set()
+        self._background: set[asyncio.Task[None]] = set()  # tickets whose cached topic the desk has
         self.telegram = Telegram(bot)
         self._checked = False
 
@@ -703,13 +704,30 @@ class StaffGroup:
         user = message.from_user
         line = text(key, language_of(user.language_code if user else None), **values)
         thread = message.message_thread_id if message.is_topic_message else None
+        send = self._send_answer(message.chat.id, line, thread)
+        if message.chat.id == self.chat_id:
+            self._later(send)  # behind the mirror in the group's queue: polling goes on
+        else:
+            await send
+
+    async def _send_answer(self, chat_id: int, line: str, thread: int | None) -> None:
         try:
             await self.queue.call(
-                message.chat.id,
-                partial(self.bot.send_message, message.chat.id, line, message_thread_id=thread),
+                chat_id, partial(self.bot.send_message, chat_id, line, message_thread_id=thread)
             )
         except TelegramAPIError as error:
-            log.warning("an answer to chat %s was refused: %s", message.chat.id, error)
+            log.warning("an answer to chat %s was refused: %s", chat_id, error)
+
+    def _later(self, job: Coroutine[Any, Any, None]) -> None:
+        """Run *job* as a task of its own (an update's handler does not wait for it)."""
+        task = asyncio.create_task(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait for what the handlers left running (answers queued into the group)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _from_member(self, message: TelegramMessage) -> bool:
         user = message.from_user
@@ -863,14 +881,8 @@ class StaffGroup:
             message, ticket_id, lambda acting: getattr(acting.tickets, method)(ticket_id)
         )
         if not done and message.message_thread_id is not None:
-            thread = message.message_thread_id
-            await self._topic_call(
-                lambda: (
-                    self.bot.reopen_forum_topic(self.chat_id, thread)
-                    if closing
-                    else self.bot.close_forum_topic(self.chat_id, thread)
-                )
-            )
+            back = self.bot.reopen_forum_topic if closing else self.bot.close_forum_topic
+            self._later(self._topic_call(partial(back, self.chat_id, message.message_thread_id)))
 
     async def on_link(self, message: TelegramMessage, command: CommandObject) -> None:
         """``/link CODE`` in a private chat: the sender becomes the code's manager."""
