@@ -48,6 +48,8 @@ from support_client.types import (
     Message,
     MessageNew,
     MessagesViewed,
+    Profile,
+    SavedReply,
     StreamReset,
     TelegramLink,
     TelegramTopic,
@@ -60,6 +62,7 @@ from support_client.types import (
     TicketUnassigned,
     TicketUpdated,
     UnknownEvent,
+    UserUpdated,
 )
 
 try:  # the distribution's version, written once in support/version.py
@@ -97,9 +100,11 @@ __all__ = [
     "MethodNotAllowedError",
     "NotFoundError",
     "PermissionDeniedError",
+    "Profile",
     "RateLimitError",
     "RealtimeConnection",
     "RequestTooLargeError",
+    "SavedReply",
     "ServiceUnavailableError",
     "StreamError",
     "StreamReset",
@@ -120,5 +125,6 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
     "Upload",
+    "UserUpdated",
     "__version__",
 ]

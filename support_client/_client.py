@@ -19,6 +19,7 @@ from support_client._realtime import RealtimeConnection
 from support_client.resources.attachments import Attachments
 from support_client.resources.events import Events
 from support_client.resources.messages import Messages
+from support_client.resources.saved_replies import SavedReplies
 from support_client.resources.telegram import Telegram
 from support_client.resources.tickets import Tickets
 
@@ -73,6 +74,10 @@ class BaseClient(Generic[HttpT, RequesterT]):
     @cached_property
     def telegram(self) -> Telegram[RequesterT]:
         return Telegram(self._requester)
+
+    @cached_property
+    def saved_replies(self) -> SavedReplies[RequesterT]:
+        return SavedReplies(self._requester)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import mimetypes
 import os
 import re
@@ -136,9 +137,12 @@ def uploads(files: Sequence[FileInput], kinds: Sequence[str] | None) -> tuple[Up
 
 def form_fields(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A JSON body's fields as form fields: ``None`` left out, numbers as digits,
-    a list as one field per item (``kinds``)."""
+    a list as one field per item (``kinds``), an object as its JSON (``profile``)."""
     fields: list[tuple[str, str]] = []
     for name, value in body.items():
+        if isinstance(value, Mapping):
+            fields.append((name, json.dumps(value, ensure_ascii=False)))
+            continue
         values = value if isinstance(value, list | tuple) else [value]
         for item in values:
             if item is None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
 from support_client._uploads import KINDS_FIELD, FileInput, uploads
-from support_client.types.tickets import AttachmentKind, Message, MessageOrdering
+from support_client.types.tickets import (
+    AttachmentKind,
+    Message,
+    MessageOrdering,
+    Profile,
+    profile_json,
+)
 
 
 class Messages(Resource[RequesterT]):
@@ -40,6 +47,7 @@ class Messages(Resource[RequesterT]):
         files: Sequence[FileInput] = (),
         kinds: Sequence[AttachmentKind] | None = None,
         idempotency_key: str | None = None,
+        profile: Profile | Mapping[str, str] | None = None,
     ) -> Call:
         """Post a message as your side (a bot writes as the user, a manager as support).
 
@@ -51,14 +59,18 @@ class Messages(Resource[RequesterT]):
 
         Pass ``idempotency_key`` (e.g. built from the Telegram chat and message
         ids) to make a resend after a crash return the first message too.
+        A bot may pass the user's Telegram ``profile`` (as :meth:`Tickets.create
+        <support_client.resources.tickets.Tickets.create>`); a manager's is refused.
         """
         attached = uploads(files, kinds)
         # Every send carries a key, so a retry after a lost answer returns the
         # first message instead of posting it twice (and sends its files again).
         key = idempotency_key or f"sdk-{uuid.uuid4().hex}"
-        body: dict[str, str | builtins.list[str]] = {"text": text, "idempotency_key": key}
+        body: dict[str, Any] = {"text": text, "idempotency_key": key}
         if kinds is not None:
             body[KINDS_FIELD] = builtins.list(kinds)
+        if profile is not None:
+            body["profile"] = profile_json(profile)
         return Call("POST", f"tickets/{ticket_id}/messages/", json=body, files=attached)
 
     @endpoint(builtins.list[Message])

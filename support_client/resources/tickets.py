@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from support_client._base_client import Call, RequesterT
 from support_client._resource import Resource, endpoint, given
 from support_client._uploads import FileInput, uploads
-from support_client.types.tickets import AttachmentKind, Ticket, TicketOrdering
+from support_client.types.tickets import (
+    AttachmentKind,
+    Profile,
+    Ticket,
+    TicketOrdering,
+    profile_json,
+)
 
 
 class Tickets(Resource[RequesterT]):
@@ -59,11 +65,14 @@ class Tickets(Resource[RequesterT]):
         idempotency_key: str | None = None,
         files: Sequence[FileInput] = (),
         kinds: Sequence[AttachmentKind] | None = None,
+        profile: Profile | Mapping[str, str] | None = None,
     ) -> Call:
         """Open a ticket for a Telegram user (bots only), with an optional first message.
 
         ``files`` and ``kinds`` attach files to that message, as in
         :meth:`Messages.send <support_client.resources.messages.Messages.send>`.
+        ``profile`` is the user's Telegram profile (:class:`~support_client.Profile`
+        or a dict of its fields), which the desk keeps and shows in ``ticket.user``.
 
         With ``idempotency_key`` (e.g. built from the Telegram chat and message
         ids) a repeat returns the ticket the first call opened, so the call is
@@ -77,6 +86,7 @@ class Tickets(Resource[RequesterT]):
             text=text,
             idempotency_key=idempotency_key,
             kinds=None if kinds is None else list(kinds),
+            profile=profile_json(profile),
         )
         return Call(
             "POST",

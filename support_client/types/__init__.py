@@ -14,8 +14,10 @@ from support_client.types.events import (
     TicketUnassigned,
     TicketUpdated,
     UnknownEvent,
+    UserUpdated,
     parse_event,
 )
+from support_client.types.saved_replies import SavedReply
 from support_client.types.telegram import (
     LinkCode,
     LinkedManager,
@@ -29,6 +31,7 @@ from support_client.types.tickets import (
     Manager,
     Message,
     MessageOrdering,
+    Profile,
     Sender,
     TelegramUser,
     Ticket,
@@ -49,6 +52,8 @@ __all__ = [
     "MessageNew",
     "MessageOrdering",
     "MessagesViewed",
+    "Profile",
+    "SavedReply",
     "Sender",
     "StreamReset",
     "TelegramLink",
@@ -63,5 +68,6 @@ __all__ = [
     "TicketUnassigned",
     "TicketUpdated",
     "UnknownEvent",
+    "UserUpdated",
     "parse_event",
 ]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Tag, TypeAdapter
 
 from support_client._models import BaseModel
-from support_client.types.tickets import Message, Ticket
+from support_client.types.tickets import Message, TelegramUser, Ticket
 
 
 class BaseEvent(BaseModel):
@@ -62,6 +62,13 @@ class MessagesViewed(BaseEvent):
     ids: list[int]
 
 
+class UserUpdated(BaseEvent):
+    """A user's Telegram profile changed (as a ticket's ``user`` shows it)."""
+
+    type: Literal["user.updated"] = "user.updated"
+    user: TelegramUser
+
+
 class StreamReset(BaseEvent):
     """The cursor was older than the server keeps events: re-read the state over REST."""
 
@@ -83,6 +90,7 @@ _KNOWN: dict[str, type[BaseEvent]] = {
         TicketReopened,
         MessageNew,
         MessagesViewed,
+        UserUpdated,
         StreamReset,
     )
 }
@@ -102,6 +110,7 @@ Event = Annotated[
     | Annotated[TicketReopened, Tag("ticket.reopened")]
     | Annotated[MessageNew, Tag("ticket.message.new")]
     | Annotated[MessagesViewed, Tag("ticket.messages.viewed")]
+    | Annotated[UserUpdated, Tag("user.updated")]
     | Annotated[StreamReset, Tag("stream.reset")]
     | Annotated[UnknownEvent, Tag("unknown")],
     Discriminator(_event_tag),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel as _PydanticBase
+from pydantic import ConfigDict, Field
 
 from support_client._models import BaseModel
 from support_client.types.telegram import TelegramTopic
@@ -20,7 +22,48 @@ AttachmentKind = Literal["photo", "video", "voice", "audio", "animation", "stick
 
 
 class TelegramUser(BaseModel):
+    """A ticket's user: the Telegram id, and the profile a bot last sent (``""`` unknown)."""
+
     telegram_id: int
+    first_name: str = ""
+    last_name: str = ""
+    #: Without the ``@``.
+    username: str = ""
+    language_code: str = ""
+    #: When the desk first heard of the user; ``None`` before it kept profiles.
+    first_contact_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """First and last name, else ``@username``, else ``"Telegram user <id>"``."""
+        full = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return full or (
+            f"@{self.username}" if self.username else f"Telegram user {self.telegram_id}"
+        )
+
+
+class Profile(_PydanticBase):
+    """What a bot tells the desk of a Telegram user with a post (``profile=``): the fields
+    given are stored, ``""`` says the user has none; ``None`` fields are not sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_name: str | None = None
+    last_name: str | None = None
+    #: Without the ``@``: ``[A-Za-z0-9_]``, at most 32.
+    username: str | None = None
+    language_code: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return self.model_dump(exclude_none=True)
+
+
+def profile_json(profile: Profile | Mapping[str, str] | None) -> dict[str, str] | None:
+    """A ``profile=`` argument as the body's ``profile`` (a dict is checked as a
+    :class:`Profile`: an unknown field is a ``ValueError`` before anything is sent)."""
+    if profile is None:
+        return None
+    return (profile if isinstance(profile, Profile) else Profile.model_validate(profile)).to_json()
 
 
 class Manager(BaseModel):
