@@ -29,6 +29,7 @@ from aiogram.types import Update
 from support_client import (
     AsyncSupportClient,
     Attachment,
+    AuthenticationError,
     BadRequestError,
     ConflictError,
     Event,
@@ -101,6 +102,8 @@ class FakeDesk:
         self.keys: dict[str, Message] = {}
         #: The bot's key has the staff capability.
         self.staff_key = True
+        #: What tickets.get raises instead of answering.
+        self.get_error: Exception | None = None
         self.writes = 0
         self._ids = count(100)
         self.events = self
@@ -206,6 +209,8 @@ class FakeDesk:
         return events()
 
     async def get(self, ticket_id: int) -> Ticket:
+        if self.get_error is not None:
+            raise self.get_error
         if ticket_id not in self.tickets_:
             raise NotFoundError("gone", status_code=404, code="not_found")
         return self._ticket(self.tickets_[ticket_id])
@@ -788,6 +793,33 @@ async def test_the_mirror_waits_while_the_group_refuses_the_bot(
         telegram.groups[GROUP].bot_status = "administrator"  # added back
         await caught_up(group, desk, task)
     assert telegram.texts_in(GROUP, thread_of(group, ticket)) == ["Help"]
+
+
+@pytest.mark.parametrize(
+    ("error", "stops"),
+    [
+        (NotFoundError("gone", status_code=404, code="not_found"), False),
+        (BadRequestError("odd", status_code=400, code="invalid"), False),
+        (PermissionDeniedError("no", status_code=403, code="permission_denied"), True),
+        (AuthenticationError("no", status_code=401, code="not_authenticated"), True),
+    ],
+)
+async def test_the_desk_refusing_an_events_ticket(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup,
+    error: Exception, stops: bool,
+) -> None:  # fmt: skip
+    """A ticket the desk will not show is skipped; a key it stops accepting stops the
+    mirror with one line (ConfigError: exit 2)."""
+    state_of(group).staff_cursor = "e0"
+    desk.open(text="Help")
+    desk.get_error = error
+    if stops:
+        with pytest.raises(ConfigError, match="stopped accepting SUPPORT_API_KEY"):
+            await asyncio.wait_for(group.run(), 10)
+        return
+    async with mirroring(group) as task:
+        await caught_up(group, desk, task)
+    assert telegram.topics(GROUP) == []
 
 
 # -- the group's messages --------------------------------------------------------------

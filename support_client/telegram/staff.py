@@ -62,6 +62,7 @@ from support_client import (
     APIStatusError,
     AsyncSupportClient,
     Attachment,
+    AuthenticationError,
     Event,
     InternalServerError,
     Message,
@@ -338,6 +339,10 @@ class StaffGroup:
                 await self._announce(event.id, self._text("reopened"), state="reopened")
         except NotFoundError:
             log.warning("event %s: its ticket is gone; skipped", event.event_id)
+        except (AuthenticationError, PermissionDeniedError) as error:
+            raise ConfigError(f"the desk stopped accepting SUPPORT_API_KEY: {error}") from None
+        except APIStatusError as error:  # the desk refuses to show it: nothing to mirror
+            log.error("event %s could not be mirrored (%s); skipped", event.event_id, error)
 
     async def _mirror_message(self, message: Message) -> None:
         if message.via_staff_chat:
