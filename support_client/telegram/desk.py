@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from support_client import (
     ConflictError,
     InternalServerError,
     PermissionDeniedError,
+    Profile,
     RateLimitError,
     RequestTooLargeError,
     SupportError,
@@ -36,6 +38,7 @@ from support_client.telegram.media import (
     TELEGRAM_DOWNLOAD_LIMIT,
     Incoming,
     Media,
+    UserProfile,
     scratch_directory,
 )
 from support_client.telegram.state import StateStore
@@ -104,6 +107,8 @@ class Parcel:
     key: str
     text: str
     media: tuple[Media, ...]
+    #: The sender's profile, from the latest part.
+    profile: UserProfile | None = None
 
     @classmethod
     def of(cls, parts: Sequence[Incoming], key: str | None = None) -> Parcel:
@@ -115,11 +120,33 @@ class Parcel:
             key=key or idempotency_key(first.chat_id, first.message_id),
             text="\n\n".join(part.text for part in parts if part.text),
             media=tuple(media for part in parts for media in part.media),
+            profile=parts[-1].profile,
         )
 
     @property
     def title(self) -> str:
         return ticket_title(self.text) if self.text.strip() else describe(self.media)
+
+
+#: The desk's limits of a profile's fields (docs/api.md): longer values are cut.
+PROFILE_LIMITS = {"first_name": 64, "last_name": 64, "username": 32, "language_code": 35}
+_NOT_IN_PROFILES = re.compile(r"[\x00\ud800-\udfff]")
+_USERNAME = re.compile(r"[A-Za-z0-9_]{0,32}")
+
+
+def desk_profile(profile: UserProfile | None) -> Profile | None:
+    """*profile* within the desk's rules, so a name Telegram allows never gets a user's
+    message refused: NUL and lone surrogates dropped, values cut to the desk's
+    limits, a blank value or a username the desk would not take sent as ``""``."""
+    if profile is None:
+        return None
+    fields: dict[str, str] = {}
+    for name, limit in PROFILE_LIMITS.items():
+        value = _NOT_IN_PROFILES.sub("", getattr(profile, name))[:limit]
+        if not value.strip() or (name == "username" and not _USERNAME.fullmatch(value)):
+            value = ""
+        fields[name] = value
+    return Profile(**fields)
 
 
 @dataclass
@@ -235,14 +262,35 @@ class Desk:
         return (media.filename, path)
 
     async def _post(self, parcel: Parcel, files: Sequence[tuple[str, Path]]) -> Ticket | None:
-        """Post; the ticket if this opened one. Safe to repeat with the same key."""
+        """Post with the sender's profile; the ticket if this opened one. Safe to repeat
+        with the same key. A desk that refuses the profile (one older than profiles
+        says ``profile: Unknown field``) gets the post without it."""
+        profile = desk_profile(parcel.profile)
+        try:
+            return await self._post_as(parcel, files, profile)
+        except BadRequestError as error:
+            if profile is None or "profile" not in (error.errors or {}):
+                raise
+            log.warning(
+                "the desk refused the profile with %s (%s); sent without", parcel.key, error
+            )
+            return await self._post_as(parcel, files, None)
+
+    async def _post_as(
+        self, parcel: Parcel, files: Sequence[tuple[str, Path]], profile: Profile | None
+    ) -> Ticket | None:
         kinds = [media.kind for media in parcel.media] if parcel.media else None
         key = parcel.key
         user_id = parcel.user_id
         for ticket in reversed(await self.client.tickets.list(user_id=user_id, resolved=False)):
             try:
                 await self.client.messages.send(
-                    ticket.id, parcel.text, files=files, kinds=kinds, idempotency_key=key
+                    ticket.id,
+                    parcel.text,
+                    files=files,
+                    kinds=kinds,
+                    idempotency_key=key,
+                    profile=profile,
                 )
             except ConflictError as conflict:
                 if conflict.code != "ticket_resolved":
@@ -257,6 +305,7 @@ class Desk:
             files=files,
             kinds=kinds,
             idempotency_key=key,
+            profile=profile,
         )
         self.known.chats[ticket.id] = user_id
         # A key the desk has seen returns the ticket it opened; resolved means

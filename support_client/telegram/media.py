@@ -60,6 +60,16 @@ class Media:
 
 
 @dataclass(frozen=True)
+class UserProfile:
+    """The sender's Telegram profile as the message gave it (``""`` where Telegram has none)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language_code: str = ""
+
+
+@dataclass(frozen=True)
 class Incoming:
     """A user's message, as much of it as the desk needs."""
 
@@ -72,6 +82,8 @@ class Incoming:
     media: tuple[Media, ...] = ()
     #: Telegram's album id, shared by the messages of one album.
     media_group_id: str | None = None
+    #: The sender's profile, sent to the desk with the post (``None``: not known).
+    profile: UserProfile | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,7 +91,16 @@ class Incoming:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Incoming:
         media = tuple(Media(**item) for item in data.get("media", ()))
-        return cls(**{**data, "language": language_of(data["language"]), "media": media})
+        # Parts saved by an older version have no profile.
+        profile = data.get("profile")
+        return cls(
+            **{
+                **data,
+                "language": language_of(data["language"]),
+                "media": media,
+                "profile": UserProfile(**profile) if isinstance(profile, dict) else None,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -201,4 +222,10 @@ def incoming(message: TelegramMessage) -> Incoming | None:
         text=text_of(message),
         media=media_of(message),
         media_group_id=message.media_group_id,
+        profile=UserProfile(
+            first_name=user.first_name or "",
+            last_name=user.last_name or "",
+            username=user.username or "",
+            language_code=user.language_code or "",
+        ),
     )
