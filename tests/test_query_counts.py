@@ -91,6 +91,18 @@ def test_a_bots_post(bot_client, bot_actor, counter):
 
 
 @pytest.mark.django_db
+def test_a_bots_post_with_the_users_profile(bot_client, bot_actor, counter):
+    [ticket] = open_tickets(bot_actor, 1)
+    url = f"/support/tickets/{ticket}/messages/"
+    profile = {"first_name": "Ann", "username": "ann", "language_code": "en"}
+    post = lambda: bot_client.post(url, {"text": "hi", "profile": profile}, format="json")  # noqa: E731
+    locks = connection.features.has_select_for_update
+    counted(counter, post)  # the key's lookup; the profile changes (its update, user.updated)
+    # A profile as stored costs one query: the user's row, read (locked) and left alone.
+    assert counted(counter, post) == 6 + locks
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("tickets", [3, 60])
 def test_a_page_of_the_list(manager_client, bot_actor, counter, tickets):
     open_tickets(bot_actor, tickets)
