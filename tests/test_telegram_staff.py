@@ -750,6 +750,25 @@ async def test_a_deleted_topic_is_created_again_with_a_summary(
     assert message == "Anyone there?"
 
 
+async def test_the_group_in_its_own_language(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, tmp_path: Path
+) -> None:
+    group = StaffGroup(bot=bot, client=cast(AsyncSupportClient, desk), state=new_state(tmp_path),
+                       chat_id=GROUP, retry_delay=0, language="ru")  # fmt: skip
+    state_of(group).staff_cursor = "e0"
+    ticket = desk.open(text="Помогите")
+    async with mirroring(group) as task:
+        await caught_up(group, desk, task)
+        old = thread_of(group, ticket)
+        telegram.delete_topic(GROUP, old)
+        desk.resolve_(ticket)
+        await caught_up(group, desk, task)
+    summary, resolved = telegram.texts_in(GROUP, thread_of(group, ticket))
+    assert summary.startswith(TEXTS["ru"]["summary_recreated"])
+    assert "Решено" in summary
+    assert resolved == TEXTS["ru"]["resolved"]
+
+
 async def test_sixty_messages_in_a_minute_arrive_in_order_through_429s(
     telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup
 ) -> None:

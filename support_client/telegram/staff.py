@@ -456,8 +456,9 @@ class StaffGroup:
             return thread
         if ticket.resolved:
             await self._topic_call(partial(self.bot.close_forum_topic, self.chat_id, mine))
-        if summary is not None:
-            await self._post(ticket.id, mine, await self._summary(ticket, summary), [])
+        if summary is not None:  # under the ticket's topic lock: no recreating from here
+            summary_text = await self._summary(ticket, summary)
+            await self._post(ticket.id, mine, summary_text, [], recreate=False)
         return mine
 
     async def _recreate(self, ticket_id: int, old: int) -> int:
@@ -490,7 +491,7 @@ class StaffGroup:
             state = self._text("state_open")
         lines = [
             self._text(intro),
-            text(
+            self._text(
                 "summary",
                 id=ticket.id,
                 title=ticket.title,
@@ -540,16 +541,22 @@ class StaffGroup:
     # -- posting into a topic ------------------------------------------------------
 
     async def _post(
-        self, ticket_id: int, thread: int, caption: str, files: Sequence[Outgoing]
+        self,
+        ticket_id: int,
+        thread: int,
+        caption: str,
+        files: Sequence[Outgoing],
+        *,
+        recreate: bool = True,
     ) -> int:
-        """*caption* and *files* into the topic (created again if it was deleted);
-        the topic it went to."""
+        """*caption* and *files* into the topic (created again if it was deleted, unless
+        not to *recreate*); the topic it went to."""
         for _attempt in range(3):
             try:
                 await self._send(thread, caption, files)
                 return thread
             except TelegramBadRequest as error:
-                if not topic_gone(error):
+                if not topic_gone(error) or not recreate:
                     log.warning("chat %s refused a message: %s; skipped", self.chat_id, error)
                     return thread
                 thread = await self._recreate(ticket_id, thread)
