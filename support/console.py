@@ -125,6 +125,7 @@ def _strings() -> dict[str, str]:
         # Alerts.
         "alerts_on": _("Alerts on"),
         "alerts_off": _("Alerts off"),
+        "alerts_allow": _("Alerts on · allow notifications"),
         "alert_new_ticket": _("New ticket from %(name)s"),
         "alert_new_message": _("New message from %(name)s"),
         "alert_attachment": _("An attachment"),

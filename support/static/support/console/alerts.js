@@ -18,16 +18,25 @@ export class Alerts {
     this.audio = null;
   }
 
-  /** The toggle was clicked: flip it; turning on asks for the permission (a user gesture). */
+  /** Whether the browser would still ask for the notification permission. */
+  static askable() {
+    return "Notification" in window && Notification.permission === "default";
+  }
+
+  /**
+   * The toggle was clicked (a user gesture: the only time the browser is asked).
+   * Alerts are on by default; while the browser has not been asked yet, a click
+   * asks it and leaves them on, after that a click turns them off or on.
+   */
   toggle() {
+    this.unlockAudio();
+    if (this.store.alertsOn && Alerts.askable()) {
+      Notification.requestPermission().then(() => this.store.changed("alerts"), () => {});
+      return;
+    }
     const on = !this.store.alertsOn;
     this.store.setAlerts(on);
-    if (on) {
-      this.unlockAudio();
-      if ("Notification" in window && Notification.permission === "default") {
-        Notification.requestPermission().catch(() => {});
-      }
-    }
+    if (on && Alerts.askable()) Notification.requestPermission().then(() => this.store.changed("alerts"), () => {});
   }
 
   /** Browsers start an AudioContext only after a gesture: make it on the first click. */

@@ -509,8 +509,10 @@ export class Views {
     const count = this.store.unseen.size;
     document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
     if (!el.alerts) return;
-    el.alerts.setAttribute("aria-pressed", String(this.store.alertsOn));
-    el.alerts.textContent = this.store.alertsOn ? S.alerts_on : S.alerts_off;
+    const on = this.store.alertsOn;
+    const ask = on && "Notification" in window && Notification.permission === "default";
+    el.alerts.setAttribute("aria-pressed", String(on));
+    el.alerts.textContent = ask ? S.alerts_allow : on ? S.alerts_on : S.alerts_off;
   }
 
   renderConnection({ transport, status }) {
