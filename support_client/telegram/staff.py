@@ -679,7 +679,7 @@ class StaffGroup:
 
     async def _manager_name(self, ticket_id: int, manager_id: int | None) -> str:
         if manager_id is None:
-            return "Support"
+            return self._text("support")
         if manager_id not in self._managers:
             await self._ticket(ticket_id, fresh=True)
         return self._managers.get(manager_id, f"Manager #{manager_id}")
