@@ -428,7 +428,7 @@ def post_message(
     may be empty. Files are checked first (:func:`support.attachments.prepare`),
     written to the storage before the transaction, and removed again if it
     fails or turns out a repeat. A bot's *profile* of the ticket's user is
-    stored as :func:`open_ticket_once` does (a manager's is ``invalid``).
+    stored as :func:`open_ticket_once` does (a manager's is ``permission_denied``).
     """
     _require(actor)
     clean_profile = _clean_profile(actor, profile)
@@ -497,8 +497,9 @@ def _post_message(
 
 
 def _clean_profile(actor: Actor, profile: Any) -> dict[str, str] | None:
+    # Who asks, as with a `sender` naming the other side: 403, not a bad value.
     if profile is not None and not actor.is_bot:
-        raise Invalid.field("profile", _("Only a bot sends the user's profile."))
+        raise PermissionDenied(_("Only a bot sends the user's profile; managers write as support."))
     return profiles.clean(profile)
 
 
