@@ -276,7 +276,6 @@ def _open_ticket(
             if first is not None:
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
-        row = profiles.apply(user_id, profile, opening=True)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
@@ -288,6 +287,8 @@ def _open_ticket(
             if first is None:
                 raise
             return OpenedTicket(first, created=False)
+        # A change of profile says user.updated before ticket.created shows the user.
+        row = profiles.apply(user_id, profile, opening=True)
         first_message = None
         if text is not None:
             # The first message carries the key too: a bot that resends the same
