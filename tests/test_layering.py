@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.plain_views",
             "support.ratelimit",
             "support.telegram_links",
+            "support.profiles",
             "support.services",
             "support.notes",
         ),
