@@ -138,6 +138,11 @@ def test_the_protocol_comes_from_the_server(client: Client, manager):
     assert protocol["senders"] == {"user": Side.USER.value, "support": Side.SUPPORT.value}
 
 
+def test_the_page_knows_which_optional_endpoints_the_server_has(client: Client, manager):
+    client.force_login(manager)
+    assert config_of(client.get(URL))["features"] == {"notes": True, "savedReplies": True}
+
+
 def test_the_page_is_a_set_of_es_modules(client: Client, manager):
     client.force_login(manager)
     page = client.get(URL).content.decode()
