@@ -139,4 +139,4 @@ def test_the_1x_quick_start_works_unchanged(tmp_path: Path, app: str) -> None:
     assert out["created"][0] == 201, out["created"]
     status, tickets = out["listed"]
     assert status == 200
-    assert [t["user"] for t in tickets] == [{"telegram_id": 123}]
+    assert [t["user"]["telegram_id"] for t in tickets] == [123]  # then the Telegram profile
