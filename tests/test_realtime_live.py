@@ -114,7 +114,7 @@ async def test_three_transports_see_the_same_scenario(server, v1_examples):
     created = events[0]
     assert set(v1_created) | {"event_id"} == set(created)
     assert set(v1_created["ticket"]) <= set(created["ticket"])
-    assert created["ticket"]["user"] == {"telegram_id": 4242}
+    assert created["ticket"]["user"]["telegram_id"] == 4242  # then the Telegram profile
     assert set(events[3]) == set(v1_assigned) | {"event_id"}
     assert events[3]["support_manager"] == credentials.manager_ids[0]
     reply = events[4]
