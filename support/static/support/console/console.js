@@ -242,7 +242,7 @@ async function act(action, button) {
     show(el.actionError, errorText(error));
   } finally {
     button.disabled = false;
-    store.changed("thread");
+    store.changed("head");
   }
 }
 

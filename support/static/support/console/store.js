@@ -65,7 +65,8 @@ export class Store {
     this.listeners.add(listener);
   }
 
-  /** Tell the views what changed: "list", "thread", "counts", "contact", "files", "alerts". */
+  /** Tell the views what changed: "list", "head" (the open ticket's), "thread" (its
+      timeline, and the head), "counts", "contact", "files", "picker", "alerts". */
   changed(...parts) {
     for (const listener of this.listeners) listener(new Set(parts));
   }
@@ -105,13 +106,13 @@ export class Store {
     this.tickets.set(ticket.id, ticket);
     if (since === null) this.touch(ticket.id);
     this.syncContact(ticket);
-    this.changed("list", "thread", "contact");
+    this.changed("list", "head", "contact");
     return true;
   }
 
   forget(id) {
     this.tickets.delete(id);
-    this.changed("list", "thread");
+    this.changed("list", "head");
   }
 
   /** Changes a known ticket; false when it is not known (the caller fetches it). */
@@ -121,7 +122,7 @@ export class Store {
     if (!ticket) return false;
     change(ticket);
     this.syncContact(ticket);
-    this.changed("list", "thread", "contact");
+    this.changed("list", "head", "contact");
     return true;
   }
 
@@ -136,7 +137,7 @@ export class Store {
       for (const ticket of this.contact.tickets) ticket.user = Object.assign({}, ticket.user, user);
     }
     this.clock += 1;
-    this.changed("list", "thread", "contact");
+    this.changed("list", "head", "contact");
   }
 
   /**

@@ -150,9 +150,9 @@ export class Views {
   draw(parts) {
     if (parts.has("list")) this.renderList();
     if (parts.has("thread")) this.renderThread();
-    else this.renderHead();
+    else if (parts.has("head")) this.renderHead();
     if (parts.has("counts")) this.renderCounts();
-    if (parts.has("contact") || parts.has("thread")) this.renderContact();
+    if (parts.has("contact") || parts.has("head") || parts.has("thread")) this.renderContact();
     if (parts.has("files")) {
       this.renderFiles();
       this.renderProgress();
@@ -540,9 +540,8 @@ const baseTitle = document.title;
 function matchesSearch(ticket, query) {
   if (!query) return true;
   if (/^\d+$/.test(query) && ticket.user && String(ticket.user.telegram_id) === query) return true;
-  const q = query.toLowerCase();
-  if (ticket.title.toLowerCase().includes(q)) return true;
-  return !!ticket.user && userName(ticket.user).toLowerCase().includes(q);
+  // As the server's search matches: the title, or the Telegram id.
+  return ticket.title.toLowerCase().includes(query.toLowerCase());
 }
 
 /** The saved replies the picker offers: shortcut first, then text, matching the query. */
