@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from support import services
+from support import inputs, services
 from support.exceptions import Invalid
 from support.models import Event, TelegramProfile
 from tests.conftest import Desk, snapshot
+from tests.test_schema import resolve, schema_document
 from tests.zz_users.models import MyTelegramUser
 
 ALICE = {"first_name": "Алиса", "last_name": "Smith", "username": "alice_1", "language_code": "ru"}
@@ -314,3 +315,40 @@ def test_the_admin_shows_profiles_read_only(admin_client, bot_client, tg_user):
     assert b'name="first_name"' not in page.content
     assert admin_client.get("/admin/support/telegramprofile/add/").status_code == 403
     assert MyTelegramUser.objects.filter(pk=123).exists()
+
+
+# -- the schema ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/tickets/", "application/json"),
+        ("/tickets/", "multipart/form-data"),
+        ("/tickets/{id}/messages/", "application/json"),
+        ("/tickets/{id}/messages/", "multipart/form-data"),
+    ],
+)
+def test_the_schema_states_the_profiles_rules(anon_client, path, media_type):
+    document = schema_document(anon_client)
+    body = document["paths"][path]["post"]["requestBody"]["content"][media_type]["schema"]
+    form = resolve(document, body)
+    profile = resolve(document, form["properties"]["profile"]["allOf"][0])
+    assert profile["type"] == "object"
+    assert profile["additionalProperties"] is False
+    assert "required" not in profile
+    fields = profile["properties"]
+    assert list(fields) == ["first_name", "last_name", "username", "language_code"]
+    assert [fields[name]["maxLength"] for name in fields] == [64, 64, 32, 35]
+    assert fields["username"]["pattern"] == inputs.USERNAME_PATTERN
+    assert fields["first_name"]["pattern"] == inputs.CAPTION_PATTERN  # "" or not blank
+
+
+def test_the_schema_states_a_tickets_user(anon_client):
+    document = schema_document(anon_client)
+    ticket = document["components"]["schemas"]["Ticket"]
+    user = resolve(document, ticket["properties"]["user"]["allOf"][0])
+    assert list(user["properties"]) == [
+        "telegram_id", "first_name", "last_name", "username", "language_code", "first_contact_at"
+    ]  # fmt: skip
+    assert user["properties"]["first_contact_at"]["nullable"] is True

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from support import services
+from support import inputs, services
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.exceptions import Invalid, PermissionDenied
 from support.models import Event, SavedReply
+from tests.test_schema import resolve, schema_document
 
 LIST = "/support/saved-replies/"
 
@@ -253,3 +254,22 @@ def test_the_admin_adds_searches_and_refuses_a_bad_shortcut(admin_client, manage
     deleted = admin_client.post(f"/admin/support/savedreply/{reply.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 302
     assert not SavedReply.objects.exists()
+
+
+def test_the_schema_states_the_rules(anon_client):
+    document = schema_document(anon_client)
+    components = document["components"]["schemas"]
+    create = components["SavedReplyInput"]
+    assert create["required"] == ["shortcut", "text"]
+    assert create["additionalProperties"] is False
+    assert create["properties"]["shortcut"]["pattern"] == inputs.SHORTCUT_PATTERN
+    assert create["properties"]["shortcut"]["maxLength"] == 32
+    assert create["properties"]["text"]["maxLength"] == 4096
+    assert "required" not in components["PatchedSavedReplyUpdateInput"]
+    listed = document["paths"]["/saved-replies/"]["get"]["responses"]["200"]
+    page = resolve(document, listed["content"]["application/json"]["schema"])
+    assert page["type"] == "array"  # a plain list, paged or not, as tickets/
+    reply = resolve(document, page["items"])
+    assert list(reply["properties"]) == [
+        "id", "shortcut", "text", "created_by", "created_at", "updated_at"
+    ]  # fmt: skip
