@@ -329,7 +329,8 @@ ALERT_PROBE = """
   if (Real) {
     const Recording = function (title, options) {
       probe.notifications.push({ title, body: options && options.body });
-      return new Real(title, options);
+      probe.last = new Real(title, options);
+      return probe.last;
     };
     Object.defineProperty(Recording, "permission", { get: () => Real.permission });
     Recording.requestPermission = (...args) => {
@@ -394,9 +395,11 @@ def test_a_background_tab_gets_a_notification_and_the_title_count(
         "title": "New ticket from Boris",
         "body": "A new one",
     }
-    # Back in front: the count goes.
+    # Back in front: the count goes; a click on the notification opens its ticket.
     page.evaluate("window.__setHidden(false)")
     expect(page).to_have_title(title)
+    page.evaluate("window.__alerts.last.onclick()")
+    expect(page.locator("#thread-title")).to_have_text("A new one", timeout=WAIT)
     assert row(page, new).count() == 1
 
     # Turned off (kept for this manager across a reload): no sound, no notification.
