@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """A note never reaches a bot, on any transport; a manager's streams carry it.
 
 After a note (and an event for everyone after it), every output a bot can
