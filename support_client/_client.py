@@ -19,6 +19,7 @@ from support_client._realtime import RealtimeConnection
 from support_client.resources.attachments import Attachments
 from support_client.resources.events import Events
 from support_client.resources.messages import Messages
+from support_client.resources.notes import Notes
 from support_client.resources.saved_replies import SavedReplies
 from support_client.resources.telegram import Telegram
 from support_client.resources.tickets import Tickets
@@ -74,6 +75,10 @@ class BaseClient(Generic[HttpT, RequesterT]):
     @cached_property
     def telegram(self) -> Telegram[RequesterT]:
         return Telegram(self._requester)
+
+    @cached_property
+    def notes(self) -> Notes[RequesterT]:
+        return Notes(self._requester)
 
     @cached_property
     def saved_replies(self) -> SavedReplies[RequesterT]:

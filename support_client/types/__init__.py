@@ -6,6 +6,7 @@ from support_client.types.events import (
     EventPage,
     MessageNew,
     MessagesViewed,
+    NoteNew,
     StreamReset,
     TicketAssigned,
     TicketCreated,
@@ -17,6 +18,7 @@ from support_client.types.events import (
     UserUpdated,
     parse_event,
 )
+from support_client.types.notes import Note, NoteOrdering
 from support_client.types.saved_replies import SavedReply
 from support_client.types.telegram import (
     LinkCode,
@@ -52,6 +54,9 @@ __all__ = [
     "MessageNew",
     "MessageOrdering",
     "MessagesViewed",
+    "Note",
+    "NoteNew",
+    "NoteOrdering",
     "Profile",
     "SavedReply",
     "Sender",

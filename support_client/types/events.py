@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Tag, TypeAdapter
 
 from support_client._models import BaseModel
+from support_client.types.notes import Note
 from support_client.types.tickets import Message, TelegramUser, Ticket
 
 
@@ -62,6 +63,13 @@ class MessagesViewed(BaseEvent):
     ids: list[int]
 
 
+class NoteNew(BaseEvent):
+    """A manager's private note: only managers' streams carry it, never a bot's."""
+
+    type: Literal["ticket.note.new"] = "ticket.note.new"
+    note: Note
+
+
 class UserUpdated(BaseEvent):
     """A user's Telegram profile changed (as a ticket's ``user`` shows it)."""
 
@@ -90,6 +98,7 @@ _KNOWN: dict[str, type[BaseEvent]] = {
         TicketReopened,
         MessageNew,
         MessagesViewed,
+        NoteNew,
         UserUpdated,
         StreamReset,
     )
@@ -110,6 +119,7 @@ Event = Annotated[
     | Annotated[TicketReopened, Tag("ticket.reopened")]
     | Annotated[MessageNew, Tag("ticket.message.new")]
     | Annotated[MessagesViewed, Tag("ticket.messages.viewed")]
+    | Annotated[NoteNew, Tag("ticket.note.new")]
     | Annotated[UserUpdated, Tag("user.updated")]
     | Annotated[StreamReset, Tag("stream.reset")]
     | Annotated[UnknownEvent, Tag("unknown")],
