@@ -105,6 +105,8 @@ class FakeDesk:
         #: What tickets.get raises instead of answering.
         self.get_error: Exception | None = None
         self.writes = 0
+        #: Private notes written: (ticket id, manager id, text).
+        self.notes_: list[tuple[int, int, str]] = []
         self._ids = count(100)
         self.events = self
         self.messages = self
@@ -267,6 +269,19 @@ class Acting:
         self.telegram_id = telegram_id
         self.messages = self
         self.tickets = self
+        self.notes = self
+
+    async def create(self, ticket_id: int, text: str) -> None:
+        """``notes.create``: any ticket (resolved, another's), never an event for a bot."""
+        manager = self._manager()
+        if ticket_id not in self.desk.tickets_:
+            raise NotFoundError("gone", status_code=404, code="not_found")
+        if len(text) > 4096:
+            raise BadRequestError(
+                "too long", status_code=400, code="invalid", detail="The note is too long."
+            )
+        self.desk.writes += 1
+        self.desk.notes_.append((ticket_id, manager.id, text))
 
     def _manager(self) -> Manager:
         manager = self.desk.managers.get(self.telegram_id)
@@ -972,6 +987,75 @@ async def test_the_desks_refusals_are_answered_in_words(
         desk.managers[MIA].active = False
     await feed(bot, group, group_message(GROUP, thread, member(MIA), said, message_id=504))
     assert telegram.texts_in(GROUP, thread) == [answer.format(id=ticket.id)]
+    assert desk.writes == 0
+
+
+@pytest.mark.parametrize(
+    ("said", "state", "noted"),
+    [
+        ("/note VIP, refund without asking", "open", "VIP, refund without asking"),
+        ("/note  two\nlines ", "open", "two\nlines"),
+        ("/note@desk_test_bot on a resolved one", "resolved", "on a resolved one"),
+        ("/note on another's ticket", "others", "on another's ticket"),
+    ],
+)
+async def test_a_note_in_a_topic_is_saved_as_the_manager(
+    telegram: FakeTelegram,
+    bot: Bot,
+    desk: FakeDesk,
+    group: StaffGroup,
+    topic: Any,
+    said: str,
+    state: str,
+    noted: str,
+) -> None:
+    ticket, thread = topic
+    ticket.resolved = state == "resolved"
+    ticket.manager = desk.managers[BOB] if state == "others" else None
+    before = (ticket.manager, ticket.resolved, list(ticket.messages), len(desk.log))
+    await feed(bot, group, group_message(GROUP, thread, member(MIA), said, message_id=520))
+    assert desk.notes_ == [(ticket.id, desk.managers[MIA].id, noted)]
+    assert telegram.texts_in(GROUP, thread) == [EN["note_saved"]]
+    # A note is no message: the user gets nothing, the ticket stays as it was.
+    assert (ticket.manager, ticket.resolved, ticket.messages, len(desk.log)) == before
+
+
+@pytest.mark.parametrize(
+    ("who", "said", "where", "answer"),
+    [
+        (MIA, "/note", "topic", EN["note_usage"]),
+        (MIA, "/note   ", "topic", EN["note_usage"]),
+        (MIA, "/note@desk_test_bot", "topic", EN["note_usage"]),
+        (MIA, "/note remember", "general", EN["not_in_topic"].format(command="note")),
+        (MIA, "/note remember", "other topic", EN["not_in_topic"].format(command="note")),
+        (MIA, "/note@another_bot remember", "topic", None),
+        (MIA, "/note " + "x" * 4097, "topic", EN["refused"].format(detail="The note is too long.")),
+        (EVE, "/note remember", "topic", EN["how_to_link"]),
+        ("inactive", "/note remember", "topic", EN["not_allowed"]),
+    ],
+)
+async def test_a_note_refused_is_answered_and_saves_nothing(
+    telegram: FakeTelegram,
+    bot: Bot,
+    desk: FakeDesk,
+    group: StaffGroup,
+    topic: Any,
+    who: int | str,
+    said: str,
+    where: str,
+    answer: str | None,
+) -> None:
+    _ticket, thread = topic
+    if who == "inactive":
+        desk.managers[MIA].active = False
+        who = MIA
+    assert isinstance(who, int)
+    other = (await bot.create_forum_topic(GROUP, "chat about lunch")).message_thread_id
+    in_thread = {"topic": thread, "general": None, "other topic": other}[where]
+    await feed(bot, group, group_message(GROUP, in_thread, member(who), said, message_id=521))
+    answers = [s.text for s in telegram.sent if s.chat_id == GROUP]
+    assert answers == ([answer] if answer else [])
+    assert desk.notes_ == []
     assert desk.writes == 0
 
 

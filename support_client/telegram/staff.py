@@ -15,7 +15,8 @@
   message in a ticket's topic is posted as that manager (the desk applies the
   console's rules: it takes an unassigned ticket; a refusal is answered in
   words), ``/take``, ``/release``, ``/resolve`` and ``/reopen`` in a topic,
-  closing and reopening a topic in Telegram; and ``/link CODE`` in a private
+  ``/note text`` (a private note on the ticket: managers see it in the console,
+  the user never does), closing and reopening a topic in Telegram; and ``/link CODE`` in a private
   chat, which links the sender's Telegram account to the manager who got the
   code in the console.
 
@@ -703,6 +704,7 @@ class StaffGroup:
         group = Router(name="support-staff-group")
         group.message.filter(F.chat.id == self.chat_id)
         group.message.register(self.on_topic_state, F.forum_topic_closed | F.forum_topic_reopened)
+        group.message.register(self.on_note, Command("note"))
         group.message.register(self.on_command, Command(*_COMMANDS, "link"))
         group.message.register(self.on_message)
         private = Router(name="support-staff-link")
@@ -878,6 +880,28 @@ class StaffGroup:
         await self._as_manager(
             message, ticket_id, lambda acting: getattr(acting.tickets, method)(ticket_id)
         )
+
+    async def on_note(self, message: TelegramMessage, command: CommandObject) -> None:
+        """``/note text`` in a ticket's topic: a private note on the ticket, as the manager.
+
+        Notes go to managers only (the console shows them); the desk never sends
+        one to a bot, so the mirror posts nothing back: the answer says it is saved.
+        """
+        if not self._from_member(message):
+            return
+        note = (command.args or "").strip()
+        if not note:
+            await self._answer(message, "note_usage")
+            return
+        ticket_id = await self._topic_ticket(message)
+        if ticket_id is None:
+            await self._answer(message, "not_in_topic", command="note")
+            return
+        saved = await self._as_manager(
+            message, ticket_id, lambda acting: acting.notes.create(ticket_id, note)
+        )
+        if saved:
+            await self._answer(message, "note_saved")
 
     async def on_topic_state(self, message: TelegramMessage) -> None:
         """A member closed or reopened a ticket's topic: the ticket follows (or, when the

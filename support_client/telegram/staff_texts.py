@@ -28,7 +28,10 @@ TEXTS: dict[Language, dict[str, str]] = {
         "ticket's topic.",
         "not_in_topic": "/{command} works in a ticket's topic.",
         "unknown_command": "Unknown command. In a ticket's topic: /take, /release, "
-        "/resolve, /reopen.",
+        "/resolve, /reopen, /note.",
+        "note_usage": "Send /note and the note in a ticket's topic, for example: "
+        "/note VIP, refund without asking. Managers see it in the console; the user never does.",
+        "note_saved": "📝 Note saved.",
         "anonymous": "Anonymous admins cannot answer tickets: turn off “Remain anonymous” "
         "and write as yourself.",
         "link_in_group": "Send /link CODE to me in a private chat, not here; and get a new code "
@@ -74,7 +77,11 @@ TEXTS: dict[Language, dict[str, str]] = {
         "обращения.",
         "not_in_topic": "/{command} работает в теме обращения.",
         "unknown_command": "Неизвестная команда. В теме обращения: /take, /release, /resolve, "
-        "/reopen.",
+        "/reopen, /note.",
+        "note_usage": "Отправьте /note и текст заметки в теме обращения, например: "
+        "/note VIP, вернуть деньги без вопросов. Менеджеры видят её в консоли, пользователь — "
+        "никогда.",
+        "note_saved": "📝 Заметка сохранена.",
         "anonymous": "Анонимные администраторы не могут отвечать на обращения: выключите "
         "«Анонимность» и пишите от своего имени.",
         "link_in_group": "Отправьте /link КОД мне в личном чате, а не здесь; и получите "
