@@ -239,3 +239,64 @@ def test_the_service_refuses_a_bot_and_an_inactive_manager(desk, bot_actor, mana
     with pytest.raises(PermissionDenied):
         notes.add_note(Actor.for_manager(manager), desk.open.pk, text="x")
     assert everything() == before
+
+
+# -- a staff bot acting for a linked manager (the staff group's /note) --------------------
+
+
+@pytest.fixture
+def staff_key(db: None) -> tuple[Any, str]:
+    from support.botkeys import create_bot_key
+
+    return create_bot_key("staff-bot", staff=True)
+
+
+@pytest.fixture
+def linked(manager, staff_key):
+    from support import services
+
+    code = services.create_telegram_link_code(Actor.for_manager(manager))
+    services.confirm_telegram_link(Actor.for_bot(staff_key[0]), code=code.code, telegram_id=TG)
+    return manager
+
+
+TG = 777000222
+
+
+def acting(raw_key: str, telegram_id: int = TG) -> APIClient:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Api-Key {raw_key}", HTTP_X_SUPPORT_ACTING_TELEGRAM_ID=str(telegram_id)
+    )
+    return client
+
+
+def test_a_staff_bot_acting_for_a_linked_manager_writes_the_managers_note(desk, linked, staff_key):
+    response = post(acting(staff_key[1]), desk.resolved.pk, {"text": "from the staff group"})
+    assert response.status_code == 201, response.content
+    assert response.json()["author"] == linked.pk
+    listed = acting(staff_key[1]).get(NOTES.format(id=desk.resolved.pk))
+    assert [n["text"] for n in listed.json()] == ["from the staff group"]
+
+
+@pytest.mark.parametrize(
+    ("who", "code"),
+    [("plain key", "permission_denied"), ("unlinked id", "telegram_not_linked")],
+)
+def test_acting_is_refused_for_a_plain_key_or_an_unlinked_id(
+    desk, linked, staff_key, bot_key, who, code
+):
+    before = everything()
+    client = acting(bot_key[1]) if who == "plain key" else acting(staff_key[1], TG + 1)
+    response = post(client, desk.open.pk, {"text": "x"})
+    assert response.status_code == 403
+    assert response.json()["code"] == code
+    assert everything() == before
+
+
+def test_a_staff_bot_as_itself_is_a_bot(desk, staff_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {staff_key[1]}")
+    response = post(client, desk.open.pk, {"text": "x"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
