@@ -10,7 +10,8 @@ Why read the log instead of relaying channel-layer messages? Events from
 different workers can reach the layer out of commit order, and a message can
 be lost while Redis restarts. The layer's message is only a wake-up; the hub
 then reads ``id > last`` from the database, where ids are in commit order
-(:mod:`support.events`). So every listener sees every event, in order, with
+(:mod:`support.events`). So every listener sees every event meant for it (a
+bot's never gets a managers-only one: :meth:`LiveEvent.reaches`), in order, with
 one database query per wake-up per process, never one per listener, and each
 event is serialised to JSON once. A timer reads the log too, so live delivery
 carries on, a little later, while the channel layer is down.
