@@ -72,3 +72,35 @@ async def test_live_and_replayed_on_every_transport(server: Any) -> None:
         assert types(replayed) == ["ticket.message.new"], name
         replayed = await TRANSPORTS[name](live, manager, start, 2, timeout=20)
         assert types(replayed) == ["ticket.note.new", "ticket.message.new"], name
+
+
+async def test_the_sdk_writes_and_reads_notes_and_a_bots_stream_has_none(server: Any) -> None:
+    from support_client import (
+        AsyncSupportClient,
+        MessageNew,
+        Note,
+        NoteNew,
+        PermissionDeniedError,
+    )
+
+    live, credentials = server
+    async with (
+        AsyncSupportClient(live.api, api_key=credentials.bot_key) as bot,
+        AsyncSupportClient(live.api, token=credentials.managers[0]) as desk,
+    ):
+        start = (await bot.events.poll()).cursor
+        note = await desk.notes.create(1, "written with the SDK")
+        assert isinstance(note, Note)
+        assert note.author == credentials.manager_ids[0]
+        assert (await desk.notes.list(1, ordering="-created_at"))[0] == note
+        with pytest.raises(PermissionDeniedError):
+            await bot.notes.list(1)
+        with pytest.raises(PermissionDeniedError):
+            await bot.notes.create(1, "a bot's")
+        await bot.messages.send(1, "and then a message")
+        page = await bot.events.poll(after=start, timeout=5)
+        assert [type(e) for e in page.events] == [MessageNew]
+        seen = (await desk.events.poll(after=start, timeout=5)).events
+        assert [type(e) for e in seen] == [NoteNew, MessageNew]
+        assert isinstance(seen[0], NoteNew)
+        assert seen[0].note == note
