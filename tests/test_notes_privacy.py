@@ -261,3 +261,17 @@ async def test_the_hubs_fan_out_skips_bots_listeners(world):
     assert all(event.json is shown[0].json for event in shown)
     for subscriber in (*bots, *managers):
         subscriber.close()
+
+
+async def test_a_revoked_bots_sse_stream_on_its_channel_ends_at_once(world):
+    """Bots' streams read their own channel: a revocation kicks them there."""
+    from support.services import revoke_bot_key
+
+    stream = SseStream(world["bot"], None)
+    await stream.open()
+    await sync_to_async(lambda: revoke_bot_key(BotKey.objects.get()))()
+    async with asyncio.timeout(5):
+        while "event: stream-error" not in stream.text:
+            stream.text += (await stream.app.receive_output(timeout=5)).get("body", b"").decode()
+    assert '"forbidden"' in stream.text
+    await stream.close()
