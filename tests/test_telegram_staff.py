@@ -27,6 +27,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
 
 from support_client import (
+    APITimeoutError,
     AsyncSupportClient,
     Attachment,
     AuthenticationError,
@@ -107,6 +108,7 @@ class FakeDesk:
         self.writes = 0
         #: Private notes written: (ticket id, manager id, text).
         self.notes_: list[tuple[int, int, str]] = []
+        self.note_calls = 0
         self._ids = count(100)
         self.events = self
         self.messages = self
@@ -274,8 +276,12 @@ class Acting:
     async def create(self, ticket_id: int, text: str) -> None:
         """``notes.create``: any ticket (resolved, another's), never an event for a bot."""
         manager = self._manager()
+        self.desk.note_calls += 1
         if ticket_id not in self.desk.tickets_:
             raise NotFoundError("gone", status_code=404, code="not_found")
+        if text == "slow":  # written, but the answer is lost
+            self.desk.notes_.append((ticket_id, manager.id, text))
+            raise APITimeoutError("read timed out")
         if len(text) > 4096:
             raise BadRequestError(
                 "too long", status_code=400, code="invalid", detail="The note is too long."
@@ -1057,6 +1063,18 @@ async def test_a_note_refused_is_answered_and_saves_nothing(
     assert answers == ([answer] if answer else [])
     assert desk.notes_ == []
     assert desk.writes == 0
+
+
+async def test_a_note_the_desk_did_not_answer_is_not_sent_twice(
+    telegram: FakeTelegram, bot: Bot, desk: FakeDesk, group: StaffGroup, topic: Any
+) -> None:
+    """Notes have no idempotency key: after a timeout the note may be saved, so the
+    group is told to look rather than the desk being asked again."""
+    ticket, thread = topic
+    await feed(bot, group, group_message(GROUP, thread, member(MIA), "/note slow", message_id=522))
+    assert desk.note_calls == 1
+    assert desk.notes_ == [(ticket.id, desk.managers[MIA].id, "slow")]
+    assert telegram.texts_in(GROUP, thread) == [EN["note_unanswered"]]
 
 
 async def test_closing_and_reopening_the_topic_resolves_and_reopens(

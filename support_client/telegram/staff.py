@@ -61,6 +61,7 @@ from aiogram.types import Message as TelegramMessage
 from support_client import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AsyncSupportClient,
     Attachment,
     AuthenticationError,
@@ -116,6 +117,13 @@ TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 #: How often a handler of the group's messages tries a desk that is unreachable.
 HANDLER_ATTEMPTS = 3
 _COMMANDS = ("take", "release", "resolve", "reopen")
+
+
+class NoteUnanswered(SupportError):
+    """The desk did not answer a note in time: it may have saved it, so it is not sent again
+    (notes have no idempotency key)."""
+
+
 #: The kinds an album (``sendMediaGroup``) may carry, each as its input.
 ALBUM_ITEMS = {
     "photo": InputMediaPhoto,
@@ -799,6 +807,8 @@ class StaffGroup:
     def _refusal(error: SupportError, ticket_id: int) -> tuple[str, dict[str, object]]:
         """The text (its key and values) answering the desk's refusal *error*."""
         code = _code(error)
+        if isinstance(error, NoteUnanswered):
+            return "note_unanswered", {}
         if code == "telegram_not_linked":
             return "how_to_link", {}
         if code in ("assigned_to_other", "already_assigned", "ticket_resolved"):
@@ -897,10 +907,14 @@ class StaffGroup:
         if ticket_id is None:
             await self._answer(message, "not_in_topic", command="note")
             return
-        saved = await self._as_manager(
-            message, ticket_id, lambda acting: acting.notes.create(ticket_id, note)
-        )
-        if saved:
+
+        async def write(acting: AsyncSupportClient) -> None:
+            try:
+                await acting.notes.create(ticket_id, note)
+            except APITimeoutError as error:  # maybe written: trying again could write it twice
+                raise NoteUnanswered(str(error)) from error
+
+        if await self._as_manager(message, ticket_id, write):
             await self._answer(message, "note_saved")
 
     async def on_topic_state(self, message: TelegramMessage) -> None:

@@ -32,6 +32,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "note_usage": "Send /note and the note in a ticket's topic, for example: "
         "/note VIP, refund without asking. Managers see it in the console; the user never does.",
         "note_saved": "📝 Note saved.",
+        "note_unanswered": "The desk did not answer in time, so the note may or may not be "
+        "saved: look in the console before writing it again.",
         "anonymous": "Anonymous admins cannot answer tickets: turn off “Remain anonymous” "
         "and write as yourself.",
         "link_in_group": "Send /link CODE to me in a private chat, not here; and get a new code "
@@ -82,6 +84,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "/note VIP, вернуть деньги без вопросов. Менеджеры видят её в консоли, пользователь — "
         "никогда.",
         "note_saved": "📝 Заметка сохранена.",
+        "note_unanswered": "Поддержка не ответила вовремя, и заметка могла сохраниться, а могла "
+        "и нет: проверьте в консоли, прежде чем писать её снова.",
         "anonymous": "Анонимные администраторы не могут отвечать на обращения: выключите "
         "«Анонимность» и пишите от своего имени.",
         "link_in_group": "Отправьте /link КОД мне в личном чате, а не здесь; и получите "
