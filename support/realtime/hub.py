@@ -104,7 +104,10 @@ class Subscriber:
         """The pending events, waiting up to *timeout* seconds for one (``[]`` on timeout)."""
         if not self._queue and not self.overflowed and not self.revoked:
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
+                # cancellation that arrives as the event is set (python/cpython#86296).
+                async with asyncio.timeout(timeout):
+                    await self._ready.wait()
             except TimeoutError:
                 return []
         self._ready.clear()
@@ -311,8 +314,12 @@ class Hub:
                     if self._layer_ok
                     else min(DEGRADED_POLL_INTERVAL, support_settings.HUB_POLL_INTERVAL)
                 )
+                # Not wait_for: on Python 3.11 it can swallow the cancellation that
+                # stop() sends when a wake-up lands at the same moment, and the hub
+                # then runs on with stop() waiting for it forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), interval)
+                    async with asyncio.timeout(interval):
+                        await self._wake.wait()
                 self._wake.clear()
                 try:
                     await self._dispatch_new()
