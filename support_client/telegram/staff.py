@@ -749,7 +749,12 @@ class StaffGroup:
     async def settle(self) -> None:
         """Wait for what the handlers left running (answers queued into the group)."""
         while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+            running = list(self._background)
+            await asyncio.gather(*running, return_exceptions=True)
+            # Not left to the tasks' done callbacks: on Python 3.12, awaiting a gather
+            # of tasks already done does not yield, so those callbacks never ran
+            # and this loop spun forever.
+            self._background.difference_update(running)
 
     def _from_member(self, message: TelegramMessage) -> bool:
         user = message.from_user
