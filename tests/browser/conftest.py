@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 
 from tests.harness.process import ROOT, missing
 from tests.harness.server import Credentials, LiveServer, running_server
@@ -137,6 +137,11 @@ def console_page(browser: Browser) -> Iterator[ConsolePage]:
     for watch in watches:
         assert watch.foreign == [], f"requests to other origins: {watch.foreign}"
         assert watch.errors == [], f"console errors: {watch.errors}"
+
+
+def row(page: Page, ticket: int) -> Locator:
+    """The queue's row of *ticket*."""
+    return page.locator(f'.tickets a[data-ticket-id="{ticket}"]')
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from support_client import MessageNew, SupportClient
-from tests.browser.conftest import ConsolePage, screenshot
+from tests.browser.conftest import ConsolePage, row, screenshot
 from tests.harness.nginx import NginxServer
 from tests.harness.server import Credentials, LiveServer
 
@@ -56,10 +56,6 @@ def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
     bot = Bot(*live)
     yield bot
     bot.http.close()
-
-
-def row(page: Page, ticket: int) -> Locator:
-    return page.locator(f'.tickets a[data-ticket-id="{ticket}"]')
 
 
 def messages(page: Page) -> list[str]:

@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import FilePayload, Locator, Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser import samples
-from tests.browser.conftest import ConsolePage, screenshot
+from tests.browser.conftest import ConsolePage, row, screenshot
 from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -101,10 +101,6 @@ def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
     bot = Bot(*live)
     yield bot
     bot.http.close()
-
-
-def row(page: Page, ticket: int) -> Locator:
-    return page.locator(f'.tickets a[data-ticket-id="{ticket}"]')
 
 
 def open_ticket(page: Page, ticket: int, title: str) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ConsolePage, screenshot
+from tests.browser.conftest import ConsolePage, row, screenshot
 from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -72,10 +72,6 @@ def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
     bot = Bot(*live)
     yield bot
     bot.http.close()
-
-
-def row(page: Page, ticket: int) -> Locator:
-    return page.locator(f'.tickets a[data-ticket-id="{ticket}"]')
 
 
 def wait_live(page: Page) -> None:
