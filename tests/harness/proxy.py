@@ -54,11 +54,18 @@ class Proxy:
 
     def stop(self) -> None:
         async def shutdown() -> None:
+            # Cancelled handlers must run to their ``finally`` (which closes
+            # both sockets) before the loop stops: a task destroyed pending
+            # leaves its writers unclosed, and pytest reports the
+            # ResourceWarning as a failure of whichever test is running.
             if self._server is not None:
                 self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            if handlers:
+                await asyncio.wait(handlers, timeout=5)
+            await asyncio.sleep(0)  # let the closed transports release their sockets
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
