@@ -84,6 +84,10 @@ POSITIVE_DURATION = Kind(
     "a positive timedelta or number of seconds",
     lambda v: (isinstance(v, timedelta) and v > timedelta(0)) or (_number(v) and v > 0),
 )
+OPTIONAL_DURATION = Kind(
+    "None, or a positive timedelta or number of seconds",
+    lambda v: v is None or POSITIVE_DURATION.valid(v),
+)
 NON_NEGATIVE_INTEGER = Kind(
     "a non-negative integer", lambda v: isinstance(v, int) and _number(v) and v >= 0
 )
@@ -174,6 +178,18 @@ def _label(value: object) -> str | None:
 
 def _duration(value: object) -> timedelta:
     return timedelta(seconds=value) if _number(value) else cast(timedelta, value)
+
+
+def _optional_duration(value: object) -> timedelta | None:
+    return None if value is None else _duration(value)
+
+
+#: How long Telegram lets a bot edit or delete a message it sent.
+TELEGRAM_EDIT_LIMIT = timedelta(hours=48)
+
+
+def _edit_window(value: object) -> timedelta:
+    return min(_duration(value), TELEGRAM_EDIT_LIMIT)
 
 
 def _int(value: object) -> int:
@@ -398,6 +414,35 @@ class SupportSettings:
         "refused for the rest of the window (`support.login_throttle`; `None` turns one off)",
         check_id="support.E027",
         read=_login_failures,
+    )
+
+    # A conversation's life (issue 23). ``None`` keeps 1.x behaviour: a user's
+    # message on a resolved ticket is refused and the bot opens a new ticket.
+    REOPEN_WINDOW = Setting(
+        None,
+        OPTIONAL_DURATION,
+        "how long after resolution a user's message reopens the ticket instead of opening "
+        "a new one (linked to it); `None`: never reopened by a message",
+        check_id="support.E028",
+        read=_optional_duration,
+    )
+    AUTO_RESOLVE_AFTER = Setting(
+        None,
+        OPTIONAL_DURATION,
+        "how long a ticket may stay without a message before `manage.py "
+        "support_auto_resolve` (run it from cron) resolves it; `None`: never",
+        check_id="support.E029",
+        read=_optional_duration,
+    )
+    # Short: the user may already have read the reply. Telegram lets a bot
+    # edit or delete its messages for 48 hours.
+    EDIT_WINDOW = Setting(
+        timedelta(minutes=15),
+        POSITIVE_DURATION,
+        "how long after sending a manager may edit or delete their own reply (at most "
+        "48 hours, Telegram's limit for a bot's edits)",
+        check_id="support.E030",
+        read=_edit_window,
     )
 
     def __init__(self) -> None:

@@ -51,8 +51,17 @@ MESSAGE_NEW = "ticket.message.new"
 #: A manager's private note (:mod:`support.notes`): ``{"note": <note>}``, managers only.
 NOTE_NEW = "ticket.note.new"
 MESSAGES_VIEWED = "ticket.messages.viewed"
+#: A message's text changed: ``{"message": <message>}`` (with ``edited_at``).
+MESSAGE_EDITED = "ticket.message.edited"
+#: A manager deleted their reply: ``{"ticket": <ticket id>, "id": <message id>}``.
+MESSAGE_DELETED = "ticket.message.deleted"
+#: The user rated the help on a resolved ticket: ``{"ticket": <id>, "rating": <rating>}``.
+TICKET_RATED = "ticket.rated"
 #: A user's Telegram profile changed (:mod:`support.profiles`): ``{"user": <user>}``.
 USER_UPDATED = "user.updated"
+#: A manager blocked or unblocked a user: ``{"user": <user>}`` (its ``blocked`` says which).
+USER_BLOCKED = "user.blocked"
+USER_UNBLOCKED = "user.unblocked"
 
 EVENT_TYPES = (
     TICKET_CREATED,
@@ -64,7 +73,12 @@ EVENT_TYPES = (
     MESSAGE_NEW,
     MESSAGES_VIEWED,
     NOTE_NEW,
+    MESSAGE_EDITED,
+    MESSAGE_DELETED,
+    TICKET_RATED,
     USER_UPDATED,
+    USER_BLOCKED,
+    USER_UNBLOCKED,
 )
 
 

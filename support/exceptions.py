@@ -75,6 +75,13 @@ class InvalidLinkCode(Invalid):
     default_detail = _("This link code is wrong, used or expired; get a new one in the console.")
 
 
+class UserBlocked(PermissionDenied):
+    """A manager blocked this Telegram user: their tickets and messages are refused."""
+
+    code = "user_blocked"
+    default_detail = _("This user is blocked.")
+
+
 class MethodNotAllowed(SupportError):
     status = 405
     code = "method_not_allowed"
@@ -117,6 +124,16 @@ class AssignedToOther(Conflict):
 class TicketResolved(Conflict):
     code = "ticket_resolved"
     default_detail = _("This ticket is resolved; open a new one or reopen it.")
+
+
+class EditWindowClosed(Conflict):
+    code = "edit_window_closed"
+    default_detail = _("This message can no longer be edited or deleted.")
+
+
+class TicketNotResolved(Conflict):
+    code = "ticket_not_resolved"
+    default_detail = _("Only a resolved ticket can be rated.")
 
 
 class IdempotencyConflict(Conflict):

@@ -1,5 +1,5 @@
-"""Tickets, messages, notes, the durable event log, bot keys, managers' Telegram links,
-users' Telegram profiles and saved replies."""
+"""Tickets, messages and their edits, ratings, notes, the durable event log, bot keys,
+managers' Telegram links, users' Telegram profiles (and blocks) and saved replies."""
 
 from __future__ import annotations
 
@@ -66,6 +66,20 @@ class Ticket(models.Model):
     telegram_topic_id = models.BigIntegerField(
         _("Telegram topic"), null=True, blank=True, editable=False
     )
+    # When it was last resolved (null while open): the reopen window and the
+    # stats page count from it.
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
+    # The user's ticket resolved before this one was opened: a conversation
+    # continued after the reopen window links back to where it started.
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("previous ticket"),
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -109,6 +123,8 @@ class Message(models.Model):
     # Written by a manager in the ticket's staff-group topic (a staff bot acting
     # for them): the mirror must not post it back into the topic.
     via_staff_chat = models.BooleanField(_("via the staff chat"), default=False, editable=False)
+    # The last edit (null: never edited); the texts before each edit are MessageEdit rows.
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("message")
@@ -123,6 +139,57 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.text[:50]}"
+
+
+class MessageEdit(models.Model):
+    """A message's text before one of its edits: the history a manager can open."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="edits", verbose_name=_("message")
+    )
+    text = models.TextField(_("text before the edit"))
+    edited_at = models.DateTimeField(_("edited at"), default=timezone.now, editable=False)
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("edited by"),
+        help_text=_("The manager who edited it; empty for the user's own edits."),
+    )
+
+    class Meta:
+        verbose_name = _("message edit")
+        verbose_name_plural = _("message edits")
+        ordering = ("edited_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.message_id} before {self.edited_at:%Y-%m-%d %H:%M}"
+
+
+class Rating(models.Model):
+    """The user's rating of the help on a resolved ticket: one per ticket, 1 to 5."""
+
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, related_name="rating", verbose_name=_("ticket")
+    )
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ("-created_at", "-id")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="support_rating_score"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.score}/5"
 
 
 class AttachmentKind(models.TextChoices):
@@ -382,6 +449,18 @@ class TelegramProfile(models.Model):
         _("first contact"), default=timezone.now, editable=False
     )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    # Blocked by a manager (null: not blocked): the user's posts are refused.
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True, editable=False)
+    blocked_reason = models.CharField(_("reason for the block"), max_length=500, blank=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("blocked by"),
+    )
 
     class Meta:
         verbose_name = _("Telegram profile")

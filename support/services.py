@@ -358,7 +358,8 @@ def _set_resolved(ticket: Ticket, resolved: bool) -> None:
     if ticket.resolved == resolved:
         return
     ticket.resolved = resolved
-    ticket.save(update_fields=["resolved"])
+    ticket.resolved_at = timezone.now() if resolved else None
+    ticket.save(update_fields=["resolved", "resolved_at"])
     kind = events.TICKET_RESOLVED if resolved else events.TICKET_REOPENED
     events.append(kind, {"id": ticket.pk})
 

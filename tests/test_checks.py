@@ -89,6 +89,7 @@ POSITIVE = "must be a positive number."
 CACHE_ALIAS = "must be the alias of a cache in CACHES."
 STORAGE_ALIAS = "must be the alias of a storage in STORAGES."
 POSITIVE_INT = "must be a positive integer."
+OPTIONAL_DURATION = "must be None, or a positive timedelta or number of seconds."
 GROUP = (
     "must be a channel-layer group name: "
     "1 to 99 ASCII letters, digits, hyphens, underscores or periods."
@@ -146,6 +147,10 @@ WRONG_VALUES = [
         "support.E027",
         "must be a dict.",
     ),
+    ("SUPPORT_REOPEN_WINDOW", 0, None, "support.E028", OPTIONAL_DURATION),
+    ("SUPPORT_REOPEN_WINDOW", "1h", timedelta(hours=1), "support.E028", OPTIONAL_DURATION),
+    ("SUPPORT_AUTO_RESOLVE_AFTER", -60, 86400, "support.E029", OPTIONAL_DURATION),
+    ("SUPPORT_EDIT_WINDOW", None, 900, "support.E030", POSITIVE_DURATION),
 ]
 
 
