@@ -81,6 +81,24 @@ def pytest_runtest_makereport(
     return report
 
 
+#: A moment in the middle of any minute's and any hour's rate window.
+RATE_CLOCK = 5430.0
+
+
+@pytest.fixture
+def frozen_rate_clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    """Stops the rate limiter's clock, mid-window, for a test that counts a budget.
+
+    The limiter's count slides: across a window's edge the previous window's
+    requests weigh less, so a test that spends a budget while the clock runs
+    over an edge sees one more request let through. Frozen, it counts exactly.
+    """
+    from types import SimpleNamespace
+
+    monkeypatch.setattr("support.ratelimit.time", SimpleNamespace(time=lambda: RATE_CLOCK))
+    return RATE_CLOCK
+
+
 @pytest.fixture
 def v1_examples() -> dict[str, Any]:
     return V1_EXAMPLES

@@ -314,7 +314,9 @@ def test_errors_speak_russian_when_asked(manager_client, other_actor, make_ticke
     assert "менеджер" in response.json()["detail"]
 
 
-def test_requests_over_the_rate_are_429_with_retry_after(bot_client, manager_client, settings):
+def test_requests_over_the_rate_are_429_with_retry_after(
+    bot_client, manager_client, settings, frozen_rate_clock
+):
     from django.core.cache import cache
 
     cache.clear()

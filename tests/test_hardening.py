@@ -84,7 +84,9 @@ async def answer_to(ws: Any, request_id: Any) -> dict[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_websocket_commands_spend_the_rest_budget(application, stop_hub, settings):
+async def test_websocket_commands_spend_the_rest_budget(
+    application, stop_hub, settings, frozen_rate_clock
+):
     settings.SUPPORT_THROTTLE_RATES = {"bot": "4/min", "manager": None}
     caches["default"].clear()
     world = await setup_world()

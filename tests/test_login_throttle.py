@@ -6,7 +6,6 @@ console's and the admin's forms, and the example project's own login page.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,9 +29,7 @@ PASSWORD = "correct horse"
 
 
 @pytest.fixture(autouse=True)
-def throttled(monkeypatch: pytest.MonkeyPatch) -> Any:
-    # Mid-window: near a window's edge the sliding count lets one more through.
-    monkeypatch.setattr("support.ratelimit.time", SimpleNamespace(time=lambda: 5400.0))
+def throttled(frozen_rate_clock: float) -> Any:
     cache.clear()
     with override_settings(AUTHENTICATION_BACKENDS=BACKENDS, SUPPORT_LOGIN_FAILURE_RATES=RATES):
         yield
