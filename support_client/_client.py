@@ -21,8 +21,10 @@ from support_client.resources.events import Events
 from support_client.resources.messages import Messages
 from support_client.resources.notes import Notes
 from support_client.resources.saved_replies import SavedReplies
+from support_client.resources.stats import StatsResource
 from support_client.resources.telegram import Telegram
 from support_client.resources.tickets import Tickets
+from support_client.resources.users import Users
 
 
 class BaseClient(Generic[HttpT, RequesterT]):
@@ -83,6 +85,14 @@ class BaseClient(Generic[HttpT, RequesterT]):
     @cached_property
     def saved_replies(self) -> SavedReplies[RequesterT]:
         return SavedReplies(self._requester)
+
+    @cached_property
+    def users(self) -> Users[RequesterT]:
+        return Users(self._requester)
+
+    @cached_property
+    def stats(self) -> StatsResource[RequesterT]:
+        return StatsResource(self._requester)
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

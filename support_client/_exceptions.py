@@ -91,6 +91,11 @@ class TelegramNotLinkedError(PermissionDeniedError):
     (the member should link their account: a code from the console, ``/link CODE``)."""
 
 
+class UserBlockedError(PermissionDeniedError):
+    """403 ``user_blocked``: a manager blocked this Telegram user; the desk takes nothing
+    from them (no ticket, no message, no edit, no rating) until they are unblocked."""
+
+
 class NotFoundError(APIStatusError):
     status_code: Literal[404] = 404
 
@@ -173,6 +178,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 _BY_CODE: dict[str, type[APIStatusError]] = {
     "telegram_not_linked": TelegramNotLinkedError,
     "invalid_link_code": InvalidLinkCodeError,
+    "user_blocked": UserBlockedError,
 }
 
 

@@ -13,6 +13,7 @@ from support_client._uploads import KINDS_FIELD, FileInput, uploads
 from support_client.types.tickets import (
     AttachmentKind,
     Message,
+    MessageEdit,
     MessageOrdering,
     Profile,
     profile_json,
@@ -28,14 +29,22 @@ class Messages(Resource[RequesterT]):
         ordering: MessageOrdering | None = "created_at",
         limit: int | None = None,
         offset: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Call:
         """A ticket's messages, oldest first.
 
         ``ordering`` is ``"created_at"`` (oldest first), ``"-created_at"``,
         ``"id"`` or ``"-id"``; ``None`` leaves the order to the server (newest
         first, as 1.2.0 listed them). Equal times are ordered by id.
+        ``idempotency_key`` keeps the message posted with that key (none or one):
+        how a bot finds the desk's copy of a Telegram message the user edited.
         """
-        params = {"ordering": ordering, "limit": limit, "offset": offset}
+        params = {
+            "ordering": ordering,
+            "limit": limit,
+            "offset": offset,
+            "idempotency_key": idempotency_key,
+        }
         return Call("GET", f"tickets/{ticket_id}/messages/", params=params)
 
     @endpoint(Message)
@@ -77,3 +86,25 @@ class Messages(Resource[RequesterT]):
     def mark_viewed(self, ticket_id: int, *, up_to: int | None = None) -> Call:
         """Mark the other side's messages viewed (up to a message id); returns those marked."""
         return Call("POST", f"tickets/{ticket_id}/messages/viewed/", json=given(up_to=up_to))
+
+    @endpoint(Message)
+    def edit(self, ticket_id: int, message_id: int, *, text: str) -> Call:
+        """Change a message's text: a bot edits its user's messages (any age), a manager
+        their own reply within the desk's edit window (later:
+        :class:`~support_client.ConflictError` ``edit_window_closed``). The same text
+        again changes nothing. The old text is kept (:meth:`edits`)."""
+        return Call("PATCH", f"tickets/{ticket_id}/messages/{message_id}/", json={"text": text})
+
+    @endpoint(type(None))
+    def delete(self, ticket_id: int, message_id: int) -> Call:
+        """Delete a manager's own reply within the edit window (managers only); its files go
+        too. Bots get the event ``ticket.message.deleted`` and remove it from the chat.
+
+        A retry after a lost answer may find it gone: :class:`~support_client.NotFoundError`.
+        """
+        return Call("DELETE", f"tickets/{ticket_id}/messages/{message_id}/")
+
+    @endpoint(builtins.list[MessageEdit])
+    def edits(self, ticket_id: int, message_id: int) -> Call:
+        """A message's edits, oldest first: the text it had before each (managers only)."""
+        return Call("GET", f"tickets/{ticket_id}/messages/{message_id}/edits/")

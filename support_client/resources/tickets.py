@@ -1,4 +1,4 @@
-"""``client.tickets``: list, read, open, update, assign, unassign, resolve, reopen."""
+"""``client.tickets``: list, read, open, update, assign, unassign, resolve, reopen, rate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from support_client._uploads import FileInput, uploads
 from support_client.types.tickets import (
     AttachmentKind,
     Profile,
+    Rating,
     Ticket,
     TicketOrdering,
     profile_json,
@@ -118,3 +119,20 @@ class Tickets(Resource[RequesterT]):
     @endpoint(Ticket)
     def reopen(self, ticket_id: int) -> Call:
         return Call("POST", f"tickets/{ticket_id}/reopen/")
+
+    @endpoint(Rating)
+    def rate(self, ticket_id: int, *, score: int, comment: str | None = None) -> Call:
+        """The user's rating of a resolved ticket (bots): *score* 1 to 5, an optional comment.
+
+        One rating per ticket: a second call (any score) changes nothing and returns the
+        first rating, so a retry, or a second press of a rating button, is safe. An open
+        ticket raises :class:`~support_client.ConflictError` ``ticket_not_resolved``.
+        """
+        body = given(score=score, comment=comment)
+        return Call("POST", f"tickets/{ticket_id}/rating/", json=body)
+
+    @endpoint(Rating)
+    def comment_rating(self, ticket_id: int, comment: str) -> Call:
+        """Add the user's comment to a rating that has none (bots); one that has a comment
+        stays as it is. No rating yet: :class:`~support_client.NotFoundError`."""
+        return Call("PATCH", f"tickets/{ticket_id}/rating/", json={"comment": comment})

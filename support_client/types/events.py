@@ -12,7 +12,7 @@ from pydantic import Discriminator, Tag, TypeAdapter
 
 from support_client._models import BaseModel
 from support_client.types.notes import Note
-from support_client.types.tickets import Message, TelegramUser, Ticket
+from support_client.types.tickets import Message, Rating, TelegramUser, Ticket
 
 
 class BaseEvent(BaseModel):
@@ -45,6 +45,8 @@ class TicketUnassigned(BaseEvent):
 class TicketResolved(BaseEvent):
     type: Literal["ticket.resolved"] = "ticket.resolved"
     id: int
+    #: Resolved by the desk for being idle (``support_auto_resolve``), not by anyone.
+    auto: bool = False
 
 
 class TicketReopened(BaseEvent):
@@ -55,6 +57,29 @@ class TicketReopened(BaseEvent):
 class MessageNew(BaseEvent):
     type: Literal["ticket.message.new"] = "ticket.message.new"
     message: Message
+
+
+class MessageEdited(BaseEvent):
+    """A message's text changed (``message.edited_at``; the old text is in its edits)."""
+
+    type: Literal["ticket.message.edited"] = "ticket.message.edited"
+    message: Message
+
+
+class MessageDeleted(BaseEvent):
+    """A manager deleted their reply: message *id* of ticket *ticket* is gone."""
+
+    type: Literal["ticket.message.deleted"] = "ticket.message.deleted"
+    ticket: int
+    id: int
+
+
+class TicketRated(BaseEvent):
+    """The user rated a resolved ticket (or added the comment to their rating)."""
+
+    type: Literal["ticket.rated"] = "ticket.rated"
+    ticket: int
+    rating: Rating
 
 
 class MessagesViewed(BaseEvent):
@@ -74,6 +99,20 @@ class UserUpdated(BaseEvent):
     """A user's Telegram profile changed (as a ticket's ``user`` shows it)."""
 
     type: Literal["user.updated"] = "user.updated"
+    user: TelegramUser
+
+
+class UserBlocked(BaseEvent):
+    """A manager blocked the user (``user.blocked`` is ``True``)."""
+
+    type: Literal["user.blocked"] = "user.blocked"
+    user: TelegramUser
+
+
+class UserUnblocked(BaseEvent):
+    """A manager unblocked the user."""
+
+    type: Literal["user.unblocked"] = "user.unblocked"
     user: TelegramUser
 
 
@@ -97,9 +136,14 @@ _KNOWN: dict[str, type[BaseEvent]] = {
         TicketResolved,
         TicketReopened,
         MessageNew,
+        MessageEdited,
+        MessageDeleted,
         MessagesViewed,
         NoteNew,
+        TicketRated,
         UserUpdated,
+        UserBlocked,
+        UserUnblocked,
         StreamReset,
     )
 }
@@ -118,9 +162,14 @@ Event = Annotated[
     | Annotated[TicketResolved, Tag("ticket.resolved")]
     | Annotated[TicketReopened, Tag("ticket.reopened")]
     | Annotated[MessageNew, Tag("ticket.message.new")]
+    | Annotated[MessageEdited, Tag("ticket.message.edited")]
+    | Annotated[MessageDeleted, Tag("ticket.message.deleted")]
     | Annotated[MessagesViewed, Tag("ticket.messages.viewed")]
     | Annotated[NoteNew, Tag("ticket.note.new")]
+    | Annotated[TicketRated, Tag("ticket.rated")]
     | Annotated[UserUpdated, Tag("user.updated")]
+    | Annotated[UserBlocked, Tag("user.blocked")]
+    | Annotated[UserUnblocked, Tag("user.unblocked")]
     | Annotated[StreamReset, Tag("stream.reset")]
     | Annotated[UnknownEvent, Tag("unknown")],
     Discriminator(_event_tag),

@@ -32,6 +32,9 @@ class TelegramUser(BaseModel):
     language_code: str = ""
     #: When the desk first heard of the user; ``None`` before it kept profiles.
     first_contact_at: datetime | None = None
+    #: A manager blocked the user: the desk refuses their tickets and messages
+    #: (403 ``user_blocked``); ``False`` from a server older than blocking.
+    blocked: bool = False
 
     @property
     def name(self) -> str:
@@ -108,6 +111,27 @@ class Message(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     #: Written by a manager in the staff group's topic (a staff bot acting for them).
     via_staff_chat: bool = False
+    #: When its text was last edited; ``None``: never (``client.messages.edits`` has the history).
+    edited_at: datetime | None = None
+
+
+class MessageEdit(BaseModel):
+    """One edit of a message (``client.messages.edits``): the text it had BEFORE the edit."""
+
+    text: str
+    edited_at: datetime
+    #: The manager who edited it; ``None``: the user's own edit (through a bot).
+    editor: int | None = None
+
+
+class Rating(BaseModel):
+    """The user's rating of a resolved ticket: one per ticket, the first one stays."""
+
+    #: 1 (bad) to 5 (great).
+    score: int
+    #: An optional word from the user (``""``: none, or not yet).
+    comment: str = ""
+    created_at: datetime
 
 
 class Ticket(BaseModel):
@@ -125,3 +149,9 @@ class Ticket(BaseModel):
     last_message: Message | None = None
     #: The ticket's forum topic in the staff group, once a staff bot stored one.
     telegram_topic: TelegramTopic | None = None
+    #: When it was resolved; ``None`` while open (and after a reopening).
+    resolved_at: datetime | None = None
+    #: The id of the user's ticket resolved before this one opened, if any.
+    previous: int | None = None
+    #: The user's rating, once given.
+    rating: Rating | None = None
