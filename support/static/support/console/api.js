@@ -62,8 +62,8 @@ export class Api {
     const headers = { Accept: "application/json" };
     // API data is live: never answer from the HTTP cache.
     const init = { method, headers, credentials: "same-origin", signal, cache: "no-store" };
-    if (method !== "GET") {
-      headers["X-CSRFToken"] = csrfToken();
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (method !== "GET" && method !== "DELETE") {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body || {});
     }
@@ -93,6 +93,14 @@ export class Api {
 
   post(path, body) {
     return this.request("POST", path, { body });
+  }
+
+  patch(path, body) {
+    return this.request("PATCH", path, { body });
+  }
+
+  delete(path) {
+    return this.request("DELETE", path);
   }
 
   /**

@@ -14,7 +14,7 @@ import { LiveConnection } from "./connection.js";
 import { IMAGE_TYPES, Media } from "./media.js";
 import { S, config, fmt, me, protocol } from "./config.js";
 import { Store, TABS } from "./store.js";
-import { Views, el, pickerItems, show } from "./views.js";
+import { Views, editable, el, pickerItems, show } from "./views.js";
 import { Alerts } from "./alerts.js";
 import "./telegram.js";
 
@@ -65,6 +65,12 @@ function refreshTicket(id) {
   }, 150);
 }
 
+/** Events that change what the stats page counts. */
+const COUNTED = new Set([
+  protocol.events.ticket_created, protocol.events.ticket_resolved, protocol.events.ticket_reopened,
+  protocol.events.ticket_rated, protocol.events.ticket_message_new, protocol.events.ticket_message_deleted,
+].filter(Boolean));
+
 function applyEvent(event) {
   const todo = store.applyEvent(event);
   for (const id of todo.refresh) refreshTicket(id);
@@ -72,6 +78,12 @@ function applyEvent(event) {
     const thread = store.thread;
     if (thread && thread.id === event.message.ticket) markViewedSoon();
   }
+  if (event.type === protocol.events.ticket_message_edited) {
+    const thread = store.thread;
+    if (thread && thread.history && thread.history.id === event.message.id) loadHistory(thread, event.message.id);
+  }
+  if (todo.block !== undefined && store.contact) loadBlock(store.contact);
+  if (store.view === "stats" && COUNTED.has(event.type)) refreshStats();
   if (todo.counts) refreshCounts();
   alerts.consider(todo.alert);
 }
@@ -177,10 +189,11 @@ async function loadNotes(thread) {
   }
 }
 
-/** The contact panel's other tickets of this user. */
+/** The contact panel's other tickets of this user, and whether they are blocked. */
 async function loadContact(ticket) {
   if (!ticket.user) return;
   const contact = store.contactFor(ticket.user.telegram_id);
+  if (config.features.users && contact.block === undefined) loadBlock(contact);
   if (contact.tickets) return;
   try {
     const { data } = await api.get("tickets/", {
@@ -190,6 +203,229 @@ async function loadContact(ticket) {
   } catch (error) {
     store.contactLoaded(contact, []);
   }
+}
+
+/** GET users/{id}/: the block's reason, by whom and since when (null: not blocked). */
+async function loadBlock(contact) {
+  try {
+    const { data } = await api.get(`users/${contact.userId}/`);
+    if (store.setContact(contact, { block: data.block || null })) store.updateUser(data.user);
+  } catch (error) {
+    /* the panel shows what the tickets say (user.blocked); tried again on the next open */
+  }
+}
+
+// ---- blocking ------------------------------------------------------------------
+
+function openBlockForm() {
+  const contact = store.contact;
+  if (!contact) return;
+  el.blockReason.value = "";
+  store.setContact(contact, { form: { busy: false, error: "" }, error: "" });
+  views.renderContact(); // at once, so the box can take the focus
+  el.blockReason.focus();
+}
+
+function closeBlockForm() {
+  const contact = store.contact;
+  if (!contact) return;
+  store.setContact(contact, { form: null });
+  views.renderContact();
+  el.blockOpen.focus();
+}
+
+async function block() {
+  const contact = store.contact;
+  if (!contact || !contact.form || contact.form.busy) return;
+  const reason = el.blockReason.value.trim();
+  if (!reason) {
+    store.setContact(contact, { form: { busy: false, error: S.block_reason_needed } });
+    el.blockReason.focus();
+    return;
+  }
+  store.setContact(contact, { form: { busy: true, error: "" } });
+  try {
+    const { data } = await api.post(`users/${contact.userId}/block/`, { reason });
+    store.setContact(contact, { block: data.block || null, form: null });
+    store.updateUser(data.user);
+    views.renderContact();
+    if (store.contact === contact) el.unblock.focus();
+  } catch (error) {
+    store.setContact(contact, { form: { busy: false, error: errorText(error) } });
+  }
+}
+
+async function unblock() {
+  const contact = store.contact;
+  if (!contact || contact.busy) return;
+  store.setContact(contact, { busy: true, error: "" });
+  try {
+    const { data } = await api.post(`users/${contact.userId}/unblock/`, {});
+    store.setContact(contact, { block: data.block || null, busy: false });
+    store.updateUser(data.user);
+    views.renderContact();
+    if (store.contact === contact) el.blockOpen.focus();
+  } catch (error) {
+    store.setContact(contact, { busy: false, error: errorText(error) });
+  }
+}
+
+// ---- editing and deleting the manager's own replies, the edit history -----------
+
+function messageUrl(thread, id) {
+  return `tickets/${thread.id}/messages/${id}/`;
+}
+
+function startEdit(id) {
+  const thread = store.thread;
+  const message = thread && thread.messages.get(id);
+  if (!message || !editable(message)) return;
+  store.setThreadState(thread, { editing: { id, busy: false, error: "" }, deleting: null });
+  views.renderThread();
+  const editor = views.editor;
+  if (editor) {
+    editor.textarea.focus();
+    const end = editor.textarea.value.length;
+    editor.textarea.setSelectionRange(end, end);
+  }
+}
+
+function cancelEdit() {
+  const thread = store.thread;
+  if (!thread || !thread.editing) return;
+  const id = thread.editing.id;
+  store.setThreadState(thread, { editing: null });
+  views.renderThread();
+  const again = el.messages.querySelector(`[data-edit="${id}"]`);
+  (again || el.text).focus();
+}
+
+async function saveEdit() {
+  const thread = store.thread;
+  const editing = thread && thread.editing;
+  const editor = views.editor;
+  if (!editing || editing.busy || !editor) return;
+  const message = thread.messages.get(editing.id);
+  const text = editor.textarea.value;
+  if (!message) return;
+  if (text === message.text) {
+    cancelEdit();
+    return;
+  }
+  const fail = (words) => store.setThreadState(thread, { editing: Object.assign({}, editing, { busy: false, error: words }) });
+  if (!text.trim() && !(message.attachments || []).length) {
+    fail(S.edit_empty);
+    return;
+  }
+  if (text.length > config.maxTextLength) {
+    fail(fmt(S.too_long, { over: text.length - config.maxTextLength }));
+    return;
+  }
+  store.setThreadState(thread, { editing: Object.assign({}, editing, { busy: true, error: "" }) });
+  try {
+    const { data } = await api.patch(messageUrl(thread, editing.id), { text });
+    store.applyEdit(data);
+    if (store.thread === thread && thread.editing && thread.editing.id === editing.id) cancelEdit();
+  } catch (error) {
+    if (thread.editing && thread.editing.id === editing.id) fail(errorText(error));
+  }
+}
+
+function askDelete(id) {
+  const thread = store.thread;
+  if (!thread) return;
+  store.setThreadState(thread, { deleting: { id, busy: false, error: "" }, editing: null });
+  views.renderThread();
+  const yes = el.messages.querySelector("[data-confirm-delete]");
+  if (yes) yes.focus();
+}
+
+function cancelDelete() {
+  const thread = store.thread;
+  if (!thread || !thread.deleting) return;
+  const id = thread.deleting.id;
+  store.setThreadState(thread, { deleting: null });
+  views.renderThread();
+  const again = el.messages.querySelector(`[data-delete="${id}"]`);
+  (again || el.text).focus();
+}
+
+async function deleteMessage() {
+  const thread = store.thread;
+  const deleting = thread && thread.deleting;
+  if (!deleting || deleting.busy) return;
+  store.setThreadState(thread, { deleting: Object.assign({}, deleting, { busy: true, error: "" }) });
+  try {
+    await api.delete(messageUrl(thread, deleting.id));
+    if (store.applyDelete(thread.id, deleting.id)) refreshTicket(thread.id);
+    el.text.focus();
+  } catch (error) {
+    if (thread.deleting && thread.deleting.id === deleting.id) {
+      store.setThreadState(thread, { deleting: Object.assign({}, deleting, { busy: false, error: errorText(error) }) });
+    }
+  }
+}
+
+function toggleHistory(id) {
+  const thread = store.thread;
+  if (!thread) return;
+  if (thread.history && thread.history.id === id) {
+    store.setThreadState(thread, { history: null });
+    return;
+  }
+  store.setThreadState(thread, { history: { id, entries: null, error: "" } });
+  loadHistory(thread, id);
+}
+
+async function loadHistory(thread, id) {
+  try {
+    const { data } = await api.get(`${messageUrl(thread, id)}edits/`);
+    const entries = Array.isArray(data) ? data : (data && data.results) || [];
+    if (thread.history && thread.history.id === id) store.setThreadState(thread, { history: { id, entries, error: "" } });
+  } catch (error) {
+    if (thread.history && thread.history.id === id) {
+      store.setThreadState(thread, { history: { id, entries: null, error: errorText(error) } });
+    }
+  }
+}
+
+function closeHistory() {
+  const thread = store.thread;
+  if (!thread || !thread.history) return;
+  const id = thread.history.id;
+  store.setThreadState(thread, { history: null });
+  views.renderThread();
+  const label = el.messages.querySelector(`[data-history="${id}"]`);
+  if (label) label.focus();
+}
+
+// ---- the stats page ------------------------------------------------------------
+
+let statsGeneration = 0;
+async function loadStats() {
+  const generation = ++statsGeneration;
+  const days = store.stats.days;
+  store.setStats({ loading: true });
+  try {
+    const { data } = await api.get("stats/", { days });
+    if (generation === statsGeneration) store.setStats({ data, error: "", loading: false });
+  } catch (error) {
+    if (generation === statsGeneration) store.setStats({ error: errorText(error), loading: false });
+  }
+}
+
+let statsTimer = null;
+function refreshStats() {
+  clearTimeout(statsTimer);
+  statsTimer = setTimeout(() => { if (store.view === "stats") loadStats(); }, 1500);
+}
+
+function showStats() {
+  if (store.thread) closeTicket();
+  const first = store.view !== "stats";
+  store.showView("stats");
+  loadStats();
+  if (first) setTimeout(() => el.stats.focus({ preventScroll: true }), 0);
 }
 
 let loadingOlder = false;
@@ -567,6 +803,11 @@ function selectTab(name, focus) {
 }
 
 function route() {
+  if (window.location.hash === "#stats" && config.features.stats) {
+    showStats();
+    return;
+  }
+  store.showView("desk");
   const match = /^#ticket-(\d+)$/.exec(window.location.hash);
   if (match) openTicket(Number(match[1]));
   else if (store.thread) closeTicket();
@@ -607,6 +848,14 @@ function bind() {
     button.addEventListener("click", () => act(button.dataset.action, button));
   }
   el.older.addEventListener("click", loadOlder);
+  bindMessages();
+  bindBlock();
+  for (const button of el.stats.querySelectorAll("[data-days]")) {
+    button.addEventListener("click", () => {
+      store.setStats({ days: Number(button.dataset.days) });
+      loadStats();
+    });
+  }
   el.scroller.addEventListener("scroll", () => {
     if (el.scroller.scrollTop < 80) loadOlder();
   });
@@ -686,6 +935,72 @@ function bind() {
   document.addEventListener("keydown", () => alerts.unlockAudio(), { once: true });
 }
 
+/** The messages' own controls: Edit, Delete (and its confirm), the "edited" history. */
+function bindMessages() {
+  el.messages.addEventListener("click", (event) => {
+    const target = event.target.closest("button");
+    if (!target) return;
+    const data = target.dataset;
+    if (data.edit) startEdit(Number(data.edit));
+    else if (data.saveEdit) saveEdit();
+    else if (data.cancelEdit) cancelEdit();
+    else if (data.delete) askDelete(Number(data.delete));
+    else if (data.confirmDelete) deleteMessage();
+    else if (data.cancelDelete) cancelDelete();
+    else if (data.history) toggleHistory(Number(data.history));
+    else if (data.closeHistory) closeHistory();
+  });
+  el.messages.addEventListener("keydown", (event) => {
+    if (event.isComposing) return;
+    if (event.target.classList.contains("edit-text")) {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        saveEdit();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        cancelEdit();
+      }
+      return;
+    }
+    if (event.key !== "Escape") return;
+    const thread = store.thread;
+    if (thread && thread.history) {
+      event.preventDefault();
+      closeHistory();
+    } else if (thread && thread.deleting) {
+      event.preventDefault();
+      cancelDelete();
+    }
+  });
+  // A click anywhere else closes the history.
+  document.addEventListener("click", (event) => {
+    const thread = store.thread;
+    if (!thread || !thread.history) return;
+    if (event.target.closest(".history, [data-history]")) return;
+    store.setThreadState(thread, { history: null });
+  });
+}
+
+/** The contact panel's Block form and Unblock button. */
+function bindBlock() {
+  el.blockOpen.addEventListener("click", openBlockForm);
+  el.blockForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    block();
+  });
+  el.blockForm.querySelector(".block-cancel").addEventListener("click", closeBlockForm);
+  el.blockForm.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeBlockForm();
+    } else if (event.key === "Enter" && !event.shiftKey && event.target === el.blockReason && !event.isComposing) {
+      event.preventDefault();
+      block();
+    }
+  });
+  el.unblock.addEventListener("click", unblock);
+}
+
 /** Files dropped anywhere on the open ticket are attached; elsewhere they are ignored
     (rather than the browser leaving the console to show the file). */
 function bindDrop() {
@@ -742,7 +1057,7 @@ async function currentCursor() {
 async function start() {
   bind();
   views.renderCounter();
-  store.changed("list", "files", "alerts");
+  store.changed("list", "files", "alerts", "view");
   const page = new URLSearchParams(window.location.search);
   let cursor;
   try {

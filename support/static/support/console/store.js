@@ -29,6 +29,13 @@ export const TABS = {
 
 const TAB_KEY = "support-console-tab";
 const ALERTS_KEY = `support-console-alerts-${me.id}`;
+const STATS_KEY = "support-console-stats-days";
+export const STATS_DAYS = [7, 30];
+
+/** Whether *a* is as new as *b*: the later edit wins (never edited is oldest). */
+function asNew(a, b) {
+  return Date.parse(a.edited_at || 0) >= Date.parse(b.edited_at || 0);
+}
 
 export class Store {
   constructor(storage) {
@@ -43,10 +50,18 @@ export class Store {
     this.listed = 0; // how many of the current tab's server pages are loaded
     this.total = null; // the server's count for the current tab and search
     this.counts = {};
-    // The open ticket: {id, messages: Map, notes: Map, first, total, media: Map}.
+    // The open ticket: {id, messages: Map, notes: Map, first, total, media: Map,
+    // deleted: Set (ids never shown again), editing: {id, busy, error} | null,
+    // deleting: {id, busy, error} | null (the confirm), history: {id, entries | null, error} | null}.
     this.thread = null;
-    // The open ticket's user: {userId, tickets: [ticket, ...] | null (loading)}.
+    // The open ticket's user: {userId, tickets: [ticket, ...] | null (loading),
+    // block: undefined (not known yet) | null (not blocked) | {reason, blocked_by, blocked_at},
+    // form: null | {busy, error} (the Block form is open), busy, error (Unblock)}.
     this.contact = null;
+    this.view = "desk"; // or "stats"
+    const days = Number(storage.getItem(STATS_KEY));
+    // The stats page: {days, data (the last answer) | null, error, loading}.
+    this.stats = { days: STATS_DAYS.includes(days) ? days : STATS_DAYS[0], data: null, error: "", loading: false };
     // ticket id -> {text, files, key, sent, note}: what was typed, the files to send
     // ({id, file, name, preview, refused}), the key it was sent with, and what it was;
     // note: the box writes a private note rather than a reply.
@@ -66,7 +81,8 @@ export class Store {
   }
 
   /** Tell the views what changed: "list", "head" (the open ticket's), "thread" (its
-      timeline, and the head), "counts", "contact", "files", "picker", "alerts". */
+      timeline, and the head), "counts", "contact", "files", "picker", "alerts",
+      "view" (the desk or the stats page), "stats". */
   changed(...parts) {
     for (const listener of this.listeners) listener(new Set(parts));
   }
@@ -140,6 +156,18 @@ export class Store {
     this.changed("list", "head", "contact");
   }
 
+  /** A user blocked or unblocked: every ticket of theirs, and the contact panel.
+      Returns true when the panel must fetch the block's reason. */
+  applyBlock(user, blocked) {
+    this.updateUser(Object.assign({}, user, { blocked }));
+    const contact = this.contact;
+    if (!contact || contact.userId !== user.telegram_id) return false;
+    if (!blocked) contact.block = null;
+    else if (!contact.block) contact.block = undefined;
+    this.changed("contact");
+    return blocked && !contact.block;
+  }
+
   /**
    * A new message: the queue's last message and unread count, and the open
    * thread. Returns "new" when it was not known before (for the alerts).
@@ -148,6 +176,10 @@ export class Store {
     const ticket = this.tickets.get(message.ticket);
     let fresh = false;
     this.touch(message.ticket);
+    if (this.thread && this.thread.id === message.ticket && this.thread.deleted.has(message.id)) {
+      this.changed("list", "thread");
+      return { known: !!ticket, fresh: false };
+    }
     if (ticket && (!ticket.last_message || message.id > ticket.last_message.id)) {
       fresh = true;
       ticket.last_message = message;
@@ -164,6 +196,48 @@ export class Store {
     }
     this.changed("list", "thread");
     return { known: !!ticket, fresh };
+  }
+
+  /** A message edited (its new text and edited_at), wherever it shows; an older
+      version than the one held is dropped. */
+  applyEdit(message) {
+    const ticket = this.tickets.get(message.ticket);
+    this.touch(message.ticket);
+    if (ticket && ticket.last_message && ticket.last_message.id === message.id
+        && asNew(message, ticket.last_message)) {
+      ticket.last_message = Object.assign({}, ticket.last_message, message);
+    }
+    const thread = this.thread;
+    if (thread && thread.id === message.ticket && !thread.deleted.has(message.id)) {
+      const known = thread.messages.get(message.id);
+      if (known && asNew(message, known)) Object.assign(known, message);
+    }
+    this.changed("list", "thread");
+  }
+
+  /** A message deleted: gone from the thread for good. Returns true when it was the
+      ticket's last message (the ticket is fetched again for the one before). */
+  applyDelete(ticketId, id) {
+    const ticket = this.tickets.get(ticketId);
+    this.touch(ticketId);
+    const thread = this.thread;
+    if (thread && thread.id === ticketId && !thread.deleted.has(id)) {
+      thread.deleted.add(id);
+      if (thread.messages.delete(id)) thread.total = Math.max(0, thread.total - 1);
+      for (const part of ["editing", "deleting", "history"]) {
+        if (thread[part] && thread[part].id === id) thread[part] = null;
+      }
+    }
+    this.changed("list", "thread");
+    return !!ticket && !!ticket.last_message && ticket.last_message.id === id;
+  }
+
+  /** The open thread's editor, delete confirm or history: *fields* (null closes). */
+  setThreadState(thread, fields) {
+    if (this.thread !== thread) return false;
+    Object.assign(thread, fields);
+    this.changed("thread");
+    return true;
   }
 
   markViewed(ticketId, ids) {
@@ -243,6 +317,26 @@ export class Store {
         this.updateUser(event.user);
         todo.counts = false;
         break;
+      case EVENTS.ticket_message_edited:
+        this.applyEdit(event.message);
+        todo.counts = false;
+        break;
+      case EVENTS.ticket_message_deleted:
+        if (this.applyDelete(event.ticket, event.id)) need(event.ticket);
+        todo.counts = false;
+        break;
+      case EVENTS.ticket_rated:
+        if (!this.patch(event.ticket, (t) => { t.rating = event.rating; })) need(event.ticket);
+        todo.counts = false;
+        break;
+      case EVENTS.user_blocked:
+      case EVENTS.user_unblocked:
+        // The open tickets' resolutions come as their own events.
+        if (this.applyBlock(event.user, event.type === EVENTS.user_blocked)) {
+          todo.block = event.user.telegram_id;
+        }
+        todo.counts = false;
+        break;
       default:
         todo.counts = false; // a newer server's event type: nothing to show for it
     }
@@ -298,7 +392,10 @@ export class Store {
   // ---- the open ticket -------------------------------------------------------------
 
   openThread(id) {
-    this.thread = { id, messages: new Map(), notes: new Map(), first: 0, total: 0, media: new Map() };
+    this.thread = {
+      id, messages: new Map(), notes: new Map(), first: 0, total: 0, media: new Map(),
+      deleted: new Set(), editing: null, deleting: null, history: null,
+    };
     this.picker = null;
     this.changed("list", "thread", "files", "contact");
     return this.thread;
@@ -313,7 +410,9 @@ export class Store {
 
   threadLoaded(thread, messages, { total, first }) {
     if (this.thread !== thread) return false;
-    for (const m of messages) if (!thread.messages.has(m.id)) thread.messages.set(m.id, m);
+    for (const m of messages) {
+      if (!thread.messages.has(m.id) && !thread.deleted.has(m.id)) thread.messages.set(m.id, m);
+    }
     if (total !== undefined) thread.total = Math.max(total, thread.messages.size);
     if (first !== undefined) thread.first = first;
     this.changed("thread");
@@ -330,7 +429,9 @@ export class Store {
   // ---- the contact panel --------------------------------------------------------------
 
   contactFor(userId) {
-    if (!this.contact || this.contact.userId !== userId) this.contact = { userId, tickets: null };
+    if (!this.contact || this.contact.userId !== userId) {
+      this.contact = { userId, tickets: null, block: undefined, form: null, busy: false, error: "" };
+    }
     this.changed("contact");
     return this.contact;
   }
@@ -339,6 +440,15 @@ export class Store {
     if (this.contact !== contact) return;
     contact.tickets = tickets.map((t) => this.tickets.get(t.id) || t);
     this.changed("contact");
+  }
+
+  /** The contact panel's block (an answer of GET users/{id}/ or a block/unblock),
+      its form, or its Unblock button's state: *fields*. */
+  setContact(contact, fields) {
+    if (this.contact !== contact) return false;
+    Object.assign(contact, fields);
+    this.changed("contact");
+    return true;
   }
 
   /** A ticket of the contact's user changed: its row in the panel follows. */
@@ -402,6 +512,20 @@ export class Store {
   setPicker(picker) {
     this.picker = picker;
     this.changed("picker");
+  }
+
+  // ---- the stats page --------------------------------------------------------------------
+
+  showView(name) {
+    if (this.view === name) return;
+    this.view = name;
+    this.changed("view");
+  }
+
+  setStats(fields) {
+    Object.assign(this.stats, fields);
+    if (fields.days) this.storage.setItem(STATS_KEY, String(fields.days));
+    this.changed("stats");
   }
 
   // ---- alerts ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 import { IMAGE_TYPES, icon as fileIcon } from "./media.js";
 import { S, SENDER, config, fmt, me, node } from "./config.js";
 import { TABS } from "./store.js";
+import { StatsView } from "./stats.js";
 
 const $ = (selector, root) => (root || document).querySelector(selector);
 
@@ -48,6 +49,19 @@ export const el = {
   picker: $("#saved-replies"),
   contact: $("#contact"),
   alerts: $("#alerts-toggle"),
+  extra: $(".ticket-extra"),
+  layout: $("main.layout"),
+  stats: $("#stats"),
+  statsOpen: $("#stats-open"),
+  block: $(".contact-block"),
+  blockState: $(".blocked-state"),
+  blockOpen: $(".block-open"),
+  unblock: $(".unblock"),
+  blockForm: $("#block-form"),
+  blockReason: $("#block-reason"),
+  blockError: $("#block-error"),
+  blockSubmit: $("#block-form button[type=submit]"),
+  blockActionError: $(".block-action-error"),
 };
 
 const lang = document.documentElement.lang;
@@ -56,6 +70,10 @@ const dateFormat = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short
 const longFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
 const languageNames = typeof Intl.DisplayNames === "function"
   ? new Intl.DisplayNames([lang], { type: "language" }) : null;
+
+export function longTime(iso) {
+  return longFormat.format(new Date(iso));
+}
 
 export function shortTime(iso) {
   const date = new Date(iso);
@@ -71,7 +89,21 @@ export function managerName(manager) {
   if (!manager) return "";
   if (manager.id === me.id) return me.name;
   const name = [manager.first_name, manager.last_name].filter(Boolean).join(" ");
-  return name || "#" + manager.id;
+  return name || manager.username || "#" + manager.id;
+}
+
+/** A manager by id, named from any ticket the page holds that they hold. */
+function knownManager(store, id) {
+  for (const ticket of store.tickets.values()) {
+    if (ticket.support_manager && ticket.support_manager.id === id) return ticket.support_manager;
+  }
+  return { id };
+}
+
+/** Whether *message* is the manager's own reply still inside the edit window. */
+export function editable(message, now = Date.now()) {
+  if (message.sender !== SENDER.support || message.author !== me.id) return false;
+  return now < Date.parse(message.created_at) + config.edit_window_seconds * 1000;
 }
 
 /** The user's name: first and last, else @username, else "Telegram user N". */
@@ -131,6 +163,9 @@ export class Views {
     this.media = media;
     this.pending = new Set();
     this.frame = false;
+    this.editor = null; // the open inline editor: {thread, id, box, textarea}, kept across redraws
+    this.windowTimer = null; // redraws the thread when an Edit button's window closes
+    this.stats = new StatsView(store, el.stats);
     store.subscribe((parts) => this.schedule(parts));
   }
 
@@ -160,6 +195,21 @@ export class Views {
     }
     if (parts.has("picker")) this.renderPicker();
     if (parts.has("alerts")) this.renderAlerts();
+    if (parts.has("view")) this.renderView();
+    if (parts.has("stats")) this.stats.render();
+  }
+
+  /** The desk (queue and conversation) or the stats page. */
+  renderView() {
+    const stats = this.store.view === "stats";
+    el.layout.hidden = stats;
+    el.stats.hidden = !stats;
+    if (el.statsOpen) {
+      el.statsOpen.hidden = !config.features.stats;
+      if (stats) el.statsOpen.setAttribute("aria-current", "page");
+      else el.statsOpen.removeAttribute("aria-current");
+    }
+    this.stats.render();
   }
 
   // ---- the queue ------------------------------------------------------------------
@@ -210,6 +260,7 @@ export class Views {
     const holder = node("span", "holder");
     holder.append(`#${ticket.id}`);
     if (ticket.user) holder.append(" · ", node("span", "user-name", userName(ticket.user)));
+    if (ticket.user && ticket.user.blocked) holder.append(" ", node("span", "blocked-mark", S.blocked));
     holder.append(" · " + holderText(ticket));
     link.append(holder);
     item.append(link);
@@ -252,6 +303,31 @@ export class Views {
       reopen: ticket.resolved,
     };
     for (const button of el.actions) button.hidden = !visible[button.dataset.action];
+    this.renderExtra(ticket);
+  }
+
+  /** Under the title: the ticket this one follows, and the user's rating. */
+  renderExtra(ticket) {
+    const parts = [];
+    if (ticket.previous) {
+      const link = node("a", "previous", fmt(S.follows_ticket, { id: ticket.previous }));
+      link.href = `#ticket-${ticket.previous}`;
+      parts.push(link);
+    }
+    if (ticket.rating) {
+      const score = Math.max(0, Math.min(5, Number(ticket.rating.score) || 0));
+      const rating = node("span", "rating");
+      rating.dataset.score = String(score);
+      const stars = node("span", "stars", "★".repeat(score) + "☆".repeat(5 - score));
+      stars.setAttribute("role", "img");
+      stars.setAttribute("aria-label", fmt(S.rated, { score }));
+      stars.title = fmt(S.rated, { score }) + " · " + longTime(ticket.rating.created_at);
+      rating.append(stars);
+      if (ticket.rating.comment) rating.append(" ", node("q", "rating-comment", ticket.rating.comment));
+      parts.push(rating);
+    }
+    el.extra.replaceChildren(...parts);
+    el.extra.hidden = parts.length === 0;
   }
 
   /** The timeline: messages and notes by time, notes styled apart. */
@@ -274,17 +350,44 @@ export class Views {
       ...messages.map((m) => ({ at: Date.parse(m.created_at), order: 0, id: m.id, view: () => this.message(thread, m) })),
       ...notes.map((n) => ({ at: Date.parse(n.created_at), order: 1, id: n.id, view: () => this.note(n) })),
     ].sort((a, b) => a.at - b.at || a.order - b.order || a.id - b.id);
+    const active = document.activeElement;
+    const focused = active && el.messages.contains(active) ? active : null;
+    const selection = focused && focused.tagName === "TEXTAREA"
+      ? [focused.selectionStart, focused.selectionEnd] : null;
+    if (!thread.editing) this.editor = null;
     el.messages.replaceChildren(...items.map((item) => item.view()));
     if (!items.length) el.messages.append(node("li", "empty", S.no_messages));
+    // A redraw keeps the keyboard where it was: the editor itself, or the control
+    // drawn anew in its place.
+    if (focused && focused.isConnected) {
+      focused.focus({ preventScroll: true });
+      if (selection) focused.setSelectionRange(...selection);
+    } else if (focused && focused.dataset.key) {
+      const again = el.messages.querySelector(`[data-key="${focused.dataset.key}"]`);
+      if (again) again.focus({ preventScroll: true });
+    }
+    this.scheduleWindow(messages);
     el.older.hidden = thread.first === 0;
     if (keepPosition) scroller.scrollTop = scroller.scrollHeight - fromBottom;
     else if (bottom || atBottom) scroller.scrollTop = scroller.scrollHeight;
     this.renderCounter();
   }
 
+  /** Redraw when the first of the manager's editable replies leaves the edit window. */
+  scheduleWindow(messages) {
+    clearTimeout(this.windowTimer);
+    const now = Date.now();
+    const ends = messages.filter((m) => editable(m, now))
+      .map((m) => Date.parse(m.created_at) + config.edit_window_seconds * 1000);
+    if (!ends.length) return;
+    const wait = Math.min(...ends) - now + 50;
+    this.windowTimer = setTimeout(() => this.schedule(new Set(["thread"])), Math.min(wait, 2 ** 31 - 1));
+  }
+
   message(thread, message) {
     const item = node("li", `message ${message.sender}`);
     item.dataset.messageId = message.id;
+    const editing = thread.editing && thread.editing.id === message.id ? thread.editing : null;
     const attachments = message.attachments || [];
     if (attachments.length) {
       item.classList.add("has-attachments");
@@ -293,17 +396,140 @@ export class Views {
       for (const attachment of attachments) holder.append(this.attachment(thread, attachment, pictures.length > 1));
       item.append(holder);
     }
-    if (message.text) {
+    if (editing) {
+      item.append(this.editorFor(thread, message, editing));
+    } else if (message.text) {
       const text = node("span", "text");
       text.append(...linkify(message.text));
       item.append(text);
     }
     const who = message.sender === SENDER.support
-      ? (message.author === me.id ? S.you : managerName({ id: message.author }))
+      ? (message.author === me.id ? S.you : managerName(knownManager(this.store, message.author)))
       : S.user;
     const seen = message.sender === SENDER.support && message.viewed ? " · " + S.viewed : "";
-    item.append(node("span", "info", `${who} · ${shortTime(message.created_at)}${seen}`));
+    const info = node("span", "info", `${who} · ${shortTime(message.created_at)}${seen}`);
+    if (message.edited_at) {
+      info.append(" · ");
+      const label = button("link edited", S.edited, `history-${message.id}`);
+      label.dataset.history = message.id;
+      label.title = fmt(S.edited_at, { date: longTime(message.edited_at) });
+      label.setAttribute("aria-expanded", String(!!thread.history && thread.history.id === message.id));
+      if (!config.features.editHistory) label.disabled = true;
+      info.append(label);
+    }
+    const deleting = thread.deleting && thread.deleting.id === message.id ? thread.deleting : null;
+    if (config.features.editMessages && !editing && !deleting && editable(message)) {
+      const edit = button("link msg-action", S.edit, `edit-${message.id}`);
+      edit.dataset.edit = message.id;
+      const remove = button("link msg-action", S.delete, `delete-${message.id}`);
+      remove.dataset.delete = message.id;
+      info.append(" · ", edit, " · ", remove);
+    }
+    item.append(info);
+    if (deleting) item.append(this.confirmDelete(message, deleting));
+    if (thread.history && thread.history.id === message.id) item.append(this.history(message, thread.history));
     return item;
+  }
+
+  /** The inline editor of an own reply: made once, then moved from redraw to redraw
+      (so what is typed, the caret and the focus stay). */
+  editorFor(thread, message, editing) {
+    let editor = this.editor;
+    if (!editor || editor.thread !== thread || editor.id !== message.id) {
+      const box = node("div", "editor");
+      const textarea = node("textarea", "edit-text");
+      textarea.value = message.text;
+      textarea.rows = Math.min(8, Math.max(2, message.text.split("\n").length));
+      textarea.setAttribute("aria-label", S.edit);
+      textarea.maxLength = config.maxTextLength;
+      const bar = node("div", "editor-bar");
+      const hint = node("span", "editor-hint", S.edit_hint);
+      const error = node("p", "error");
+      error.setAttribute("role", "alert");
+      const save = button("primary", S.save, "save-edit");
+      save.dataset.saveEdit = message.id;
+      const cancel = button("", S.cancel, "cancel-edit");
+      cancel.dataset.cancelEdit = message.id;
+      bar.append(hint, error, save, cancel);
+      box.append(textarea, bar);
+      editor = { thread, id: message.id, box, textarea, error, save, cancel };
+      this.editor = editor;
+    }
+    show(editor.error, editing.error);
+    editor.textarea.readOnly = !!editing.busy;
+    editor.save.disabled = !!editing.busy;
+    editor.save.textContent = editing.busy ? S.saving : S.save;
+    return editor.box;
+  }
+
+  /** "Delete this reply?" under the reply, with the buttons to go on or not. */
+  confirmDelete(message, deleting) {
+    const box = node("div", "confirm");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", S.delete_confirm);
+    box.append(node("span", "confirm-text", S.delete_confirm));
+    const yes = button("danger", deleting.busy ? S.deleting : S.delete, "confirm-delete");
+    yes.dataset.confirmDelete = message.id;
+    yes.disabled = !!deleting.busy;
+    const no = button("", S.cancel, "cancel-delete");
+    no.dataset.cancelDelete = message.id;
+    box.append(yes, no);
+    if (deleting.error) {
+      const error = node("p", "error", deleting.error);
+      error.setAttribute("role", "alert");
+      box.append(error);
+    }
+    return box;
+  }
+
+  /** The popover of a message's versions, oldest first, ending with the text now. */
+  history(message, history) {
+    const box = node("div", "history");
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", S.history);
+    const head = node("div", "history-head");
+    head.append(node("strong", "", S.history));
+    const close = button("link history-close", "×", "close-history");
+    close.dataset.closeHistory = message.id;
+    close.setAttribute("aria-label", S.close);
+    head.append(close);
+    box.append(head);
+    if (history.error) {
+      box.append(node("p", "error", history.error));
+      return box;
+    }
+    if (!history.entries) {
+      box.append(node("p", "empty", S.loading));
+      return box;
+    }
+    const editorName = (id) => {
+      if (id === null || id === undefined) return S.history_by_user;
+      return fmt(S.history_edited_by, { name: managerName(knownManager(this.store, id)) });
+    };
+    const entries = history.entries;
+    const versions = entries.map((entry, n) => ({
+      text: entry.text,
+      label: n === 0 ? S.history_original : editorName(entries[n - 1].editor),
+      at: n === 0 ? message.created_at : entries[n - 1].edited_at,
+    }));
+    const last = entries[entries.length - 1];
+    versions.push({
+      text: message.text,
+      label: S.history_current + (last ? " · " + editorName(last.editor) : ""),
+      at: last ? last.edited_at : message.edited_at || message.created_at,
+      current: true,
+    });
+    const list = node("ol", "versions");
+    for (const version of versions) {
+      const item = node("li", version.current ? "version current" : "version");
+      item.append(node("span", "version-info", `${version.label} · ${longTime(version.at)}`));
+      const text = node("span", "text");
+      text.append(...linkify(version.text));
+      item.append(text);
+      list.append(item);
+    }
+    box.append(list);
+    return box;
   }
 
   note(note) {
@@ -372,6 +598,7 @@ export class Views {
     $(".contact-details", panel).replaceChildren(...rows);
     const list = $(".contact-tickets", panel);
     const contact = this.store.contact;
+    this.renderBlock(user, contact && contact.userId === user.telegram_id ? contact : null);
     const others = contact && contact.userId === user.telegram_id && contact.tickets
       ? contact.tickets.filter((t) => t.id !== thread.id) : null;
     if (others === null) {
@@ -394,6 +621,42 @@ export class Views {
       item.append(link);
       return item;
     }));
+  }
+
+  /** The contact panel's block: the state and reason, Block (a form asking why) or Unblock. */
+  renderBlock(user, contact) {
+    el.block.hidden = !config.features.users;
+    if (el.block.hidden) return;
+    const known = contact && contact.block !== undefined;
+    const blocked = known ? !!contact.block : !!user.blocked;
+    el.block.classList.toggle("is-blocked", blocked);
+    const state = [];
+    if (blocked) {
+      state.push(node("strong", "blocked-label", S.blocked));
+      const block = known ? contact.block : null;
+      if (block) {
+        const date = longTime(block.blocked_at);
+        const since = block.blocked_by === null || block.blocked_by === undefined
+          ? fmt(S.blocked_since_date, { date })
+          : fmt(S.blocked_since, { date, name: managerName(knownManager(this.store, block.blocked_by)) });
+        state.push(node("span", "blocked-since", since));
+        if (block.reason) state.push(node("span", "blocked-reason", fmt(S.blocked_reason, { reason: block.reason })));
+      }
+    }
+    el.blockState.replaceChildren(...state);
+    el.blockState.hidden = !blocked;
+    const form = contact && contact.form;
+    el.blockOpen.hidden = blocked || !!form;
+    el.blockOpen.setAttribute("aria-expanded", String(!!form));
+    el.unblock.hidden = !blocked;
+    el.unblock.disabled = !!(contact && contact.busy);
+    el.unblock.textContent = contact && contact.busy ? S.unblocking : S.unblock;
+    el.blockForm.hidden = !form || blocked;
+    el.blockReason.readOnly = !!(form && form.busy);
+    el.blockSubmit.disabled = !!(form && form.busy);
+    el.blockSubmit.textContent = form && form.busy ? S.blocking : S.block_submit;
+    show(el.blockError, form ? form.error : "");
+    show(el.blockActionError, contact ? contact.error : "");
   }
 
   // ---- the reply box ---------------------------------------------------------------------
@@ -536,6 +799,14 @@ export class Views {
 }
 
 const baseTitle = document.title;
+
+/** A button (type=button) with a class, a text and a key that finds it again after a redraw. */
+function button(className, text, key) {
+  const element = node("button", className, text);
+  element.type = "button";
+  if (key) element.dataset.key = key;
+  return element;
+}
 
 function matchesSearch(ticket, query) {
   if (!query) return true;
