@@ -381,6 +381,37 @@ class NoteInput(StrictSerializer):
     text = _text(help_text=_("The note; managers read it, a bot never does."))
 
 
+class MessageEditInput(StrictSerializer):
+    """``PATCH tickets/{id}/messages/{message_id}/``: a message's new text
+    (:mod:`support.edits`). Nothing given changes nothing, as any ``PATCH``."""
+
+    text = _text(
+        allow_empty=True,
+        required=False,
+        help_text=_(
+            "The new text, under the rule of posting; empty only for a message with "
+            "attachments (their caption), else 409 text_required. The same text as now "
+            "changes nothing."
+        ),
+    )
+
+
+#: The periods ``GET stats/?days=`` covers, in days (today included).
+STATS_DAYS = (7, 30)
+
+
+class StatsQuery(serializers.Serializer[Any]):
+    """``GET stats/``'s query (not strict: other parameters, a cache buster, are ignored)."""
+
+    days = serializers.ChoiceField(
+        choices=[str(days) for days in STATS_DAYS],
+        required=False,
+        default=str(STATS_DAYS[0]),
+        help_text=_("The last 7 or 30 days, today included (7 when not given)."),
+    )
+
+
+
 class EmptyInput(StrictSerializer):
     """Actions such as assign take no body (an empty object is fine)."""
 

@@ -90,12 +90,17 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
         read_only=True, allow_null=True
     )
     attachments = AttachmentSerializer(many=True, read_only=True)
+    edited_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When its text last changed (GET …/edits/ has the texts before); null: never.",
+    )
 
     class Meta:
         model = Message
         fields = (
             "id", "created_at", "sender", "text", "viewed", "ticket", "author", "attachments",
-            "via_staff_chat",
+            "via_staff_chat", "edited_at",
         )  # fmt: skip
         read_only_fields = fields
 
@@ -305,6 +310,9 @@ def message_data(message: Message) -> dict[str, Any]:
         "author": message.author_id,
         "attachments": [attachment_data(a) for a in _attachments(message)],
         "via_staff_chat": message.via_staff_chat,
+        "edited_at": (
+            None if message.edited_at is None else _DATETIME.to_representation(message.edited_at)
+        ),
     }
 
 

@@ -92,8 +92,8 @@ def test_the_schema_is_valid_openapi_3(document):
 def test_every_request_body_refuses_unknown_fields(document):
     bodies = list(request_bodies(document))
     # 4 actions, PATCH, viewed, 2 x (JSON and multipart), the link code, its
-    # confirmation, the topic, a saved reply's POST and PATCH, a note
-    assert len(bodies) == 16
+    # confirmation, the topic, a saved reply's POST and PATCH, a note, a message's edit
+    assert len(bodies) == 17
     for name, media_type, schema in bodies:
         assert schema["type"] == "object", (name, media_type)
         assert schema["additionalProperties"] is False, (name, media_type)

@@ -1,5 +1,5 @@
 """List filters. Tickets: ``user_id``, ``resolved``, ``manager``, ``manager__isnull`` (as in
-1.x), plus ``search`` and ``ordering``; messages: ``ordering``.
+1.x), plus ``search`` and ``ordering``; messages: ``ordering`` and ``idempotency_key``.
 
 Without ``ordering`` a list comes in 1.2.0's order (its manager page depends on it,
 see :mod:`support.api.views`); ``ordering`` asks for another, ``-`` first for
@@ -28,7 +28,13 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import BaseCSVField
 from drf_spectacular.utils import extend_schema_field
 
-from support.inputs import ANY_TEXT_PATTERN, INT64_MAX, INT64_MIN, SEARCH_MAX_LENGTH
+from support.inputs import (
+    ANY_TEXT_PATTERN,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    INT64_MAX,
+    INT64_MIN,
+    SEARCH_MAX_LENGTH,
+)
 from support.models import Message, Ticket
 
 _TRUE = ("true", "True", "1")
@@ -180,10 +186,30 @@ class TicketFilter(django_filters.FilterSet):  # type: ignore[misc]
 
 
 class MessageFilter(django_filters.FilterSet):  # type: ignore[misc]
-    """``ordering`` of ``tickets/{id}/messages/`` (newest first without it, as 1.2.0)."""
+    """``ordering`` of ``tickets/{id}/messages/`` (newest first without it, as 1.2.0), and
+    ``idempotency_key``: the message posted with that key, if any (a bot finds the desk's
+    copy of a Telegram message the user edited by the key it posted it with)."""
 
+    idempotency_key = documented(
+        django_filters.CharFilter(
+            field_name="idempotency_key",
+            max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+            strip=False,  # keys are matched as they were posted
+            validators=[
+                RegexValidator(ANY_TEXT_PATTERN, _("Null characters are not allowed."), "null")
+            ],
+        ),
+        {
+            "type": "string",
+            "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+            "pattern": ANY_TEXT_PATTERN,
+            "description": str(
+                _("Only the message posted with this idempotency key (none, or one).")
+            ),
+        },
+    )
     ordering = ordering_by("created_at", "id")
 
     class Meta:
         model = Message
-        fields = ("ordering",)
+        fields = ("idempotency_key", "ordering")

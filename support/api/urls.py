@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from support import services
-from support.api import downloads, saved_replies, views
+from support.api import downloads, edit_views, saved_replies, views
 from support.api.note_views import NoteListView
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
@@ -32,6 +32,16 @@ urlpatterns = [
         "tickets/<int:pk>/messages/viewed/",
         views.MarkViewedView.as_view(),
         name="messages-viewed",
+    ),
+    path(
+        "tickets/<int:pk>/messages/<int:message_id>/",
+        edit_views.MessageDetailView.as_view(),
+        name="message-detail",
+    ),
+    path(
+        "tickets/<int:pk>/messages/<int:message_id>/edits/",
+        edit_views.MessageEditListView.as_view(),
+        name="message-edits",
     ),
     path("tickets/<int:pk>/notes/", NoteListView.as_view(), name="note-list"),
     path(
