@@ -411,7 +411,6 @@ class StatsQuery(serializers.Serializer[Any]):
     )
 
 
-
 class EmptyInput(StrictSerializer):
     """Actions such as assign take no body (an empty object is fine)."""
 
@@ -447,6 +446,49 @@ class TelegramTopicInput(StrictSerializer):
             "The stored topic id this one replaces (the old topic was deleted); "
             "otherwise a stored topic stays."
         ),
+    )
+
+
+# -- blocking and ratings (support.blocking, support.ratings) -------------------------
+
+#: The longest reason for a block (the profile's column).
+BLOCK_REASON_MAX_LENGTH = 500
+#: The longest comment on a rating.
+RATING_COMMENT_MAX_LENGTH = 1000
+#: The scores a rating may give.
+RATING_MIN, RATING_MAX = 1, 5
+
+
+class BlockInput(StrictSerializer):
+    """``POST users/{telegram_id}/block/`` (managers)."""
+
+    reason = StringField(
+        limit=BLOCK_REASON_MAX_LENGTH,
+        help_text=_(
+            "Why: managers read it, and a note on each of the user's open tickets says it "
+            "(the user never does). A user already blocked keeps the first reason."
+        ),
+    )
+
+
+class RatingInput(StrictSerializer):
+    """``POST tickets/{id}/rating/`` (bots): the user's rating of the help, once per ticket."""
+
+    score = StrictIntegerField(min_value=RATING_MIN, max_value=RATING_MAX, help_text=_("1 to 5."))
+    comment = StringField(
+        limit=RATING_COMMENT_MAX_LENGTH,
+        allow_empty=True,
+        required=False,
+        help_text=_("Optional; may be empty (none), not blank."),
+    )
+
+
+class RatingCommentInput(StrictSerializer):
+    """``PATCH tickets/{id}/rating/`` (bots): the comment the user sent after their score."""
+
+    comment = StringField(
+        limit=RATING_COMMENT_MAX_LENGTH,
+        help_text=_("Added to a rating without one; a rating that has one keeps it."),
     )
 
 

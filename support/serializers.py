@@ -22,7 +22,15 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from support.models import Attachment, Message, Side, TelegramAccount, TelegramProfile, Ticket
+from support.models import (
+    Attachment,
+    Message,
+    Rating,
+    Side,
+    TelegramAccount,
+    TelegramProfile,
+    Ticket,
+)
 
 #: ``to_attr`` of the prefetch that holds each ticket's newest message.
 LAST_MESSAGES_ATTR = "_last_messages"
@@ -54,6 +62,10 @@ class TelegramUserSerializer(serializers.Serializer[Any]):
         read_only=True,
         allow_null=True,
         help_text="When the desk first heard of the user (their first ticket).",
+    )
+    blocked = serializers.BooleanField(
+        read_only=True,
+        help_text="A manager blocked the user: their new tickets and messages are refused.",
     )
 
 
@@ -115,6 +127,17 @@ class TelegramTopicSerializer(serializers.Serializer[Any]):
     topic_id = serializers.IntegerField(read_only=True)
 
 
+class RatingSerializer(serializers.Serializer[Any]):
+    """The user's rating of the help on a resolved ticket (:func:`rating_data` builds it)."""
+
+    score = serializers.IntegerField(read_only=True, min_value=1, max_value=5)
+    comment = serializers.CharField(read_only=True, help_text='"" when the user left none.')
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return rating_data(instance)
+
+
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
     """A ticket; ``unread`` counts the other side's unviewed messages.
 
@@ -133,6 +156,17 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         allow_null=True,
         help_text="The ticket's forum topic in the staff group, or null.",
     )
+    resolved_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When it was last resolved; null while open."
+    )
+    previous: serializers.PrimaryKeyRelatedField[Ticket] = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The user's ticket resolved last before this one was opened, or null.",
+    )
+    rating = RatingSerializer(
+        read_only=True, allow_null=True, help_text="The user's rating, once given; else null."
+    )
 
     class Meta:
         model = Ticket
@@ -147,6 +181,9 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "unread",
             "last_message",
             "telegram_topic",
+            "resolved_at",
+            "previous",
+            "rating",
         )
         read_only_fields = fields
 
@@ -190,7 +227,7 @@ def tickets_for_representation(queryset: QuerySet[Ticket], reader_side: str) -> 
         .values("n")
     )
     return (
-        queryset.select_related("support_manager")
+        queryset.select_related("support_manager", "rating")  # a join: no query per ticket
         .annotate(unread_count=Coalesce(Subquery(unread), 0), **_profile_annotations())
         .prefetch_related(
             # Django turns a sliced prefetch into one windowed query.
@@ -205,7 +242,7 @@ def _profile_annotations() -> dict[str, Subquery]:
     row = TelegramProfile.objects.filter(pk=OuterRef("user_id"))
     return {
         f"{PROFILE_PREFIX}{field}": Subquery(row.values(field)[:1])
-        for field in (*PROFILE_FIELDS, "first_contact_at")
+        for field in (*PROFILE_FIELDS, "first_contact_at", "blocked_at")
     }
 
 
@@ -225,7 +262,13 @@ def _profile(ticket: Ticket) -> TelegramProfile | None:
     if first_contact_at is None:
         return None
     values = {field: getattr(ticket, PROFILE_PREFIX + field) for field in PROFILE_FIELDS}
-    return TelegramProfile(telegram_id=ticket.user_id, first_contact_at=first_contact_at, **values)
+    blocked_at = getattr(ticket, PROFILE_PREFIX + "blocked_at", None)
+    return TelegramProfile(
+        telegram_id=ticket.user_id,
+        first_contact_at=first_contact_at,
+        blocked_at=blocked_at,
+        **values,
+    )
 
 
 _MISSING = object()
@@ -233,13 +276,15 @@ _MISSING = object()
 
 def user_data(telegram_id: int, row: TelegramProfile | None) -> dict[str, Any]:
     """A ticket's ``user``: the 1.x ``telegram_id`` first, then the profile (``""``
-    and ``null`` where unknown)."""
+    and ``null`` where unknown), then whether a manager blocked them (the block is
+    kept on the profile's row, so a user without a row is not blocked)."""
     data: dict[str, Any] = {"telegram_id": telegram_id}
     for field in PROFILE_FIELDS:
         data[field] = "" if row is None else getattr(row, field)
     data["first_contact_at"] = (
         None if row is None else _DATETIME.to_representation(row.first_contact_at)
     )
+    data["blocked"] = row is not None and row.blocked_at is not None
     return data
 
 
@@ -288,6 +333,41 @@ def ticket_data(ticket: Ticket, reader_side: str = Side.SUPPORT) -> dict[str, An
         "unread": unread,
         "last_message": None if last is None else message_data(last),
         "telegram_topic": telegram_topic_data(ticket),
+        "resolved_at": (
+            None if ticket.resolved_at is None else _DATETIME.to_representation(ticket.resolved_at)
+        ),
+        "previous": ticket.previous_id,
+        "rating": _rating_data_of(ticket),
+    }
+
+
+#: Where a ticket carries its rating once the service layer knows it (a new ticket has
+#: none; a rating just stored): its representation then reads no row.
+RATING_ATTR = "_rating_row"
+
+
+def remember_rating(ticket: Ticket, rating: Rating | None) -> None:
+    """*ticket*'s rating, just written or known to be missing: no query to show it."""
+    setattr(ticket, RATING_ATTR, rating)
+
+
+def _rating_data_of(ticket: Ticket) -> dict[str, Any] | None:
+    known: Any = getattr(ticket, RATING_ATTR, _MISSING)
+    if known is not _MISSING:
+        return None if known is None else rating_data(known)
+    try:
+        rating = ticket.rating  # joined by tickets_for_representation; else one query
+    except Rating.DoesNotExist:
+        return None
+    return rating_data(rating)
+
+
+def rating_data(rating: Rating) -> dict[str, Any]:
+    """A rating as tickets, ``tickets/{id}/rating/`` and ``ticket.rated`` show it."""
+    return {
+        "score": rating.score,
+        "comment": rating.comment,
+        "created_at": _DATETIME.to_representation(rating.created_at),
     }
 
 

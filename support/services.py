@@ -12,7 +12,10 @@ Rules:
 * a manager's write on a ticket assigned to someone else is
   ``assigned_to_other`` (assigning it is ``already_assigned``);
 * a manager replying to an unassigned ticket takes it first;
-* nobody writes messages on a resolved ticket (``ticket_resolved``);
+* nobody writes messages on a resolved ticket (``ticket_resolved``), except
+  the user within ``SUPPORT_REOPEN_WINDOW`` of its resolution: that reopens it;
+* a blocked user (:mod:`support.blocking`) opens and posts nothing (``user_blocked``);
+* a new ticket links to the user's ticket resolved last (``previous``);
 * resolve, reopen, unassign and assign-to-self are idempotent: no change, no event;
 * a staff bot acting for a linked manager (:meth:`Actor.acting
   <support.actors.Actor.acting>`) is that manager in every rule; its messages
@@ -26,16 +29,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support import attachments, events, profiles, telegram_links
+from support import attachments, blocking, events, profiles, telegram_links
 from support.actors import Actor
 from support.conf import support_settings, telegram_user_model_label
 from support.exceptions import (
@@ -49,6 +54,7 @@ from support.exceptions import (
     ShortcutTaken,
     TicketResolved,
     UnknownUser,
+    UserBlocked,
 )
 from support.inputs import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -63,6 +69,7 @@ from support.serializers import (
     message_data,
     remember_attachments,
     remember_profile,
+    remember_rating,
     ticket_data,
 )
 
@@ -97,12 +104,15 @@ def _require(actor: Actor, *, managers: bool = True, bots: bool = True) -> None:
         raise PermissionDenied(_("Managers cannot do this; it is a bot's action."))
 
 
-def _locked_ticket(ticket_id: Any, *, lock: bool = True) -> Ticket:
+def _locked_ticket(ticket_id: Any, *, lock: bool = True, blocked: bool = False) -> Ticket:
     """The ticket, row-locked until the transaction ends, so checks hold at commit
-    (``lock=False``: as it is now, for a look before the transaction)."""
+    (``lock=False``: as it is now, for a look before the transaction). *blocked*: with
+    ``user_blocked``, whether its user is blocked, read in the same query."""
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
     tickets = Ticket.objects.select_for_update() if lock else Ticket.objects.all()
+    if blocked:
+        tickets = tickets.annotate(user_blocked=blocking.blocked_annotation())
     try:
         return tickets.get(pk=ticket_id)
     except Ticket.DoesNotExist:
@@ -244,15 +254,23 @@ def open_ticket_once(
     *profile* is the user's Telegram profile (:mod:`support.profiles`): the
     user's row is created with their first ticket, and a changed field
     appends ``user.updated`` before ``ticket.created``.
+    A blocked user is ``user_blocked``, with nothing stored (with files, looked at
+    before they are read); a repeated key is still answered with its ticket.
+    The new ticket's ``previous`` is the user's ticket resolved last, if any.
     """
     _require(actor, managers=False)
     user_id = _clean_user_id(user_id)
     clean_profile = profiles.clean(profile)
     clean_title = _clean_title(title)
+    key = _clean_idempotency_key(idempotency_key)
+    repeat = (
+        bool(files) and key is not None and _ticket_opened_with(actor, key, user_id) is not None
+    )
+    if files and not repeat:
+        blocking.check_not_blocked(user_id)  # before a byte of the files is read or stored
     prepared = attachments.prepare(files, kinds)
     clean_text = _clean_text(text, caption=bool(prepared)) if text is not None or prepared else None
-    key = _clean_idempotency_key(idempotency_key)
-    if key is not None and prepared and _ticket_opened_with(actor, key, user_id) is not None:
+    if repeat:
         prepared = []  # a repeat: answered with the first ticket, and nothing is stored
     with attachments.written(prepared) as stored:
         opened = _open_ticket(actor, user_id, clean_title, clean_text, key, stored, clean_profile)
@@ -276,10 +294,15 @@ def _open_ticket(
             if first is not None:
                 return OpenedTicket(first, created=False)
         user = _telegram_user(user_id)
+        previous = _last_resolved(user_id)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
-                    user=user, title=title, opened_by=actor.bot, idempotency_key=key
+                    user=user,
+                    title=title,
+                    opened_by=actor.bot,
+                    idempotency_key=key,
+                    previous_id=previous,
                 )
         except IntegrityError:
             # The same key, committed by a concurrent request since we looked.
@@ -289,6 +312,9 @@ def _open_ticket(
             return OpenedTicket(first, created=False)
         # A change of profile says user.updated before ticket.created shows the user.
         row = profiles.apply(user_id, profile, opening=True)
+        if blocking.is_blocked(row):
+            # Read under the row's lock, which block() takes too: everything above is undone.
+            raise UserBlocked()
         first_message = None
         if text is not None:
             # The first message carries the key too: a bot that resends the same
@@ -298,11 +324,20 @@ def _open_ticket(
             )
             remember_attachments(first_message, stored.attach_to(first_message))
         remember_profile(ticket, row)
+        remember_rating(ticket, None)  # a new ticket: no rating to look up
         # Built after the first message exists, so `unread` and `last_message` count it.
         events.append(events.TICKET_CREATED, {"ticket": ticket_data(ticket)})
         if first_message is not None:
             events.append(events.MESSAGE_NEW, {"message": message_data(first_message)})
     return OpenedTicket(ticket, created=True)
+
+
+def _last_resolved(user_id: int) -> int | None:
+    """The id of the user's ticket resolved last (by ``resolved_at``, then id), or ``None``."""
+    resolved = Ticket.objects.filter(user_id=user_id, resolved=True)
+    newest = resolved.order_by(F("resolved_at").desc(nulls_last=True), "-id")
+    pk: int | None = newest.values_list("pk", flat=True).first()
+    return pk
 
 
 def _ticket_opened_with(actor: Actor, key: str, user_id: int) -> Ticket | None:
@@ -354,14 +389,16 @@ def update_ticket(
     return ticket
 
 
-def _set_resolved(ticket: Ticket, resolved: bool) -> None:
+def _set_resolved(ticket: Ticket, resolved: bool, *, auto: bool = False) -> None:
+    """*auto*: resolved by :func:`auto_resolve`, which its event says (the bot tells the
+    user in its own words)."""
     if ticket.resolved == resolved:
         return
     ticket.resolved = resolved
     ticket.resolved_at = timezone.now() if resolved else None
     ticket.save(update_fields=["resolved", "resolved_at"])
     kind = events.TICKET_RESOLVED if resolved else events.TICKET_REOPENED
-    events.append(kind, {"id": ticket.pk})
+    events.append(kind, {"id": ticket.pk, "auto": True} if auto else {"id": ticket.pk})
 
 
 def resolve(actor: Actor, ticket_id: Any) -> Ticket:
@@ -370,6 +407,42 @@ def resolve(actor: Actor, ticket_id: Any) -> Ticket:
 
 def reopen(actor: Actor, ticket_id: Any) -> Ticket:
     return update_ticket(actor, ticket_id, resolved=False)
+
+
+def idle_tickets(now: datetime | None = None) -> QuerySet[Ticket]:
+    """The unresolved tickets idle longer than ``SUPPORT_AUTO_RESOLVE_AFTER`` at *now*
+    (none when it is ``None``): last activity is the newest message's time, or the
+    ticket's own without messages."""
+    after = support_settings.AUTO_RESOLVE_AFTER
+    if after is None:
+        return Ticket.objects.none()
+    newest = Message.objects.filter(ticket=OuterRef("pk")).order_by("-created_at", "-id")
+    last_activity = Coalesce(Subquery(newest.values("created_at")[:1]), F("created_at"))
+    return (
+        Ticket.objects.filter(resolved=False)
+        .annotate(last_activity=last_activity)
+        .filter(last_activity__lt=(now or timezone.now()) - after)
+        .order_by("id")
+    )
+
+
+def auto_resolve(*, now: datetime | None = None) -> list[int]:
+    """Resolve every ticket :func:`idle_tickets` finds; ``ticket.resolved`` says ``"auto":
+    true``. Each in its own transaction, looked at again under its lock (a message that
+    arrived meanwhile keeps it open). Returns the ids resolved, in order.
+
+    No actor: the desk itself does this (``manage.py support_auto_resolve``, from cron).
+    """
+    now = now or timezone.now()
+    resolved = []
+    for ticket_id in list(idle_tickets(now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            ticket = _locked_ticket(ticket_id)
+            if ticket.resolved or not idle_tickets(now).filter(pk=ticket_id).exists():
+                continue
+            _set_resolved(ticket, True, auto=True)
+            resolved.append(ticket_id)
+    return resolved
 
 
 def assign(actor: Actor, ticket_id: Any) -> Ticket:
@@ -431,6 +504,12 @@ def post_message(
     written to the storage before the transaction, and removed again if it
     fails or turns out a repeat. A bot's *profile* of the ticket's user is
     stored as :func:`open_ticket_once` does (a manager's is ``permission_denied``).
+
+    A bot's message for a blocked user is ``user_blocked`` (with files, before they
+    are read), a repeated key still answered with its message. A bot's message on
+    a resolved ticket within ``SUPPORT_REOPEN_WINDOW`` of its ``resolved_at`` (the
+    edge included) reopens it, ``ticket.reopened`` before ``ticket.message.new``;
+    its manager keeps it. Otherwise a resolved ticket is ``ticket_resolved``.
     """
     _require(actor)
     clean_profile = _clean_profile(actor, profile)
@@ -439,11 +518,14 @@ def post_message(
             _("This credential writes as %(side)r, not %(sender)r.")
             % {"side": str(actor.side), "sender": sender}
         )
+    idempotency_key = _clean_idempotency_key(idempotency_key)
+    repeat = bool(files) and idempotency_key is not None and _is_repeat(ticket_id, idempotency_key)
+    if files and not repeat and actor.is_bot:
+        _check_user_not_blocked(ticket_id)  # before a byte of the files is read or stored
     prepared = attachments.prepare(files, kinds)
     clean_text = _clean_text(text, caption=bool(prepared))
-    idempotency_key = _clean_idempotency_key(idempotency_key)
     if prepared:
-        if idempotency_key is not None and _is_repeat(ticket_id, idempotency_key):
+        if repeat:
             prepared = []  # answered with the first message; nothing is stored
         else:
             # The checks made under the lock below, made first without it too:
@@ -457,10 +539,33 @@ def post_message(
 
 
 def _check_postable(actor: Actor, ticket: Ticket) -> None:
-    if ticket.resolved:
+    if ticket.resolved and not _reopens(actor, ticket):
         raise TicketResolved()
     if actor.manager is not None:
         _check_not_others(actor, ticket)
+
+
+def _reopens(actor: Actor, ticket: Ticket) -> bool:
+    """Whether the bot's message on this resolved ticket reopens it: within
+    ``SUPPORT_REOPEN_WINDOW`` of its resolution, the edge included."""
+    window = support_settings.REOPEN_WINDOW
+    return (
+        actor.is_bot
+        and ticket.resolved
+        and window is not None
+        and ticket.resolved_at is not None
+        and timezone.now() - ticket.resolved_at <= window
+    )
+
+
+def _check_user_not_blocked(ticket_id: Any) -> None:
+    """``user_blocked`` if the ticket's user is blocked (one query); a bad or unknown
+    id is left for the checks that judge it."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        return
+    found = Ticket.objects.filter(pk=ticket_id).annotate(blocked=blocking.blocked_annotation())
+    if found.values_list("blocked", flat=True).first():
+        raise UserBlocked()
 
 
 def _post_message(
@@ -472,14 +577,22 @@ def _post_message(
     profile: dict[str, str] | None = None,
 ) -> PostedMessage:
     with transaction.atomic():
-        ticket = _locked_ticket(ticket_id)
+        # A bot's: whether the user is blocked, in the same query (no query more per post).
+        ticket = _locked_ticket(ticket_id, blocked=actor.is_bot)
         if idempotency_key is not None:
             first = ticket.messages.filter(idempotency_key=idempotency_key).first()
             if first is not None:
                 if first.sender != actor.side:
                     raise IdempotencyConflict()
                 return PostedMessage(first, created=False)
+        if getattr(ticket, "user_blocked", False):
+            raise UserBlocked()
         _check_postable(actor, ticket)
+        if ticket.resolved:  # a user's message within the reopen window (checked above)
+            # Looked at again under the profile's lock: a block resolves tickets, and a
+            # block committed after the ticket was read must not be undone by a reopen.
+            blocking.check_not_blocked(ticket.user_id, lock=True)
+            _set_resolved(ticket, False)
         if actor.manager is not None:
             # Replying to a queued ticket takes it; its event comes first.
             _assign_locked(actor, ticket)

@@ -13,11 +13,13 @@ import pytest
 
 from support import services
 
-ADDED_TICKET_FIELDS = ["viewed", "unread", "last_message", "telegram_topic"]
+ADDED_TICKET_FIELDS = [
+    "viewed", "unread", "last_message", "telegram_topic", "resolved_at", "previous", "rating",
+]  # fmt: skip
 ADDED_MESSAGE_FIELDS = ["author", "attachments", "via_staff_chat", "edited_at"]
 #: Fields added inside the 1.x objects, after theirs (a ticket's user: the Telegram profile).
 ADDED_INNER_FIELDS = {
-    "user": ["first_name", "last_name", "username", "language_code", "first_contact_at"]
+    "user": ["first_name", "last_name", "username", "language_code", "first_contact_at", "blocked"]
 }
 
 

@@ -48,6 +48,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "support.profiles",
             "support.services",
             "support.notes",
+            "support.blocking",
+            "support.ratings",
+            "support.edits",
+            "support.stats",
         ),
     ),
     (

@@ -47,9 +47,12 @@ def test_the_first_ticket_stores_the_profile_and_shows_it_in_user(bot_client, tg
     assert response.status_code == 201, response.content
     user = response.json()["user"]
     row = TelegramProfile.objects.get(pk=123)
-    assert user == {"telegram_id": 123, **ALICE, "first_contact_at": user["first_contact_at"]}
+    assert user == {
+        "telegram_id": 123, **ALICE, "first_contact_at": user["first_contact_at"], "blocked": False
+    }  # fmt: skip
     assert list(user) == [
-        "telegram_id", "first_name", "last_name", "username", "language_code", "first_contact_at"
+        "telegram_id", "first_name", "last_name", "username", "language_code", "first_contact_at",
+        "blocked",
     ]  # fmt: skip
     assert user["first_contact_at"].endswith("Z")
     assert (row.first_name, row.username) == ("Алиса", "alice_1")
@@ -78,7 +81,7 @@ def test_a_changed_name_updates_the_row_and_appends_user_updated_once(
         assert response.status_code == 201, response.content
     [event] = user_events()
     assert event["user"] == {
-        "telegram_id": 123, **renamed, "first_contact_at": first_contact
+        "telegram_id": 123, **renamed, "first_contact_at": first_contact, "blocked": False
     }  # fmt: skip
     shown = manager_client.get(f"/support/tickets/{ticket['id']}/").json()["user"]
     assert shown == event["user"]
@@ -137,6 +140,7 @@ def test_a_user_without_a_row_shows_blanks_and_no_first_contact(manager_client, 
         "username": "",
         "language_code": "",
         "first_contact_at": None,
+        "blocked": False,
     }
 
 
@@ -349,6 +353,7 @@ def test_the_schema_states_a_tickets_user(anon_client):
     ticket = document["components"]["schemas"]["Ticket"]
     user = resolve(document, ticket["properties"]["user"]["allOf"][0])
     assert list(user["properties"]) == [
-        "telegram_id", "first_name", "last_name", "username", "language_code", "first_contact_at"
+        "telegram_id", "first_name", "last_name", "username", "language_code", "first_contact_at",
+        "blocked",
     ]  # fmt: skip
     assert user["properties"]["first_contact_at"]["nullable"] is True

@@ -7,6 +7,8 @@ from django.urls import path
 from support import services
 from support.api import downloads, edit_views, saved_replies, views
 from support.api.note_views import NoteListView
+from support.api.rating_views import RatingView
+from support.api.user_views import UserBlockView, UserDetailView, UserUnblockView
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
 ACTIONS = {
@@ -44,6 +46,10 @@ urlpatterns = [
         name="message-edits",
     ),
     path("tickets/<int:pk>/notes/", NoteListView.as_view(), name="note-list"),
+    path("tickets/<int:pk>/rating/", RatingView.as_view(), name="ticket-rating"),
+    path("users/<int:telegram_id>/", UserDetailView.as_view(), name="user-detail"),
+    path("users/<int:telegram_id>/block/", UserBlockView.as_view(), name="user-block"),
+    path("users/<int:telegram_id>/unblock/", UserUnblockView.as_view(), name="user-unblock"),
     path(
         "tickets/<int:pk>/telegram-topic/",
         views.TicketTelegramTopicView.as_view(),
