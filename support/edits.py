@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from support import events
+from support import blocking, events
 from support.actors import Actor
 from support.conf import support_settings
 from support.exceptions import (
@@ -43,9 +43,8 @@ from support.exceptions import (
     Invalid,
     NotFound,
     PermissionDenied,
-    UserBlocked,
 )
-from support.models import Message, MessageEdit, Side, TelegramProfile, Ticket
+from support.models import Message, MessageEdit, Side, Ticket
 from support.serializers import message_data, remember_attachments
 from support.services import _clean_text, _locked_ticket, _require
 
@@ -113,17 +112,13 @@ def _message_of(ticket: Ticket, message_id: int, *, lock: bool = False) -> Messa
         ) from None
 
 
-def _is_blocked(telegram_id: int) -> bool:
-    return TelegramProfile.objects.filter(pk=telegram_id, blocked_at__isnull=False).exists()
-
-
 def _check_may_change(actor: Actor, message: Message, ticket: Ticket) -> None:
     """The rules of the module's docstring: the side, the author, the window, the block."""
     if actor.is_bot:
         if message.sender != Side.USER:
             raise PermissionDenied(_("A bot edits the user's messages only."))
-        if _is_blocked(ticket.user_id):
-            raise UserBlocked()
+        # Locked, as a post locks it: a block cannot commit between this look and the edit.
+        blocking.check_not_blocked(ticket.user_id, lock=True)
         return
     if message.sender != Side.SUPPORT or message.author_id != actor.manager_id:
         raise PermissionDenied(_("A manager edits or deletes their own replies only."))

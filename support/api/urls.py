@@ -8,6 +8,7 @@ from support import services
 from support.api import downloads, edit_views, saved_replies, views
 from support.api.note_views import NoteListView
 from support.api.rating_views import RatingView
+from support.api.stats_views import StatsView
 from support.api.user_views import UserBlockView, UserDetailView, UserUnblockView
 
 #: ``POST tickets/{id}/<action>/``: each action's service function.
@@ -55,6 +56,7 @@ urlpatterns = [
         views.TicketTelegramTopicView.as_view(),
         name="ticket-telegram-topic",
     ),
+    path("stats/", StatsView.as_view(), name="stats"),
     path("saved-replies/", saved_replies.SavedReplyListView.as_view(), name="saved-reply-list"),
     path(
         "saved-replies/<int:pk>/",
