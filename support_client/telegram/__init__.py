@@ -56,13 +56,23 @@ from support_client.telegram.media import (
     media_of,
     text_of,
 )
+from support_client.telegram.ratings import Press, Ratings, parse_rating, rating_data
 from support_client.telegram.relay import Relay
 from support_client.telegram.router import greeting_router, is_command, support_router
-from support_client.telegram.state import JsonFileState, StateStore
+from support_client.telegram.state import (
+    JsonFileState,
+    MemoryReplies,
+    RatingPrompt,
+    ReplyStore,
+    SentReply,
+    StateStore,
+)
 from support_client.telegram.telegram import (
+    Delivery,
     DownloadFailed,
     FileTooBig,
     Telegram,
+    TelegramActions,
     TelegramChat,
     split_text,
     utf16_length,
@@ -77,6 +87,7 @@ __all__ = [
     "TEXTS",
     "ConfigError",
     "Connected",
+    "Delivery",
     "Desk",
     "DownloadFailed",
     "FileTooBig",
@@ -85,14 +96,21 @@ __all__ = [
     "Known",
     "Language",
     "Media",
+    "MemoryReplies",
     "Outgoing",
     "Parcel",
+    "Press",
+    "RatingPrompt",
+    "Ratings",
     "Relay",
+    "ReplyStore",
+    "SentReply",
     "Settings",
     "StaffMirror",
     "StateStore",
     "SupportBot",
     "Telegram",
+    "TelegramActions",
     "TelegramChat",
     "UserProfile",
     "check_desk",
@@ -107,6 +125,8 @@ __all__ = [
     "main",
     "make_bot",
     "media_of",
+    "parse_rating",
+    "rating_data",
     "run",
     "serve",
     "split_text",

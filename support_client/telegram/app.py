@@ -120,7 +120,11 @@ async def connect(
             if present is not None and await store.get_cursor() is None:
                 await store.set_cursor(present)  # a first start: from now on
             support = SupportBot(
-                client, Telegram(bot), store, delivery_timeout=settings.delivery_timeout
+                client,
+                Telegram(bot),
+                store,
+                delivery_timeout=settings.delivery_timeout,
+                blocked_text=settings.blocked_text,
             )
             yield Connected(bot, client, store, support)
             if support.failure is not None:

@@ -8,13 +8,15 @@ import logging
 from collections.abc import Callable
 
 from aiogram import Bot
+from aiogram.types import Message as TelegramMessage
 
 from support_client import AsyncSupportClient, Event
 from support_client.telegram.config import DEFAULT_DELIVERY_TIMEOUT, ConfigError
 from support_client.telegram.desk import ALBUM_WINDOW, REFUSED, Desk, Known
 from support_client.telegram.media import Incoming
+from support_client.telegram.ratings import Press, Ratings
 from support_client.telegram.relay import Relay
-from support_client.telegram.state import StateStore
+from support_client.telegram.state import MemoryReplies, ReplyStore, StateStore
 from support_client.telegram.telegram import Telegram, TelegramChat
 
 log = logging.getLogger("support_client.telegram")
@@ -26,8 +28,13 @@ class SupportBot:
     *telegram* is an aiogram ``Bot`` (wrapped in :class:`Telegram`) or anything
     with :class:`TelegramChat`'s methods; *state* is any :class:`StateStore`.
     :attr:`desk` posts users' messages (the router's handlers call it),
-    :attr:`relay` sends the desk's events to users; :meth:`run` runs the relay
-    and the albums' poster (:func:`support_router` starts it with polling).
+    :attr:`relay` sends the desk's events to users, :attr:`ratings` asks for and
+    stores ratings; :meth:`run` runs the relay and the albums' poster
+    (:func:`support_router` starts it with polling).
+
+    *blocked_text* is what a user the desk refuses as blocked is told, at most
+    once an hour (``None``: nothing). *ask_rating* (on by default) asks users to
+    rate each resolved ticket.
     """
 
     def __init__(
@@ -39,11 +46,16 @@ class SupportBot:
         delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT,
         retry_delay: float = 1.0,
         album_window: float = ALBUM_WINDOW,
+        blocked_text: str | None = None,
+        ask_rating: bool = True,
     ) -> None:
         self.client = client
         self.telegram: TelegramChat = Telegram(telegram) if isinstance(telegram, Bot) else telegram
         self.state = state
         self.known = Known()
+        #: Which Telegram messages replies became, and the comment questions waiting.
+        self.replies: ReplyStore = state if isinstance(state, ReplyStore) else MemoryReplies()
+        self.ratings = Ratings(client, self.telegram, state, self.replies, enabled=ask_rating)
         self.desk = Desk(
             client,
             self.telegram,
@@ -52,8 +64,17 @@ class SupportBot:
             delivery_timeout=delivery_timeout,
             retry_delay=retry_delay,
             album_window=album_window,
+            blocked_text=blocked_text,
         )
-        self.relay = Relay(client, self.telegram, state, self.known, retry_delay=retry_delay)
+        self.relay = Relay(
+            client,
+            self.telegram,
+            state,
+            self.known,
+            retry_delay=retry_delay,
+            replies=self.replies,
+            ratings=self.ratings,
+        )
         #: Why :meth:`run` stopped, when it failed (a refused key: a :class:`ConfigError`).
         self.failure: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -68,6 +89,18 @@ class SupportBot:
 
     async def on_close(self, incoming: Incoming) -> None:
         await self.desk.on_close(incoming)
+
+    async def on_edit(self, incoming: Incoming) -> None:
+        await self.desk.on_edit(incoming)
+
+    async def on_press(self, press: Press) -> None:
+        await self.ratings.on_press(press)
+
+    async def is_rating_comment(self, message: TelegramMessage) -> bool:
+        return await self.ratings.is_comment(message)
+
+    async def on_rating_comment(self, message: TelegramMessage) -> None:
+        await self.ratings.on_comment(message)
 
     async def handle_event(self, event: Event) -> None:
         await self.relay.handle_event(event)

@@ -11,6 +11,8 @@ from aiogram.utils.token import TokenValidationError, validate_token
 
 DEFAULT_STATE_FILE = "telegram_bot_state.json"
 DEFAULT_DELIVERY_TIMEOUT = 30.0
+#: The longest ``SUPPORT_BOT_BLOCKED_TEXT``: one Telegram message.
+BLOCKED_TEXT_LIMIT = 4096
 #: The smallest chat id Telegram has (ids are signed 64-bit integers).
 _SMALLEST_CHAT_ID = -(2**63)
 
@@ -57,6 +59,9 @@ class Settings:
     delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT
     #: The staff group (a forum supergroup) the desk is mirrored to, if any.
     staff_chat_id: int | None = None
+    #: What a blocked user is told when they write (at most once an hour);
+    #: ``None``: nothing (``SUPPORT_BOT_BLOCKED_TEXT``).
+    blocked_text: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -91,6 +96,12 @@ class Settings:
                 f"SUPPORT_BOT_DELIVERY_TIMEOUT must be seconds from 0 to 3600, not {raw_timeout!r}"
             )
         state = env.get("SUPPORT_BOT_STATE", "").strip() or DEFAULT_STATE_FILE
+        blocked_text = env.get("SUPPORT_BOT_BLOCKED_TEXT", "").strip() or None
+        if blocked_text is not None and len(blocked_text) > BLOCKED_TEXT_LIMIT:
+            raise ConfigError(
+                f"SUPPORT_BOT_BLOCKED_TEXT must be at most {BLOCKED_TEXT_LIMIT} characters, "
+                f"not {len(blocked_text)}"
+            )
         return cls(
             token=token,
             base_url=base_url,
@@ -99,4 +110,5 @@ class Settings:
             state_path=Path(state),
             delivery_timeout=timeout,
             staff_chat_id=_staff_chat_id(env),
+            blocked_text=blocked_text,
         )

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from support_client import (
     APIConnectionError,
@@ -25,6 +27,7 @@ from support_client import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    Message,
     PermissionDeniedError,
     Profile,
     RateLimitError,
@@ -32,6 +35,7 @@ from support_client import (
     SupportError,
     Ticket,
     UnsupportedMediaTypeError,
+    UserBlockedError,
 )
 from support_client.telegram.config import DEFAULT_DELIVERY_TIMEOUT
 from support_client.telegram.media import (
@@ -55,6 +59,12 @@ REFUSED = (AuthenticationError, PermissionDeniedError)
 ALBUM_WINDOW = 1.0
 #: Ticket titles made from a first message are cut to this many characters.
 TITLE_LENGTH = 64
+#: Seconds between two answers to a blocked user (``blocked_text``).
+BLOCKED_NOTICE_INTERVAL = 3600.0
+#: How many of a user's latest tickets an edited message is looked for in.
+EDIT_LOOKBACK = 3
+
+T = TypeVar("T")
 
 
 def idempotency_key(chat_id: int, message_id: int) -> str:
@@ -157,6 +167,8 @@ class Known:
     chats: dict[int, int] = field(default_factory=dict)
     #: Tickets this process resolved on the user's /close: answered already.
     closed_here: set[int] = field(default_factory=set)
+    #: Users the desk said are blocked (``user.blocked``, until ``user.unblocked``).
+    blocked: set[int] = field(default_factory=set)
 
 
 class Desk:
@@ -172,6 +184,7 @@ class Desk:
         delivery_timeout: float = DEFAULT_DELIVERY_TIMEOUT,
         retry_delay: float = 1.0,
         album_window: float = ALBUM_WINDOW,
+        blocked_text: str | None = None,
     ) -> None:
         self.client = client
         self.telegram = telegram
@@ -180,6 +193,13 @@ class Desk:
         self.delivery_timeout = delivery_timeout
         self.retry_delay = retry_delay
         self.album_window = album_window
+        #: What a blocked user is told (at most once an hour); ``None``: nothing.
+        self.blocked_text = blocked_text
+        #: The clock of the blocked answers' interval (a test sets its own).
+        self.clock: Callable[[], float] = time.monotonic
+        #: A blocked user's id -> when they were last told (this process: a restart may
+        #: tell them once more).
+        self._blocked_told: dict[int, float] = {}
         #: The albums waiting (the store's, read once): key -> parts so far.
         self._albums: dict[str, list[Incoming]] | None = None
         #: An album's key -> when its last part came (the event loop's clock).
@@ -250,6 +270,9 @@ class Desk:
                     log.error("the desk refused message %s: %s", parcel.key, error)
                     await self.reply(parcel, "undelivered")
                 return
+            except UserBlockedError:
+                await self.on_blocked(parcel)
+                return
             except SupportError as error:
                 log.error("message %s not delivered: %s", parcel.key, error)
                 await self.reply(parcel, "undelivered")
@@ -312,7 +335,73 @@ class Desk:
         # this is an old message delivered again, already posted.
         return None if ticket.resolved else ticket
 
-    async def _retrying(self, call: Callable[[], Awaitable[Ticket | None]]) -> Ticket | None:
+    async def on_blocked(self, to: Incoming | Parcel) -> None:
+        """The desk refused a blocked user's message: they are told nothing, or
+        ``blocked_text`` at most once an hour (nothing was stored; nothing is retried)."""
+        log.info("user %s is blocked: the desk took nothing from them", to.user_id)
+        if self.blocked_text is None:
+            return
+        now = self.clock()
+        for user, told in list(self._blocked_told.items()):
+            if now - told >= BLOCKED_NOTICE_INTERVAL:
+                del self._blocked_told[user]  # also keeps the map small
+        if to.user_id in self._blocked_told:
+            return
+        self._blocked_told[to.user_id] = now
+        await self.telegram.send(to.chat_id, self.blocked_text)
+
+    # -- edits -------------------------------------------------------------------------
+
+    async def on_edit(self, incoming: Incoming) -> None:
+        """The user edited a message: the desk's copy gets the new text.
+
+        The copy is found by the message's idempotency key (an album's by its first
+        part's, whose caption is the album's text) among the user's latest tickets;
+        a message the desk never got (or an old desk without the key filter) is left.
+        """
+        await self.remember_language(incoming.user_id, incoming.language)
+        keys = [idempotency_key(incoming.chat_id, incoming.message_id)]
+        if incoming.media_group_id is not None:
+            keys.insert(
+                0, album_key(incoming.chat_id, incoming.media_group_id, incoming.message_id)
+            )
+        text = incoming.text or ""
+        async with self._lock(incoming.chat_id):
+            try:
+                found = await self._retrying(lambda: self._posted(incoming.user_id, keys))
+                if found is None:
+                    log.info("an edit of %s: the desk has no such message; ignored", keys[-1])
+                    return
+                ticket_id, posted = found
+                if posted.text == text:
+                    return
+                await self._retrying(
+                    lambda: self.client.messages.edit(ticket_id, posted.id, text=text)
+                )
+            except UserBlockedError:
+                await self.on_blocked(incoming)
+            except BadRequestError as error:
+                if "text" in (error.errors or {}):
+                    await self.reply(incoming, "too_long")
+                else:
+                    log.warning("the desk refused the edit of %s: %s", keys[-1], error)
+            except SupportError as error:
+                log.warning("the edit of %s did not reach the desk: %s", keys[-1], error)
+
+    async def _posted(self, user_id: int, keys: Sequence[str]) -> tuple[int, Message] | None:
+        """The ticket and the desk's message posted with one of *keys*, if any."""
+        tickets = await self.client.tickets.list(
+            user_id=user_id, ordering="-id", limit=EDIT_LOOKBACK
+        )
+        for ticket in tickets:
+            for key in keys:
+                found = await self.client.messages.list(ticket.id, idempotency_key=key)
+                if len(found) == 1 and found[0].sender == "user":  # more: a desk without
+                    self.known.chats[ticket.id] = user_id  # the filter (then it is no help)
+                    return ticket.id, found[0]
+        return None
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """*call* again while the desk is unreachable, for up to ``delivery_timeout`` s.
 
         (The SDK already retries each request a couple of times; this covers a
@@ -344,6 +433,7 @@ class Desk:
                 return
             for ticket in tickets:
                 self.known.closed_here.add(ticket.id)
+                self.known.chats[ticket.id] = incoming.user_id
                 await self.client.tickets.resolve(ticket.id)
                 await self.reply(incoming, "closed", id=ticket.id)
         except SupportError as error:

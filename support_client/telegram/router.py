@@ -3,10 +3,13 @@
 A project includes :func:`support_router` in its own ``Dispatcher``. It takes
 only private chats' messages that are not commands (text, files, locations,
 contacts; other kinds a user sends, such as a poll or a dice, get a short
-answer) and ``/close``. A command it does not own (``/start``, ``/help``,
-``/link``, the project's own), service messages (payments, web app data,
-shared users, …) and every other chat (groups, channels) pass it by, so a
-project's handler gets them whether its router is included before or after.
+answer) and ``/close``, their edits (text and captions), the presses of its
+rating buttons (callback data ``support-rate:…``; other callbacks are the
+project's) and the replies to its comment questions. A command it does not
+own (``/start``, ``/help``, ``/link``, the project's own), service messages
+(payments, web app data, shared users, …) and every other chat (groups,
+channels) pass it by, so a project's handler gets them whether its router is
+included before or after.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Dispatcher, F, Router
 from aiogram.filters import Command
+from aiogram.types import CallbackQuery
 from aiogram.types import Message as TelegramMessage
 
 from support_client.telegram.bot import SupportBot
 from support_client.telegram.media import Incoming, incoming
+from support_client.telegram.ratings import RATE_PREFIX, Press
 
 #: What the desk carries (text, files, places, contacts)...
 CARRIED = frozenset(
@@ -47,6 +52,16 @@ def for_the_desk(message: TelegramMessage) -> bool:
     return (kind in CARRIED or kind in NOT_CARRIED) and not is_command(message)
 
 
+#: What an edit can change that the desk keeps: a text, or a file's caption (a live
+#: location's updates, also edits, are not the desk's).
+EDITABLE = frozenset({"text", "photo", "video", "voice", "audio", "animation", "document"})
+
+
+def for_the_edit(message: TelegramMessage) -> bool:
+    """An edited message whose new text (or caption) goes to the desk."""
+    return message.content_type in EDITABLE and not is_command(message)
+
+
 def _adapt(
     handler: Callable[[Incoming], Awaitable[None]],
 ) -> Callable[[TelegramMessage], Awaitable[None]]:
@@ -71,7 +86,15 @@ def support_router(support: SupportBot, *, relay: bool = True, name: str = "supp
     router = Router(name=name)
     router.message.filter(F.chat.type == "private")
     router.message.register(_adapt(support.on_close), Command("close"))
+    router.message.register(support.on_rating_comment, support.is_rating_comment)
     router.message.register(_adapt(support.on_message), for_the_desk)
+    router.edited_message.filter(F.chat.type == "private")
+    router.edited_message.register(_adapt(support.on_edit), for_the_edit)
+
+    async def pressed(query: CallbackQuery) -> None:
+        await support.on_press(Press.of(query))
+
+    router.callback_query.register(pressed, F.data.startswith(RATE_PREFIX))
     if relay:
         stopping: set[asyncio.Task[None]] = set()
 
@@ -103,4 +126,10 @@ def greeting_router(support: SupportBot, *, name: str = "support-greeting") -> R
     router = Router(name=name)
     router.message.filter(F.chat.type == "private")
     router.message.register(_adapt(support.on_start), Command("start", "help"))
+
+    async def stray(query: CallbackQuery) -> None:
+        """A button no handler took (old, or not the bot's): answered, so it stops spinning."""
+        await support.on_press(Press.of(query))
+
+    router.callback_query.register(stray)
     return router

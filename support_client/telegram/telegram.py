@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import aiohttp
 from aiogram import Bot
@@ -27,12 +28,16 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    ForceReply,
     FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     InputMediaAudio,
     InputMediaDocument,
     InputMediaPhoto,
     InputMediaVideo,
 )
+from aiogram.types import Message as TelegramMessage
 
 from support_client.telegram.media import (
     TELEGRAM_CAPTION_LIMIT,
@@ -40,6 +45,7 @@ from support_client.telegram.media import (
     Outgoing,
     batches,
 )
+from support_client.telegram.state import PartKind
 
 log = logging.getLogger("support_client.telegram")
 
@@ -94,6 +100,30 @@ class DownloadFailed(Exception):
 #: take as that kind: try it as a document); failed (the chat is gone, or the
 #: network gave up).
 Outcome = Literal["sent", "refused", "failed"]
+#: The Telegram messages a send made: (message id, what it holds), in order.
+Parts = list[tuple[int, PartKind]]
+#: What Telegram says when an edit changes nothing (taken as done).
+NOT_MODIFIED = "message is not modified"
+
+
+@dataclass
+class Delivery:
+    """What :meth:`Telegram.deliver` sent: whether all of it was taken, and its messages."""
+
+    ok: bool
+    parts: Parts = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _ids(result: object) -> list[int]:
+    """The message ids a send answered (one message, or an album's list)."""
+    if isinstance(result, TelegramMessage):
+        return [result.message_id]
+    if isinstance(result, list):
+        return [m.message_id for m in result if isinstance(m, TelegramMessage)]
+    return []
 
 
 def _send_file(
@@ -139,9 +169,16 @@ class Telegram:
         network and server errors until Telegram answers; others give up after
         a few tries. A chat that blocked the bot, or is gone, is not retried.
         """
+        return await self._send_text(chat_id, text, patient=patient, parts=[])
+
+    async def _send_text(self, chat_id: int, text: str, *, patient: bool, parts: Parts) -> bool:
         for part in split_text(text):
             outcome = await self._call(
-                chat_id, partial(self.bot.send_message, chat_id, part), patient=patient
+                chat_id,
+                partial(self.bot.send_message, chat_id, part),
+                patient=patient,
+                parts=parts,
+                kind="text",
             )
             if outcome != "sent":
                 return False
@@ -152,24 +189,49 @@ class Telegram:
     ) -> bool:
         """Send *files* (uploaded from their paths) with *text* as their caption, or
         before them as a message when it is too long for one. False if any was not taken."""
+        return await self._send_files(chat_id, text, files, patient=patient, parts=[])
+
+    async def deliver(
+        self, chat_id: int, text: str, files: Sequence[Outgoing] = (), *, patient: bool = False
+    ) -> Delivery:
+        """:meth:`send` (no *files*) or :meth:`send_files`, and the messages it made, so
+        that they can be edited or deleted later."""
+        parts: Parts = []
+        if files:
+            ok = await self._send_files(chat_id, text, files, patient=patient, parts=parts)
+        else:
+            ok = await self._send_text(chat_id, text, patient=patient, parts=parts)
+        return Delivery(ok, parts)
+
+    async def _send_files(
+        self, chat_id: int, text: str, files: Sequence[Outgoing], *, patient: bool, parts: Parts
+    ) -> bool:
         groups = batches(files)
         caption: str | None = text if text.strip() else None
         fits = caption is not None and utf16_length(caption) <= TELEGRAM_CAPTION_LIMIT
         if caption is not None and (not fits or not groups or groups[0][0].sent_as == "sticker"):
-            if not await self.send(chat_id, caption, patient=patient):
+            if not await self._send_text(chat_id, caption, patient=patient, parts=parts):
                 return False
             caption = None
         delivered = True
         for group in groups:
-            delivered &= await self._send_group(chat_id, group, caption, patient=patient)
+            delivered &= await self._send_group(
+                chat_id, group, caption, patient=patient, parts=parts
+            )
             caption = None
         return delivered
 
     async def _send_group(
-        self, chat_id: int, group: Sequence[Outgoing], caption: str | None, *, patient: bool
+        self,
+        chat_id: int,
+        group: Sequence[Outgoing],
+        caption: str | None,
+        *,
+        patient: bool,
+        parts: Parts,
     ) -> bool:
         if len(group) == 1:
-            return await self._send_one(chat_id, group[0], caption, patient=patient)
+            return await self._send_one(chat_id, group[0], caption, patient=patient, parts=parts)
 
         def album() -> Awaitable[object]:
             media = [
@@ -181,11 +243,12 @@ class Telegram:
             ]
             return self.bot.send_media_group(chat_id=chat_id, media=media)
 
-        outcome = await self._call(chat_id, album, patient=patient)
+        kind: PartKind = "caption" if caption else "file"
+        outcome = await self._call(chat_id, album, patient=patient, parts=parts, kind=kind)
         if outcome == "refused":  # one of them Telegram won't take as that kind: one by one
             results = [
                 await self._send_one(
-                    chat_id, file, caption if index == 0 else None, patient=patient
+                    chat_id, file, caption if index == 0 else None, patient=patient, parts=parts
                 )
                 for index, file in enumerate(group)
             ]
@@ -193,12 +256,13 @@ class Telegram:
         return outcome == "sent"
 
     async def _send_one(
-        self, chat_id: int, file: Outgoing, caption: str | None, *, patient: bool
+        self, chat_id: int, file: Outgoing, caption: str | None, *, patient: bool, parts: Parts
     ) -> bool:
         kinds = [file.sent_as] if file.sent_as == "document" else [file.sent_as, "document"]
+        held: PartKind = "caption" if caption and file.sent_as != "sticker" else "file"
         for kind in kinds:
             upload = partial(_send_file, self.bot, kind, chat_id, file, caption)
-            outcome = await self._call(chat_id, upload, patient=patient)
+            outcome = await self._call(chat_id, upload, patient=patient, parts=parts, kind=held)
             if outcome != "refused":
                 return outcome == "sent"
             log.warning(
@@ -207,12 +271,23 @@ class Telegram:
         return False
 
     async def _call(
-        self, chat_id: int, request: Callable[[], Awaitable[object]], *, patient: bool
+        self,
+        chat_id: int,
+        request: Callable[[], Awaitable[object]],
+        *,
+        patient: bool,
+        parts: Parts | None = None,
+        kind: PartKind = "text",
     ) -> Outcome:
+        """*request* until Telegram answers it; the messages it made go into *parts*
+        (an album's first one as *kind*, the rest as files)."""
         failures = 0
         while True:
             try:
-                await request()
+                result = await request()
+                if parts is not None:
+                    for index, message_id in enumerate(_ids(result)):
+                        parts.append((message_id, kind if index == 0 else "file"))
                 return "sent"
             except TelegramRetryAfter as flood:
                 log.warning(
@@ -235,6 +310,94 @@ class Telegram:
                 delay = min(30.0, 0.5 * 2**failures)
                 log.warning("Telegram unreachable (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
+
+    # -- changing what was sent, questions, callbacks ----------------------------------
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, patient: bool = False
+    ) -> bool:
+        """Change a message's text (its inline keyboard goes); Telegram's "not modified" is
+        success. False if Telegram would not (the message is gone, or too old)."""
+        return await self._change(
+            chat_id,
+            partial(self.bot.edit_message_text, text=text, chat_id=chat_id, message_id=message_id),
+            patient=patient,
+        )
+
+    async def edit_caption(
+        self, chat_id: int, message_id: int, caption: str, *, patient: bool = False
+    ) -> bool:
+        """Change a file's caption ("not modified" is success)."""
+        return await self._change(
+            chat_id,
+            partial(
+                self.bot.edit_message_caption,
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=caption,
+            ),
+            patient=patient,
+        )
+
+    async def delete(self, chat_id: int, message_id: int, *, patient: bool = False) -> bool:
+        """Delete a message the bot sent (Telegram allows it for 48 hours)."""
+        return await self._change(
+            chat_id, partial(self.bot.delete_message, chat_id, message_id), patient=patient
+        )
+
+    async def ask(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[tuple[str, str]],
+        *,
+        patient: bool = False,
+    ) -> int | None:
+        """Send *text* with one row of inline buttons ``(label, callback data)``; its id."""
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in buttons]]
+        )
+        return await self._one(
+            chat_id, partial(self.bot.send_message, chat_id, text, reply_markup=markup), patient
+        )
+
+    async def prompt(
+        self, chat_id: int, text: str, placeholder: str | None = None, *, patient: bool = False
+    ) -> int | None:
+        """Send *text* asking for a reply (Telegram opens the reply for the user); its id."""
+        markup = ForceReply(force_reply=True, input_field_placeholder=placeholder)
+        return await self._one(
+            chat_id, partial(self.bot.send_message, chat_id, text, reply_markup=markup), patient
+        )
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None:
+        """Answer a button's press (the user's spinner stops; *text* shows as a toast)."""
+        try:
+            await self.bot.answer_callback_query(callback_id, text=text)
+        except (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound) as error:
+            log.info("a callback answer was refused (too late?): %s", error)
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as error:
+            log.warning("a callback was not answered: %s", error)
+
+    async def _one(
+        self, chat_id: int, request: Callable[[], Awaitable[object]], patient: bool
+    ) -> int | None:
+        parts: Parts = []
+        outcome = await self._call(chat_id, request, patient=patient, parts=parts)
+        return parts[0][0] if outcome == "sent" and parts else None
+
+    async def _change(
+        self, chat_id: int, request: Callable[[], Awaitable[object]], *, patient: bool
+    ) -> bool:
+        async def changing() -> object:
+            try:
+                return await request()
+            except TelegramBadRequest as error:
+                if NOT_MODIFIED in error.message.lower():
+                    return True
+                raise
+
+        return await self._call(chat_id, changing, patient=patient) == "sent"
 
     async def download(self, file_id: str, destination: Path) -> None:
         """A user's file to *destination*: ``getFile``, then the file from the Bot API
@@ -287,3 +450,39 @@ class TelegramChat(Protocol):
     ) -> bool: ...
 
     async def download(self, file_id: str, destination: Path) -> None: ...
+
+
+@runtime_checkable
+class TelegramActions(TelegramChat, Protocol):
+    """What the bot needs of Telegram to edit and delete what it sent and to ask for
+    ratings (:class:`Telegram` has it). A :class:`TelegramChat` without these methods
+    still carries messages both ways; edits, deletes and ratings then stay on the desk."""
+
+    async def deliver(
+        self, chat_id: int, text: str, files: Sequence[Outgoing] = (), *, patient: bool = False
+    ) -> Delivery: ...
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, patient: bool = False
+    ) -> bool: ...
+
+    async def edit_caption(
+        self, chat_id: int, message_id: int, caption: str, *, patient: bool = False
+    ) -> bool: ...
+
+    async def delete(self, chat_id: int, message_id: int, *, patient: bool = False) -> bool: ...
+
+    async def ask(
+        self,
+        chat_id: int,
+        text: str,
+        buttons: Sequence[tuple[str, str]],
+        *,
+        patient: bool = False,
+    ) -> int | None: ...
+
+    async def prompt(
+        self, chat_id: int, text: str, placeholder: str | None = None, *, patient: bool = False
+    ) -> int | None: ...
+
+    async def answer_callback(self, callback_id: str, text: str | None = None) -> None: ...

@@ -22,6 +22,24 @@ TEXTS: dict[Language, dict[str, str]] = {
             "Your request #{id} is resolved. If you need anything else, just write here: "
             "that opens a new request."
         ),
+        "resolved_auto": (
+            "Your request #{id} was closed as there has been no news for a while. If you "
+            "still need help, just write here: that opens a new request."
+        ),
+        "rate": "How would you rate the help with request #{id}? 1 is poor, 5 is excellent.",
+        "rated": "You rated request #{id}: {stars} ({score} of 5). Thank you!",
+        "rated_thanks": "Thank you for your rating!",
+        "rated_already": "You have rated this request already.",
+        "rate_not_resolved": "This request is open again, so it can't be rated now.",
+        "rate_gone": "This request is no longer there.",
+        "rate_later": "Support can't be reached right now; please press again a little later.",
+        "rate_not_ours": "This button no longer works.",
+        "comment_ask": (
+            "Would you like to tell us more? Reply to this message with a comment "
+            "(or just ignore it)."
+        ),
+        "comment_placeholder": "Your comment",
+        "comment_thanks": "Thank you, your comment is saved.",
         "reopened": "Your request #{id} is open again.",
         "closed": "Request #{id} is closed. Write here any time to open a new one.",
         "nothing_to_close": "You have no open request.",
@@ -56,6 +74,24 @@ TEXTS: dict[Language, dict[str, str]] = {
             "Ваше обращение №{id} решено. Если нужно что-то ещё, просто напишите сюда: "
             "откроется новое обращение."
         ),
+        "resolved_auto": (
+            "Ваше обращение №{id} закрыто: давно не было новостей. Если помощь ещё нужна, "
+            "просто напишите сюда: откроется новое обращение."
+        ),
+        "rate": "Как вы оцениваете помощь по обращению №{id}? 1 — плохо, 5 — отлично.",
+        "rated": "Ваша оценка обращения №{id}: {stars} ({score} из 5). Спасибо!",
+        "rated_thanks": "Спасибо за оценку!",
+        "rated_already": "Вы уже оценили это обращение.",
+        "rate_not_resolved": "Это обращение снова открыто, оценить его сейчас нельзя.",
+        "rate_gone": "Этого обращения больше нет.",
+        "rate_later": "Поддержка сейчас недоступна; нажмите, пожалуйста, ещё раз чуть позже.",
+        "rate_not_ours": "Эта кнопка больше не работает.",
+        "comment_ask": (
+            "Хотите рассказать подробнее? Ответьте на это сообщение комментарием "
+            "(или просто пропустите его)."
+        ),
+        "comment_placeholder": "Ваш комментарий",
+        "comment_thanks": "Спасибо, ваш комментарий сохранён.",
         "reopened": "Ваше обращение №{id} снова открыто.",
         "closed": "Обращение №{id} закрыто. Пишите сюда в любое время, чтобы открыть новое.",
         "nothing_to_close": "У вас нет открытых обращений.",
