@@ -113,6 +113,26 @@ def test_a_page_of_the_list(manager_client, bot_actor, counter, tickets):
     assert counted(counter, page) == 4
 
 
+@pytest.mark.django_db
+def test_a_page_of_rated_tickets_of_blocked_users_costs_the_same(
+    manager_client, manager_actor, bot_actor, counter
+):
+    """Ratings are joined into the page's query, blocks read with the profile: no query more."""
+    from support import blocking, ratings
+
+    ids = open_tickets(bot_actor, 5)
+    for number, ticket_id in enumerate(ids[:3]):
+        services.resolve(bot_actor, ticket_id)
+        ratings.rate(bot_actor, ticket_id, score=number + 1)
+    blocking.block(manager_actor, 500, reason="spam")
+    page = lambda: manager_client.get("/support/tickets/?limit=50")  # noqa: E731
+    counted(counter, page)  # the credential's first lookups
+    assert counted(counter, page) == 4
+    listed = page().json()
+    assert sorted(t["rating"]["score"] for t in listed if t["rating"]) == [1, 2, 3]
+    assert [t["user"]["blocked"] for t in listed].count(True) == 1
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_long_poll_that_finds_nothing(stop_hub, counter, settings):
     settings.SUPPORT_HUB_POLL_INTERVAL = 60  # the hub's own reads are not the request's
