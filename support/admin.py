@@ -1,5 +1,5 @@
 """Admin for tickets, messages, bot keys, managers' Telegram links, users' Telegram
-profiles (read only: the bot keeps them) and saved replies.
+profiles (read only: the bot keeps them; blocks are actions) and saved replies.
 
 State changes made here go through :mod:`support.services` like every other
 adapter, so they append events and obey the same rules; the forms only
@@ -16,9 +16,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from support import services
+from support import blocking, services
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.exceptions import Invalid, SupportError
@@ -87,6 +88,44 @@ resolve = _service_action("resolve", services.resolve, _("Resolve selected ticke
 reopen = _service_action("reopen", services.reopen, _("Reopen selected tickets"))
 
 
+def _run_for_each_user(
+    modeladmin: Any, request: HttpRequest, telegram_ids: list[int], call: Any
+) -> None:
+    """*call* (:func:`support.blocking.block` or ``unblock``) once per user, reporting refusals."""
+    actor = Actor.for_manager(request.user)
+    done = 0
+    for telegram_id in dict.fromkeys(telegram_ids):  # each user once, in order
+        try:
+            call(actor, telegram_id)
+            done += 1
+        except SupportError as error:
+            modeladmin.message_user(request, f"{telegram_id}: {error.detail}", messages.ERROR)
+    if done:
+        modeladmin.message_user(
+            request, _("%(count)d user(s) updated.") % {"count": done}, messages.SUCCESS
+        )
+
+
+def _block(actor: Actor, telegram_id: int) -> None:
+    # The admin asks no reason: this one says where the block came from (the console asks).
+    blocking.block(actor, telegram_id, reason=gettext("Blocked from the admin"))
+
+
+@admin.action(description=_("Block the users of selected tickets"))
+def block_users(modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+    """Through :func:`support.blocking.block`: each user's open tickets are resolved with a note."""
+    users = list(queryset.order_by("id").values_list("user_id", flat=True))
+    _run_for_each_user(modeladmin, request, users, _block)
+
+
+@admin.action(description=_("Unblock the users of selected tickets"))
+def unblock_users(
+    modeladmin: TicketAdmin, request: HttpRequest, queryset: QuerySet[Ticket]
+) -> None:
+    users = list(queryset.order_by("id").values_list("user_id", flat=True))
+    _run_for_each_user(modeladmin, request, users, blocking.unblock)
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("id", "title", "user", "support_manager", "resolved", "created_at")
@@ -96,7 +135,7 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("user", "support_manager", "resolved", "created_at")
     fields = ("title", "user", "support_manager", "resolved", "created_at")
     inlines = (MessageInline,)
-    actions = (assign_to_me, unassign, resolve, reopen)
+    actions = (assign_to_me, unassign, resolve, reopen, block_users, unblock_users)
     date_hierarchy = "created_at"
     show_full_result_count = False
 
@@ -191,18 +230,45 @@ class TelegramAccountAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ("linked_at",)
 
 
+@admin.action(description=_("Block selected users"))
+def block_profiles(
+    modeladmin: TelegramProfileAdmin, request: HttpRequest, queryset: QuerySet[TelegramProfile]
+) -> None:
+    users = list(queryset.order_by("pk").values_list("pk", flat=True))
+    _run_for_each_user(modeladmin, request, users, _block)
+
+
+@admin.action(description=_("Unblock selected users"))
+def unblock_profiles(
+    modeladmin: TelegramProfileAdmin, request: HttpRequest, queryset: QuerySet[TelegramProfile]
+) -> None:
+    users = list(queryset.order_by("pk").values_list("pk", flat=True))
+    _run_for_each_user(modeladmin, request, users, blocking.unblock)
+
+
 @admin.register(TelegramProfile)
 class TelegramProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """What the bot last told of each Telegram user: to look at, never to edit (the
-    next post would overwrite it)."""
+    next post would overwrite it). Blocking and unblocking are actions, through
+    :mod:`support.blocking`, as the console's buttons."""
 
-    list_display = ("telegram_id", "__str__", "username", "language_code", "first_contact_at")
+    list_display = (
+        "telegram_id", "__str__", "username", "language_code", "first_contact_at", "blocked",
+    )  # fmt: skip
+    list_filter = (("blocked_at", admin.EmptyFieldListFilter),)
     search_fields = ("=telegram_id", "first_name", "last_name", "username")
     fields = (
         "telegram_id", "first_name", "last_name", "username", "language_code",
-        "first_contact_at", "updated_at",
+        "first_contact_at", "updated_at", "blocked_at", "blocked_reason", "blocked_by",
     )  # fmt: skip
     readonly_fields = fields
+    list_select_related = ("blocked_by",)
+    actions = (block_profiles, unblock_profiles)
+
+    @admin.display(description=_("blocked"), boolean=True, ordering="blocked_at")
+    def blocked(self, obj: TelegramProfile) -> bool:
+        return obj.blocked_at is not None
+
     date_hierarchy = "first_contact_at"
     show_full_result_count = False
 

@@ -97,3 +97,70 @@ def test_revoke_action(admin_client, bot_key):
         follow=True,
     )
     assert not BotKey.objects.get().is_active
+
+
+# -- blocking (through support.blocking, as the console's buttons) ---------------------------
+
+
+def test_blocking_the_user_of_a_ticket(admin_client, make_ticket):
+    from support.models import Note, TelegramProfile
+
+    first, second = make_ticket(), make_ticket("another")
+    response = admin_client.post(
+        "/admin/support/ticket/",
+        {"action": "block_users", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 user(s) updated." in response.content.decode()  # the same user, blocked once
+    row = TelegramProfile.objects.get(pk=first.user_id)
+    assert row.blocked_reason == "Blocked from the admin"
+    assert row.blocked_by is not None
+    assert not Ticket.objects.filter(resolved=False).exists()
+    assert set(Note.objects.values_list("text", flat=True)) == {"Blocked: Blocked from the admin"}
+    types = list(Event.objects.order_by("id").values_list("type", flat=True))
+    assert types[-5:] == [
+        "user.blocked", "ticket.note.new", "ticket.resolved", "ticket.note.new", "ticket.resolved",
+    ]  # fmt: skip
+    admin_client.post(
+        "/admin/support/ticket/", {"action": "unblock_users", "_selected_action": [first.pk]}
+    )
+    assert TelegramProfile.objects.get(pk=first.user_id).blocked_at is None
+    assert Event.objects.order_by("-id").values_list("type", flat=True)[0] == "user.unblocked"
+
+
+def test_the_profile_admin_shows_the_block_and_blocks(admin_client, make_ticket):
+    from support.models import TelegramProfile
+
+    ticket = make_ticket()
+    changelist = "/admin/support/telegramprofile/"
+    response = admin_client.post(
+        changelist, {"action": "block_profiles", "_selected_action": [ticket.user_id]}, follow=True
+    )
+    assert response.status_code == 200
+    assert TelegramProfile.objects.get(pk=ticket.user_id).blocked_at is not None
+    page = admin_client.get(f"{changelist}{ticket.user_id}/change/").content.decode()
+    assert "Blocked from the admin" in page
+    assert admin_client.get(changelist + "?blocked_at__isempty=0").status_code == 200
+    admin_client.post(
+        changelist, {"action": "unblock_profiles", "_selected_action": [ticket.user_id]}
+    )
+    assert TelegramProfile.objects.get(pk=ticket.user_id).blocked_at is None
+
+
+def test_a_refused_block_is_reported_not_raised(admin_client, make_ticket, monkeypatch):
+    from support import blocking
+    from support.exceptions import PermissionDenied
+
+    def refuse(*args, **kwargs):
+        raise PermissionDenied("no")
+
+    monkeypatch.setattr(blocking, "block", refuse)
+    ticket = make_ticket()
+    response = admin_client.post(
+        "/admin/support/ticket/",
+        {"action": "block_users", "_selected_action": [ticket.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert f"{ticket.user_id}: no" in response.content.decode()
