@@ -697,6 +697,9 @@ function markViewedSoon() {
 async function markViewed() {
   const thread = store.thread;
   if (!thread || document.visibilityState !== "visible") return;
+  // Another manager's ticket: theirs to mark seen (the server refuses us).
+  const ticket = store.tickets.get(thread.id);
+  if (ticket && ticket.support_manager && ticket.support_manager.id !== me.id) return;
   const unseen = Array.from(thread.messages.values())
     .filter((m) => m.sender === protocol.senders.user && !m.viewed);
   if (!unseen.length) return;

@@ -228,8 +228,15 @@ export class Store {
         if (thread[part] && thread[part].id === id) thread[part] = null;
       }
     }
+    const last = !!ticket && !!ticket.last_message && ticket.last_message.id === id;
+    if (last) {
+      // Until the ticket is fetched again: the newest message the thread holds, else none.
+      const held = thread && thread.id === ticketId
+        ? Array.from(thread.messages.values()).sort((a, b) => b.id - a.id)[0] : null;
+      ticket.last_message = held || null;
+    }
     this.changed("list", "thread");
-    return !!ticket && !!ticket.last_message && ticket.last_message.id === id;
+    return last;
   }
 
   /** The open thread's editor, delete confirm or history: *fields* (null closes). */
