@@ -132,8 +132,23 @@ class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("resolved", ("support_manager", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("=id", "title", "messages__text")
     list_select_related = ("user", "support_manager")
-    readonly_fields = ("user", "support_manager", "resolved", "created_at")
-    fields = ("title", "user", "support_manager", "resolved", "created_at")
+    readonly_fields = (
+        "user",
+        "support_manager",
+        "resolved",
+        "resolved_at",
+        "previous",
+        "created_at",
+    )
+    fields = (
+        "title",
+        "user",
+        "support_manager",
+        "resolved",
+        "resolved_at",
+        "previous",
+        "created_at",
+    )
     inlines = (MessageInline,)
     actions = (assign_to_me, unassign, resolve, reopen, block_users, unblock_users)
     date_hierarchy = "created_at"
