@@ -24,6 +24,14 @@ the window small for tests). Members' messages in a topic and the topic's
 closing and reopening come to the bot as updates the test pushes, shaped as
 Telegram's (:func:`group_message`, :meth:`FakeTelegram.close_topic_as`).
 
+What the bot sent is kept as Telegram keeps it (:meth:`FakeTelegram.shown`):
+``editMessageText``/``editMessageCaption`` change it (``message is not modified``
+when nothing changes, ``message to edit not found`` when it is gone),
+``deleteMessage`` deletes it; inline keyboards and ForceReply are recorded
+(:attr:`Sent.markup`), ``answerCallbackQuery`` too (:attr:`FakeTelegram.answers`).
+A user's button press and edited message come as updates (:func:`callback_update`,
+:func:`edited_update`).
+
 Anything else answers ``ok``. It runs its own event loop in a thread, so a
 synchronous test drives it while the bot runs in a subprocess (or in the
 test's own event loop).
@@ -64,6 +72,24 @@ class Sent:
     text: str
     #: The topic it was sent into (``message_thread_id``), if any.
     thread_id: int | None = None
+    #: Its ``reply_markup`` (an inline keyboard, a ForceReply), parsed.
+    markup: dict[str, Any] | None = None
+    message_id: int = 0
+
+
+@dataclass
+class Shown:
+    """A message the bot sent, as the chat shows it now."""
+
+    chat_id: int
+    message_id: int
+    #: Its text, or its caption (a file's).
+    text: str | None
+    is_caption: bool = False
+    markup: dict[str, Any] | None = None
+    deleted: bool = False
+    #: Each text it had, oldest first (edits append).
+    history: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -166,6 +192,10 @@ class FakeTelegram:
     #: Sends a group's flood control answered 429 (see :meth:`flood_limit`).
     flooded: int = 0
     groups: dict[int, Group] = field(default_factory=dict)
+    #: (chat id, message id) -> what the bot sent there, as shown now.
+    shown_messages: dict[tuple[int, int], Shown] = field(default_factory=dict)
+    #: ``answerCallbackQuery`` calls: (callback query id, text).
+    answers: list[tuple[str, str | None]] = field(default_factory=list)
     #: Users the bot may ``getChat`` (those that wrote to it): id -> Telegram's user.
     users: dict[int, dict[str, Any]] = field(default_factory=dict)
     #: Pushed with the service message Telegram posts when the bot creates, closes or
@@ -251,6 +281,21 @@ class FakeTelegram:
     def texts_to(self, chat_id: int) -> list[str]:
         with self._lock:
             return [s.text for s in self.sent if s.chat_id == chat_id]
+
+    def shown(self, chat_id: int, message_id: int) -> Shown:
+        """A message the bot sent, as the chat shows it now (a copy)."""
+        with self._lock:
+            found = self.shown_messages[(chat_id, message_id)]
+            return replace(found, history=list(found.history))
+
+    def visible(self, chat_id: int) -> list[Shown]:
+        """The bot's messages in a chat not deleted, oldest first (copies)."""
+        with self._lock:
+            return [
+                replace(m, history=list(m.history))
+                for (chat, _id), m in sorted(self.shown_messages.items())
+                if chat == chat_id and not m.deleted
+            ]
 
     def texts_in(self, chat_id: int, thread_id: int) -> list[str]:
         """The texts sent into one topic of a group, in order."""
@@ -398,6 +443,15 @@ class FakeTelegram:
             return self._send_media_group(params)
         if method == "copymessage":
             return self._copy_message(params)
+        if method in ("editmessagetext", "editmessagecaption"):
+            return self._edit(method, params)
+        if method == "deletemessage":
+            return self._delete(params)
+        if method == "answercallbackquery":
+            with self._lock:
+                text = params.get("text")
+                self.answers.append((str(params["callback_query_id"]), text and str(text)))
+            return ok(True)
         if method == "getchat":
             return self._get_chat(params)
         if method == "getchatmember":
@@ -466,6 +520,8 @@ class FakeTelegram:
             value = self._attached(params, params[kind])
             self._record(method, chat_id, kind, value, params.get("caption"), thread)
             message_id = self._message_id()
+            caption = params.get("caption")
+            self._show(chat_id, message_id, None if caption is None else str(caption), True)
             return ok(self._message(message_id, chat_id, thread))
 
     def _send_media_group(self, params: dict[str, Any]) -> web.Response:
@@ -481,7 +537,9 @@ class FakeTelegram:
                 self._record(
                     "sendmediagroup", chat_id, item["type"], value, item.get("caption"), thread
                 )
-                results.append(self._message(self._message_id(), chat_id, thread))
+                message_id = self._message_id()
+                self._show(chat_id, message_id, item.get("caption"), True)
+                results.append(self._message(message_id, chat_id, thread))
         return ok(results)
 
     def _copy_message(self, params: dict[str, Any]) -> web.Response:
@@ -509,6 +567,56 @@ class FakeTelegram:
     def _message_id(self) -> int:
         self._sent_messages += 1
         return self._sent_messages
+
+    def _show(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None,
+        is_caption: bool = False,
+        markup: dict[str, Any] | None = None,
+    ) -> None:
+        self.shown_messages[(chat_id, message_id)] = Shown(
+            chat_id, message_id, text, is_caption, markup, history=[text]
+        )
+
+    def _edit(self, method: str, params: dict[str, Any]) -> web.Response:
+        """``editMessageText``/``editMessageCaption`` as Telegram answers them."""
+        chat_id, message_id = _int(params.get("chat_id")), _int(params.get("message_id"))
+        caption = method == "editmessagecaption"
+        new = params.get("caption" if caption else "text")
+        markup = _markup(params.get("reply_markup"))
+        with self._lock:
+            found = self.shown_messages.get((chat_id or 0, message_id or 0))
+            if found is None or found.deleted:
+                return failed(400, "Bad Request: message to edit not found")
+            if found.is_caption != caption:
+                return failed(400, "Bad Request: there is no text in the message to edit")
+            if not caption and not new:
+                return failed(400, "Bad Request: message text is empty")
+            if new == found.text and markup == found.markup:
+                return failed(
+                    400,
+                    "Bad Request: message is not modified: specified new message content "
+                    "and reply markup are exactly the same as a current content and reply "
+                    "markup of the message",
+                )
+            found.text = None if new is None else str(new)
+            found.markup = markup
+            found.history.append(found.text)
+            answer = {**message(found.message_id, found.chat_id)}
+            if not caption:
+                answer["text"] = found.text
+        return ok(answer)
+
+    def _delete(self, params: dict[str, Any]) -> web.Response:
+        chat_id, message_id = _int(params.get("chat_id")), _int(params.get("message_id"))
+        with self._lock:
+            found = self.shown_messages.get((chat_id or 0, message_id or 0))
+            if found is None or found.deleted:
+                return failed(400, "Bad Request: message to delete not found")
+            found.deleted = True
+        return ok(True)
 
     def _message(self, message_id: int, chat_id: int, thread: int | None) -> dict[str, Any]:
         """The message a send answers: in a group's topic, shaped as Telegram shapes it."""
@@ -547,8 +655,10 @@ class FakeTelegram:
                 retry_after, self._rate_limit_next = self._rate_limit_next, 0
                 self.rate_limited += 1
                 return too_many(retry_after)
-            self.sent.append(Sent(chat_id, str(params["text"]), thread))
             message_id = self._message_id()
+            markup = _markup(params.get("reply_markup"))
+            self.sent.append(Sent(chat_id, str(params["text"]), thread, markup, message_id))
+            self._show(chat_id, message_id, str(params["text"]), markup=markup)
             return ok({**self._message(message_id, chat_id, thread), "text": params["text"]})
 
     # -- groups and topics, server side -------------------------------------------
@@ -791,6 +901,75 @@ def service_message(
             kind: content or {},
         },
     }
+
+
+def next_update_id() -> int:
+    """An update id after every one handed out so far (updates must come in order)."""
+    return next(_update_ids)
+
+
+def private_chat(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "type": "private", "first_name": "Ann"}
+
+
+def telegram_user(user_id: int, language: str = "en") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": language}
+
+
+def callback_update(
+    user_id: int,
+    data: str | None,
+    *,
+    message_id: int,
+    chat: dict[str, Any] | None = None,
+    language: str = "en",
+    query_id: str | None = None,
+) -> dict[str, Any]:
+    """A user's press of an inline button under the bot's message *message_id*."""
+    update_id = next(_update_ids)
+    query: dict[str, Any] = {
+        "id": query_id or f"cb-{update_id}",
+        "from": telegram_user(user_id, language),
+        "chat_instance": f"ci-{user_id}",
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat or private_chat(user_id),
+            "from": BOT_USER,
+            "text": "…",
+        },
+    }
+    if data is not None:
+        query["data"] = data
+    return {"update_id": update_id, "callback_query": query}
+
+
+def edited_update(
+    user_id: int, message_id: int, text: str | None = None, **content: Any
+) -> dict[str, Any]:
+    """A user's edit of their message *message_id* in the private chat (text or *content*,
+    e.g. ``caption`` and ``photo``)."""
+    body: dict[str, Any] = {
+        "message_id": message_id,
+        "date": int(time.time()) - 60,
+        "edit_date": int(time.time()),
+        "chat": private_chat(user_id),
+        "from": telegram_user(user_id),
+        **content,
+    }
+    if text is not None:
+        body["text"] = text
+    return {"update_id": next(_update_ids), "edited_message": body}
+
+
+def _markup(value: Any) -> dict[str, Any] | None:
+    """A ``reply_markup`` parameter (JSON text in a form, an object in JSON), parsed."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parsed = json.loads(value)
+        return parsed if isinstance(parsed, dict) else None
+    return value if isinstance(value, dict) else None
 
 
 def _thread_of(params: dict[str, Any]) -> int | None:
