@@ -16,7 +16,9 @@ refused with (:data:`ACCEPTED_REFUSALS`), is the desk's state and who asks:
 
 * 404 ``not_found``: an id that names no ticket (ids are generated; only 1..5 exist);
 * 409: the ticket's state (``assigned_to_other``, ``already_assigned``,
-  ``ticket_resolved``) or an ``idempotency_key`` already used (``idempotency_conflict``);
+  ``ticket_resolved``), an ``idempotency_key`` already used (``idempotency_conflict``),
+  or the message's (``edit_window_closed``; ``text_required``: an empty text is a
+  caption, allowed only for a message with attachments);
 * 403 ``permission_denied``: a bot's action by a manager (``POST tickets/``),
   a manager's by the bot (``assign``, ``unassign``), or a ``sender`` naming the
   other side (the credential decides who speaks).
