@@ -129,6 +129,55 @@ def _strings() -> dict[str, str]:
         "alert_new_ticket": _("New ticket from %(name)s"),
         "alert_new_message": _("New message from %(name)s"),
         "alert_attachment": _("An attachment"),
+        # Blocking (the contact panel, the queue).
+        "blocked": _("Blocked"),
+        "block": _("Block…"),
+        "unblock": _("Unblock"),
+        "blocking": _("Blocking…"),
+        "unblocking": _("Unblocking…"),
+        "blocked_since": _("Since %(date)s, by %(name)s"),
+        "blocked_since_date": _("Since %(date)s"),
+        "block_submit": _("Block"),
+        "blocked_reason": _("Reason: %(reason)s"),
+        "block_reason_needed": _("Say why the user is blocked."),
+        # Edits and deletions of messages.
+        "edited": _("edited"),
+        "edited_at": _("Edited %(date)s"),
+        "edit": _("Edit"),
+        "delete": _("Delete"),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "close": _("Close"),
+        "edit_hint": _("Enter saves, Esc cancels"),
+        "edit_empty": _("The text cannot be empty."),
+        "delete_confirm": _("Delete this reply? It goes for the user too."),
+        "deleting": _("Deleting…"),
+        "history": _("Edit history"),
+        "history_original": _("Original"),
+        "history_edited_by": _("Edited by %(name)s"),
+        "history_by_user": _("Edited by the user"),
+        "history_current": _("Now"),
+        # The ticket's head: its rating and the ticket it follows.
+        "rated": _("Rated %(score)s of 5"),
+        "follows_ticket": _("Follows ticket #%(id)s"),
+        # The stats page.
+        "stats": _("Stats"),
+        "stats_opened": _("Opened"),
+        "stats_resolved": _("Resolved"),
+        "stats_first_reply": _("Median first reply"),
+        "stats_resolution": _("Median time to resolve"),
+        "stats_rating": _("Average rating"),
+        "stats_ratings_count": _("Ratings: %(count)s"),
+        "stats_per_day": _("Tickets opened and resolved per day"),
+        "stats_day_opened": _("%(date)s: %(count)s opened"),
+        "stats_day_resolved": _("%(date)s: %(count)s resolved"),
+        "stats_ratings": _("Ratings"),
+        "stats_score": _("%(score)s of 5: %(count)s"),
+        "stats_managers": _("Managers"),
+        "stats_manager": _("Manager"),
+        "stats_replies": _("Replies"),
+        "stats_no_managers": _("No manager replied or resolved in these days."),
+        "stats_none": _("No data"),
     }
 
 
@@ -183,7 +232,14 @@ def _features(api_root: str) -> dict[str, bool]:
         except Resolver404:
             return False
 
-    return {"notes": served("tickets/1/notes/"), "savedReplies": served("saved-replies/")}
+    return {
+        "notes": served("tickets/1/notes/"),
+        "savedReplies": served("saved-replies/"),
+        "users": served("users/1/"),
+        "editMessages": served("tickets/1/messages/1/"),
+        "editHistory": served("tickets/1/messages/1/edits/"),
+        "stats": served("stats/"),
+    }
 
 
 def _logout_url() -> str | None:
@@ -230,6 +286,8 @@ def manager_console(request: HttpRequest) -> HttpResponse:
         "maxTextLength": support_settings.MAX_TEXT_LENGTH,
         "maxAttachmentSize": support_settings.MAX_ATTACHMENT_SIZE,
         "maxAttachments": support_settings.MAX_ATTACHMENTS_PER_MESSAGE,
+        # How long after sending a manager may edit or delete a reply (the server decides).
+        "edit_window_seconds": int(support_settings.EDIT_WINDOW.total_seconds()),
         "protocol": protocol(),
         "features": _features(api_root),
         "me": {"id": user.pk, "name": user.get_full_name() or user.get_username()},

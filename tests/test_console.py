@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -79,6 +80,7 @@ def test_a_manager_gets_the_page_with_its_configuration(client: Client, manager,
     assert config["maxTextLength"] == 1000
     assert config["me"] == {"id": manager.pk, "name": "Alice Smith"}
     assert config["strings"]["live"] == "Live"
+    assert config["edit_window_seconds"] == 15 * 60  # SUPPORT_EDIT_WINDOW's default
 
 
 def test_a_superuser_is_a_manager(client: Client, django_user_model):
@@ -140,7 +142,15 @@ def test_the_protocol_comes_from_the_server(client: Client, manager):
 
 def test_the_page_knows_which_optional_endpoints_the_server_has(client: Client, manager):
     client.force_login(manager)
-    assert config_of(client.get(URL))["features"] == {"notes": True, "savedReplies": True}
+    features = config_of(client.get(URL))["features"]
+    assert features == {
+        "notes": True,
+        "savedReplies": True,
+        "users": True,
+        "editMessages": True,
+        "editHistory": True,
+        "stats": True,
+    }
 
 
 def test_the_page_is_a_set_of_es_modules(client: Client, manager):
@@ -166,3 +176,28 @@ def test_the_page_is_a_set_of_es_modules(client: Client, manager):
         todo += re.findall(r'^import [^;]*?"\./([\w.]+)";', text, re.M | re.S)
         assert "window.supportConsole.state" not in text
     assert {"store.js", "views.js", "api.js", "connection.js", "config.js"} <= seen
+
+
+@pytest.mark.parametrize(
+    ("window", "seconds"),
+    [
+        (timedelta(minutes=5), 300),
+        (timedelta(seconds=90), 90),
+        (timedelta(hours=72), 48 * 3600),  # read capped at Telegram's 48 hours
+    ],
+)
+def test_the_edit_window_comes_from_the_setting(client: Client, manager, window, seconds):
+    client.force_login(manager)
+    with override_settings(SUPPORT_EDIT_WINDOW=window):
+        config = config_of(client.get(URL))
+    assert config["edit_window_seconds"] == seconds
+
+
+def test_the_page_has_the_stats_view_and_the_block_form(client: Client, manager):
+    client.force_login(manager)
+    page = client.get(URL, headers={"accept-language": "ru"}).content.decode()
+    assert 'id="stats"' in page
+    assert 'href="#stats"' in page
+    assert 'id="block-form"' in page
+    assert "Статистика" in page
+    assert "Медиана первого ответа" in page
