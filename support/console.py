@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -162,8 +163,9 @@ def _strings() -> dict[str, str]:
         "follows_ticket": _("Follows ticket #%(id)s"),
         # The stats page.
         "stats": _("Stats"),
-        "stats_opened": _("Opened"),
-        "stats_resolved": _("Resolved"),
+        # Counts of tickets (ru: "Открыто", "Решено"), not the queue's tab.
+        "stats_opened": pgettext("stats", "Opened"),
+        "stats_resolved": pgettext("stats", "Resolved"),
         "stats_first_reply": _("Median first reply"),
         "stats_resolution": _("Median time to resolve"),
         "stats_rating": _("Average rating"),

@@ -131,10 +131,10 @@ export function ratingChart(ratings) {
   const byScore = (ratings && ratings.by_score) || {};
   const counts = scores.map((score) => Number(byScore[String(score)]) || 0);
   const max = Math.max(1, ...counts);
-  const width = 420;
+  const width = 320;
   const row = 30;
-  const left = 44;
-  const right = 44;
+  const left = 40;
+  const right = 36;
   const chart = svg("svg", {
     viewBox: `0 0 ${width} ${row * scores.length + 4}`, class: "ratings", role: "img", "aria-label": S.stats_ratings,
   });
