@@ -484,10 +484,12 @@ class RatingInput(StrictSerializer):
 
 
 class RatingCommentInput(StrictSerializer):
-    """``PATCH tickets/{id}/rating/`` (bots): the comment the user sent after their score."""
+    """``PATCH tickets/{id}/rating/`` (bots): the comment the user sent after their score.
+    Nothing given changes nothing, as any ``PATCH``."""
 
     comment = StringField(
         limit=RATING_COMMENT_MAX_LENGTH,
+        required=False,
         help_text=_("Added to a rating without one; a rating that has one keeps it."),
     )
 

@@ -127,16 +127,17 @@ def rate(actor: Actor, ticket_id: Any, *, score: Any = None, comment: Any = None
 
 
 def add_comment(actor: Actor, ticket_id: Any, *, comment: Any = None) -> Rating:
-    """Add the user's comment to the ticket's rating, if it has none yet."""
+    """Add the user's comment to the ticket's rating, if it has none yet (``None``: nothing
+    to add, as a ``PATCH`` of nothing; the rating is answered as it is)."""
     require_bot(actor)
-    clean_comment = _clean_comment(comment, allow_empty=False)
+    clean_comment = None if comment is None else _clean_comment(comment, allow_empty=False)
     with transaction.atomic():
         ticket = _locked_ticket(ticket_id)
         rating = _rating_of(ticket)
         if rating is None:
             raise NotFound(_("Ticket %(id)s has no rating yet.") % {"id": ticket.pk})
-        if rating.comment:
-            return rating  # the first comment stays
+        if clean_comment is None or rating.comment:
+            return rating  # nothing to add, or the first comment stays
         rating.comment = clean_comment
         rating.save(update_fields=["comment"])
         events.append(events.TICKET_RATED, {"ticket": ticket.pk, "rating": rating_data(rating)})

@@ -91,6 +91,16 @@ def test_a_comment_is_added_once(clients, desk: Desk):
     assert everything() == before
 
 
+def test_a_patch_of_nothing_answers_the_rating_and_changes_nothing(clients, desk: Desk):
+    rated = send(clients["bot"], "post", desk.resolved.pk, {"score": 4}).json()
+    before = everything()
+    response = send(clients["bot"], "patch", desk.resolved.pk, {})
+    assert (response.status_code, response.json()) == (200, rated)
+    assert everything() == before
+    nothing = send(clients["bot"], "patch", desk.open.pk, {})  # no rating: still 404
+    assert (nothing.status_code, nothing.json()["code"]) == (404, "not_found")
+
+
 def test_a_rating_given_with_a_comment_keeps_it(clients, desk: Desk):
     send(clients["bot"], "post", desk.resolved.pk, {"score": 3, "comment": "ok"})
     before = everything()
@@ -202,7 +212,9 @@ def test_a_staff_bot_acting_for_a_manager_is_a_manager(desk: Desk, manager):
             "post", "open", {"score": 5}, 409, "ticket_not_resolved", None, id="not resolved"
         ),
         pytest.param("post", 999999, {"score": 5}, 404, "not_found", None, id="unknown ticket"),
-        pytest.param("patch", "rated", {}, 400, "invalid", "comment", id="patch: no comment"),
+        pytest.param(
+            "patch", "rated", {"comment": None}, 400, "invalid", "comment", id="patch: null"
+        ),
         pytest.param(
             "patch", "rated", {"comment": ""}, 400, "invalid", "comment", id="patch: empty"
         ),
