@@ -8,8 +8,10 @@
   a ticket's topic is created on its first mirrored message and stored on the
   desk (``set_topic``, set once: a second writer gets the first one's topic and
   deletes its own); the user's messages and files, console replies, assignment,
-  resolution (the topic is closed) and reopening. Messages written from the
-  group (``via_staff_chat``) are not mirrored back. A topic someone deleted is
+  resolution (the topic is closed) and reopening; edits (a line with the new
+  text), deleted replies, ratings (a line each), and blocked or unblocked users
+  (a line in the General topic). Messages written from the group
+  (``via_staff_chat``) are not mirrored back. A topic someone deleted is
   created again with a short summary of the ticket.
 * :meth:`StaffGroup.router` takes the group's messages: a linked manager's
   message in a ticket's topic is posted as that manager (the desk applies the
@@ -68,6 +70,8 @@ from support_client import (
     Event,
     InternalServerError,
     Message,
+    MessageDeleted,
+    MessageEdited,
     MessageNew,
     NotFoundError,
     PermissionDeniedError,
@@ -77,10 +81,13 @@ from support_client import (
     Ticket,
     TicketAssigned,
     TicketCreated,
+    TicketRated,
     TicketReopened,
     TicketResolved,
     TicketUnassigned,
     TicketUpdated,
+    UserBlocked,
+    UserUnblocked,
 )
 from support_client.telegram.config import ConfigError
 from support_client.telegram.desk import idempotency_key
@@ -91,6 +98,7 @@ from support_client.telegram.media import (
     scratch_directory,
     text_of,
 )
+from support_client.telegram.ratings import stars
 from support_client.telegram.staff_texts import text
 from support_client.telegram.state import StateStore
 from support_client.telegram.telegram import (
@@ -346,6 +354,21 @@ class StaffGroup:
                 await self._announce(event.id, self._text("resolved"), state="resolved")
             elif isinstance(event, TicketReopened):
                 await self._announce(event.id, self._text("reopened"), state="reopened")
+            elif isinstance(event, MessageEdited):
+                await self._mirror_edit(event.message)
+            elif isinstance(event, MessageDeleted):
+                await self._announce(event.ticket, self._text("deleted"))
+            elif isinstance(event, TicketRated):
+                rating = event.rating
+                key = "rated_comment" if rating.comment else "rated"
+                line = self._text(
+                    key, score=rating.score, stars=stars(rating.score), comment=rating.comment
+                )
+                await self._announce(event.ticket, line)
+            elif isinstance(event, UserBlocked | UserUnblocked):
+                key = "blocked" if isinstance(event, UserBlocked) else "unblocked"
+                user = event.user
+                await self._general(self._text(key, name=user.name, id=user.telegram_id))
         except NotFoundError:
             log.warning("event %s: its ticket is gone; skipped", event.event_id)
         except (AuthenticationError, PermissionDeniedError) as error:
@@ -366,6 +389,25 @@ class StaffGroup:
                 caption = f"{caption}\n{self._text('file_gone')}".strip()
             thread = await self.topic_for(message.ticket, first_message=message.id)
             await self._post(message.ticket, thread, caption, files)
+
+    async def _mirror_edit(self, message: Message) -> None:
+        """An edited message: a line with its new text in the topic (its copy stays)."""
+        if message.sender == "user":
+            ticket = await self._ticket(message.ticket)
+            name = await self._who(ticket.user.telegram_id)
+        else:
+            name = await self._manager_name(message.ticket, message.author)
+        await self._announce(message.ticket, self._text("edited", name=name, text=message.text))
+
+    async def _general(self, line: str) -> None:
+        """A line into the group's General topic (about a user, not a ticket)."""
+        try:
+            for part in split_text(line):
+                await self.queue.call(
+                    self.chat_id, partial(self.bot.send_message, self.chat_id, part)
+                )
+        except TelegramBadRequest as error:
+            log.warning("chat %s refused a line: %s; skipped", self.chat_id, error.message)
 
     async def _announce(self, ticket_id: int, line: str, *, state: str | None = None) -> None:
         """A line into the ticket's topic (none: nothing to do), then the topic's state."""
