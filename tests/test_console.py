@@ -201,3 +201,41 @@ def test_the_page_has_the_stats_view_and_the_block_form(client: Client, manager)
     assert 'id="block-form"' in page
     assert "Статистика" in page
     assert "Медиана первого ответа" in page
+
+
+#: Issue 23's endpoints, which a server may lack (a project that mounts its own list).
+LIFE_ENDPOINTS = {"user-detail", "user-block", "user-unblock", "message-detail", "message-edits"}
+
+
+def _urls_without_issue_23() -> list[Any]:
+    from django.urls import include, path, re_path
+
+    from support import console
+    from support.api.urls import urlpatterns as api_urlpatterns
+    from support.api.views import not_found
+
+    kept = [p for p in api_urlpatterns if p.name not in LIFE_ENDPOINTS | {"stats"}]
+    support = [
+        path("manager/", console.manager_console, name="manager-console"),
+        *kept,
+        re_path(r"^[\s\S]*$", not_found, name="not-found"),
+    ]
+    return [path("support/", include((support, "support")))]
+
+
+#: ROOT_URLCONF for the test below: this module, with a server lacking issue 23's endpoints.
+urlpatterns = _urls_without_issue_23()
+
+
+def test_the_page_hides_what_an_older_server_lacks(client: Client, manager):
+    """Block, Edit, the history and Stats are offered only where the server has them."""
+    client.force_login(manager)
+    with override_settings(ROOT_URLCONF=__name__):
+        features = config_of(client.get(URL))["features"]
+    assert features["notes"] is True
+    assert {name: features[name] for name in ("users", "editMessages", "editHistory", "stats")} == {
+        "users": False,
+        "editMessages": False,
+        "editHistory": False,
+        "stats": False,
+    }
