@@ -368,14 +368,18 @@ def test_the_rating_and_the_previous_ticket_in_the_head(
     expect(page.locator(".ticket-head .meta")).to_contain_text("Resolved", timeout=WAIT)
     expect(page.locator(".ticket-extra")).to_be_hidden()
     # The user rates the help: the stars and the comment appear live.
-    rated = bot.http.post(
-        f"tickets/{ticket}/rating/", json={"score": 4, "comment": "Quick, thanks"}
-    )
+    rated = bot.http.post(f"tickets/{ticket}/rating/", json={"score": 4})
     assert rated.status_code == 201, rated.text
     stars = page.locator(".ticket-extra .stars")
     expect(stars).to_have_text("★★★★☆", timeout=WAIT)
     expect(stars).to_have_attribute("aria-label", "Rated 4 of 5")
-    expect(page.locator(".ticket-extra .rating-comment")).to_have_text("Quick, thanks")
+    expect(page.locator(".ticket-extra .rating-comment")).to_have_count(0)
+    # Then the comment the bot asked for, live too.
+    commented = bot.http.patch(f"tickets/{ticket}/rating/", json={"comment": "Quick, thanks"})
+    assert commented.status_code == 200, commented.text
+    expect(page.locator(".ticket-extra .rating-comment")).to_have_text(
+        "Quick, thanks", timeout=WAIT
+    )
     # Kept after a reload (it comes with the ticket).
     page.reload()
     expect(page.locator(".ticket-extra .stars")).to_have_text("★★★★☆", timeout=WAIT)
@@ -458,7 +462,7 @@ def seeded(live: tuple[LiveServer, Credentials]) -> dict[str, dict[str, int]]:
 
 
 def test_the_stats_page_draws_its_charts_from_seeded_data(
-    live, seeded: dict[str, dict[str, int]], console_page: ConsolePage
+    live, seeded: dict[str, dict[str, int]], bot: Bot, console_page: ConsolePage
 ) -> None:
     server, _ = live
     expected = seeded
@@ -499,6 +503,11 @@ def test_the_stats_page_draws_its_charts_from_seeded_data(
     expect(stats.locator(".chart-days rect.bar.opened")).to_have_count(30, timeout=WAIT)
     expect(stats.get_by_role("button", name="30 days")).to_have_attribute("aria-pressed", "true")
     _check_days(page, 30, expected)
+    # While it is open, the figures follow the desk: a new ticket counts today.
+    today = stats.locator(".chart-days rect.bar.opened").last
+    before = int(today.get_attribute("data-value") or 0)
+    bot.opened(8501, "Counted live", "hello")
+    expect(today).to_have_attribute("data-value", str(before + 1), timeout=WAIT)
     # The choice is kept; back to the queue and the desk is there again.
     stats.get_by_role("link", name="← Queue").click()
     expect(page.locator("main.layout")).to_be_visible()
