@@ -655,3 +655,44 @@ async def test_a_projects_own_buttons_are_left_to_the_project(
         await task
     assert seen == ["menu:open"]
     assert telegram.answers == [("q2", "the project's")]
+
+
+# -- after resolution: the desk's reopen window -----------------------------------------
+
+
+@pytest.mark.parametrize("reopened", [True, False], ids=["within-the-window", "after-it"])
+async def test_a_message_after_resolution_goes_to_the_latest_ticket_first(
+    support: tg.SupportBot,
+    bot: Bot,
+    telegram: FakeTelegram,
+    desk: respx.MockRouter,
+    reopened: bool,
+) -> None:
+    def listed(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("resolved") == "false":
+            return httpx.Response(200, json=[])  # nothing open
+        return httpx.Response(200, json=[resolved_ticket()])  # the latest, resolved
+
+    lists = desk.get("tickets/").mock(side_effect=listed)
+    answer = (
+        httpx.Response(201, json=USER_MESSAGE)
+        if reopened
+        else httpx.Response(409, json={"code": "ticket_resolved", "detail": "resolved"})
+    )
+    sent = desk.post("tickets/16/messages/").mock(return_value=answer)
+    opened = desk.post("tickets/").respond(201, json={**TICKET, "id": 17, "previous": 16})
+    async with polling(support, bot, telegram):
+        await handled(telegram, said("one more thing", message_id=90))
+
+    assert dict(lists.calls[1].request.url.params) == {
+        "user_id": str(USER),
+        "ordering": "-id",
+        "limit": "1",
+    }
+    assert body(sent)["idempotency_key"] == f"tg-{USER}-90"
+    if reopened:  # the desk reopened it: its ticket.reopened tells the user
+        assert opened.call_count == 0
+        assert telegram.texts_to(USER) == []
+    else:
+        assert body(opened)["idempotency_key"] == f"tg-{USER}-90"
+        assert telegram.texts_to(USER) == [tg.text_for("en", "opened", id=17)]

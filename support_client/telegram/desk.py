@@ -305,7 +305,13 @@ class Desk:
         kinds = [media.kind for media in parcel.media] if parcel.media else None
         key = parcel.key
         user_id = parcel.user_id
-        for ticket in reversed(await self.client.tickets.list(user_id=user_id, resolved=False)):
+        candidates = list(reversed(await self.client.tickets.list(user_id=user_id, resolved=False)))
+        if not candidates:
+            # The latest ticket, resolved: within the desk's SUPPORT_REOPEN_WINDOW the
+            # message reopens it; after it (or with no window) the desk answers
+            # ticket_resolved, and a new ticket is opened (linked to it by the desk).
+            candidates = await self.client.tickets.list(user_id=user_id, ordering="-id", limit=1)
+        for ticket in candidates:
             try:
                 await self.client.messages.send(
                     ticket.id,
@@ -318,7 +324,7 @@ class Desk:
             except ConflictError as conflict:
                 if conflict.code != "ticket_resolved":
                     raise
-                continue  # resolved since we looked: try the next, or open one
+                continue  # resolved (since we looked): try the next, or open one
             self.known.chats[ticket.id] = user_id
             return None
         ticket = await self.client.tickets.create(
