@@ -696,3 +696,93 @@ async def test_a_message_after_resolution_goes_to_the_latest_ticket_first(
     else:
         assert body(opened)["idempotency_key"] == f"tg-{USER}-90"
         assert telegram.texts_to(USER) == [tg.text_for("en", "opened", id=17)]
+
+
+async def asked_for_a_comment(support: tg.SupportBot, ticket_id: int = 16) -> dict[str, Any]:
+    """A comment question the bot sent (as the state remembers it): the message replied to."""
+    prompt_id = 555
+    await support.replies.set_prompt(USER, prompt_id, tg.RatingPrompt(ticket_id, 1e12))
+    return {"message_id": prompt_id, "date": 0, "chat": private_chat(USER),
+            "from": {"id": 4242, "is_bot": True, "first_name": "Support"}, "text": "?"}  # fmt: skip
+
+
+#: (name, the reply's content, the comment stored (None: none), whether it goes to the desk)
+COMMENTS: list[tuple[str, dict[str, Any], str | None, bool]] = [
+    ("text", {"text": "kind"}, "kind", False),
+    ("spaces-trimmed", {"text": "  kind  "}, "kind", False),
+    ("too-long-cut", {"text": "x" * 1500}, "x" * 1000, False),
+    ("blank", {"text": "   "}, None, False),
+    ("a-command", {"text": "/close", "entities": [{"type": "bot_command", "offset": 0,
+                                                    "length": 6}]}, None, False),
+    ("a-photo", {"photo": PHOTO, "caption": "look"}, None, True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "stored", "posted"), [c[1:] for c in COMMENTS], ids=[c[0] for c in COMMENTS]
+)
+async def test_what_a_reply_to_the_comment_question_stores(
+    support: tg.SupportBot,
+    bot: Bot,
+    telegram: FakeTelegram,
+    desk: respx.MockRouter,
+    content: dict[str, Any],
+    stored: str | None,
+    posted: bool,
+) -> None:
+    comment = desk.patch("tickets/16/rating/").respond(json={**RATING, "comment": stored or ""})
+    desk.get("tickets/").respond(json=[TICKET])
+    desk.post("tickets/16/resolve/").respond(json=resolved_ticket())
+    post = desk.post("tickets/16/messages/").respond(201, json=USER_MESSAGE)
+    telegram.add_file(b"\xff\xd8\xff" + b"j" * 16)  # the photo's bytes ("p" is its id below)
+    telegram.files["p"] = telegram.files.pop("file-1")
+    reply_to = await asked_for_a_comment(support)
+    async with polling(support, bot, telegram):
+        await handled(telegram, said(reply_to_message=reply_to, **content))
+    if stored is None:
+        assert comment.call_count == 0
+    else:
+        assert body(comment) == {"comment": stored}
+        assert telegram.texts_to(USER) == [tg.text_for("en", "comment_thanks")]
+        assert await support.replies.get_prompt(USER, 555) is None  # asked once
+    assert post.call_count == (1 if posted else 0)
+
+
+async def test_a_reply_to_another_message_is_an_ordinary_message(
+    support: tg.SupportBot, bot: Bot, telegram: FakeTelegram, desk: respx.MockRouter
+) -> None:
+    comment = desk.patch("tickets/16/rating/").respond(json=RATING)
+    desk.get("tickets/").respond(json=[TICKET])
+    post = desk.post("tickets/16/messages/").respond(201, json=USER_MESSAGE)
+    reply_to = {**(await asked_for_a_comment(support)), "message_id": 556}
+    async with polling(support, bot, telegram):
+        await handled(telegram, said("about your last answer", reply_to_message=reply_to))
+    assert comment.call_count == 0
+    assert body(post)["text"] == "about your last answer"
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "kept"),
+    [
+        (503, {"code": "busy", "detail": "busy"}, True),  # the user may reply again
+        (404, {"code": "not_found", "detail": "no rating"}, False),
+        (403, BLOCKED, False),
+    ],
+    ids=["desk-down", "no-rating", "blocked"],
+)
+async def test_a_refused_comment(
+    support: tg.SupportBot,
+    bot: Bot,
+    telegram: FakeTelegram,
+    desk: respx.MockRouter,
+    status: int,
+    answer: dict[str, Any],
+    kept: bool,
+) -> None:
+    desk.patch("tickets/16/rating/").respond(status, json=answer)
+    reply_to = await asked_for_a_comment(support)
+    async with polling(support, bot, telegram):
+        await handled(telegram, said("kind", reply_to_message=reply_to))
+    assert (await support.replies.get_prompt(USER, 555) is not None) is kept
+    expected = [tg.text_for("en", "undelivered")] if kept else []
+    assert telegram.texts_to(USER) == expected

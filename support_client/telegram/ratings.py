@@ -43,6 +43,8 @@ RATE_PREFIX = "support-rate:"
 _RATE_DATA = re.compile(r"support-rate:([1-9][0-9]{0,17}):([1-5])")
 #: The longest comment the desk takes; a longer reply is cut.
 COMMENT_LIMIT = 1000
+#: Tickets remembered as asked for a comment (then forgotten, all at once).
+PROMPTED_LIMIT = 10_000
 SCORES = range(1, 6)
 
 
@@ -181,6 +183,8 @@ class Ratings:
         )
         await telegram.edit_text(chat, question, shown)
         if first and not rating.comment and ticket_id not in self._prompted:
+            if len(self._prompted) >= PROMPTED_LIMIT:
+                self._prompted.clear()
             self._prompted.add(ticket_id)
             asked = await telegram.prompt(
                 chat,
