@@ -2,9 +2,13 @@
 
 On connect, ``?after=<cursor>`` replays what the client missed, then the
 stream goes live with no gap and no duplicate at the seam (see
-:meth:`SupportConsumer._pump`). Commands are answered with ``ack`` frames
-(when they carry a ``request_id``) or ``error`` frames; a bad frame never
-closes the connection.
+:meth:`SupportConsumer._pump`). A connection that has caught up takes the
+hub's fast path: the hub sends each live event to it at once
+(:meth:`SupportConsumer._deliver`), and only a connection that is behind
+(replaying, or whose server holds a send back) has a task of its own.
+
+Commands are answered with ``ack`` frames (when they carry a ``request_id``)
+or ``error`` frames; a bad frame never closes the connection.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Coroutine, Generator
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,7 +34,7 @@ from support.realtime import commands
 from support.realtime.backlog import WriteBacklog
 from support.realtime.frames import warn_if_unbounded
 from support.realtime.hub import Subscriber, get_hub
-from support.realtime.replay import Reset, check_cursor, follow
+from support.realtime.replay import LiveEvent, Reset, check_cursor, follow
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +75,13 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     channel_layer_alias = None
     actor: Actor
     subscriber: Subscriber | None = None
+    #: The task that sends while the connection is behind (replaying, or held back).
     pump: asyncio.Task[None] | None = None
+    #: Whether the connection started (see connect); then it takes commands.
+    started = False
+    backlog: WriteBacklog | None = None
+    #: The rest of a fast-path send the server held back, for the pump to finish first.
+    _unsent: Awaitable[None] | None = None
 
     async def connect(self) -> None:
         actor = self.scope.get("support_actor")
@@ -98,6 +109,12 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.send_error(error, None)
             await self.close(close_code_for(error))
             return
+        self.started = True
+        self.backlog = WriteBacklog.of(self.scope)
+        if after is None and self.subscriber.go_direct(
+            self.subscriber.floor, self._deliver, self._fall_behind
+        ):
+            return  # nothing to replay: live at once, on the hub's fast path
         self.pump = asyncio.create_task(self._pump(after))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -122,18 +139,63 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.subscriber.close()
             self.subscriber = None
 
-    async def _pump(self, after: int | None) -> None:
+    def _deliver(self, event: LiveEvent) -> bool:
+        """The hub's fast path (``Subscriber.go_direct``): send *event* now, in the hub's loop.
+
+        ``True`` when it is sent. ``False`` when the server held the send back
+        (uvicorn waits while the client does not read), the send failed, or the
+        client's backlog is past ``SUPPORT_MAX_CLIENT_BACKLOG``: the connection
+        is then behind, and its pump (:meth:`_fall_behind`) finishes this send,
+        or meets its failure, before the events queued after it.
+        """
+        try:
+            self._unsent = started(self.base_send({"type": "websocket.send", "text": event.json}))
+        except Exception as exc:
+            self._unsent = _raising(exc)
+            return False
+        if self._unsent is not None:
+            return False
+        return self.backlog is None or not self.backlog.too_full()
+
+    def _fall_behind(self) -> None:
+        """Off the fast path (see :meth:`_deliver`, ``Hub.revoke``): a pump drains the queue."""
+        if self.subscriber is None:
+            return  # closing
+        unsent, self._unsent = self._unsent, None
+        self.pump = asyncio.create_task(self._pump(None, unsent))
+
+    def _go_direct(self, last: int) -> bool:
+        return self.subscriber is not None and self.subscriber.go_direct(
+            last, self._deliver, self._fall_behind
+        )
+
+    async def _pump(self, after: int | None, unsent: Awaitable[None] | None = None) -> None:
         """Send the replay, then live events; each position at most once, in order.
 
         The subscription was taken (in :meth:`connect`) before the log is
-        read: :func:`~support.realtime.replay.follow` joins the two. It ends
-        when the credential is revoked.
+        read: :func:`~support.realtime.replay.follow` joins the two. Once the
+        connection has caught up it takes the hub's fast path and this ends;
+        it also ends when the credential is revoked. *unsent*: the rest of a
+        fast-path send, finished before anything else.
         """
         subscriber = self.subscriber
         assert subscriber is not None
-        backlog = WriteBacklog.of(self.scope)
+        backlog = self.backlog
+        handed = False
+
+        def handover(last: int) -> bool:
+            nonlocal handed
+            handed = self._go_direct(last)
+            return handed
+
         try:
-            async with aclosing(follow(subscriber, after)) as chunks:
+            if unsent is not None:
+                async with asyncio.timeout(support_settings.SLOW_CLIENT_TIMEOUT):
+                    await unsent
+            if backlog is not None and backlog.too_full():
+                await self._drop_slow_reader(backlog)
+                return
+            async with aclosing(follow(subscriber, after, handover=handover)) as chunks:
                 async for chunk in chunks:
                     frames = [chunk.json] if isinstance(chunk, Reset) else [e.json for e in chunk]
                     # A server with backpressure blocks a send to a client that
@@ -144,7 +206,8 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                     if backlog is not None and backlog.too_full():
                         await self._drop_slow_reader(backlog)
                         return
-            await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
+            if not handed:
+                await self.close(CLOSE_REVOKED)  # see Hub.revoke and Hub.recheck_credentials
         except TimeoutError:
             await self._drop_slow_reader(backlog)
         except asyncio.CancelledError:
@@ -171,7 +234,7 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             backlog.abort_later()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.pump is None:
+        if not self.started:
             return  # the connection did not start (see connect): it is closing
         request_id = None
         try:
@@ -198,3 +261,47 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+
+def started(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+    """Run *coroutine* up to its first wait: ``None`` if it finished, else the rest of it.
+
+    A server's ``send`` to a client that keeps up finishes without waiting
+    (daphne's never waits; uvicorn's waits only while the client does not
+    read), so the hub's fast path sends without a task; what did wait is
+    finished by awaiting the returned object, in the connection's pump.
+    """
+    try:
+        first = coroutine.send(None)
+    except StopIteration:
+        return None
+    return _Rest(coroutine, first)
+
+
+class _Rest:
+    """The rest of a coroutine that :func:`started` ran to its first wait."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], first: Any) -> None:
+        self._coroutine = coroutine
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coroutine, value = self._coroutine, self._first
+        try:
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    coroutine.close()
+                    raise
+                except BaseException as exc:
+                    value = coroutine.throw(exc)
+                else:
+                    value = coroutine.send(sent)
+        except StopIteration:
+            return
+
+
+async def _raising(error: Exception) -> None:
+    """What a fast-path send that failed leaves for the pump: the failure, raised there."""
+    raise error

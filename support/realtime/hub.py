@@ -25,6 +25,7 @@ import contextvars
 import logging
 import weakref
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -72,6 +73,16 @@ class Subscriber:
     A subscriber made by :meth:`Hub.watch` gets no events, only ``revoked``.
     ``private``: whether it gets managers-only events (a manager's listener;
     never a bot's, see :func:`~support.realtime.replay.is_private`).
+
+    The fast path. A listener that has caught up (its queue is empty) can
+    :meth:`go_direct`: the hub then hands each event straight to its *sink*
+    (the WebSocket consumer's send to its transport), in the hub's own loop
+    over its listeners, with no queue, no wake-up and no task per listener.
+    When the sink cannot finish a send at once (the server holds it back, the
+    client reads slowly) or the credential is revoked, the listener leaves the
+    fast path: ``floor`` becomes the last position it was handed, later events
+    queue here again, and its *on_leave* callback starts what drains the
+    queue (the consumer's pump). So each event reaches it once, in order.
     """
 
     def __init__(
@@ -87,8 +98,59 @@ class Subscriber:
         self._hub = hub
         self._queue: deque[LiveEvent] = deque()
         self._ready = asyncio.Event()
+        #: The fast path's sink and leave callback (see :meth:`go_direct`), and the
+        #: last position handed to the sink.
+        self._sink: Callable[[LiveEvent], bool] | None = None
+        self._on_leave: Callable[[], None] | None = None
+        self._last = floor
+
+    @property
+    def direct(self) -> bool:
+        """Whether the hub hands events straight to this listener's sink (:meth:`go_direct`)."""
+        return self._sink is not None
+
+    def go_direct(
+        self, last: int, sink: Callable[[LiveEvent], bool], on_leave: Callable[[], None]
+    ) -> bool:
+        """Take the fast path from here, if nothing waits: ``False`` (nothing changes) otherwise.
+
+        *last*: the position the listener has sent up to (events at or before
+        it, which its replay read ahead of the hub, are skipped). *sink* sends
+        one event at once: ``True`` when it did, ``False`` when it took the
+        event but could not finish (the listener is then behind). *on_leave*
+        is called, once, when the listener leaves the fast path.
+        """
+        if self._queue or self.overflowed or self.revoked or not self.wants_events:
+            return False
+        self._sink, self._on_leave, self._last = sink, on_leave, last
+        self._ready.clear()
+        return True
+
+    def _leave(self, floor: int) -> None:
+        """Off the fast path: events after *floor* queue here, for *on_leave*'s reader."""
+        self.floor = floor
+        self._sink = None
+        on_leave, self._on_leave = self._on_leave, None
+        if on_leave is not None:
+            on_leave()
 
     def push(self, event: LiveEvent) -> None:
+        sink = self._sink
+        if sink is not None:
+            if event.position <= self._last:
+                return  # the listener's replay, which reads ahead of the hub, sent it
+            floor, self._last = self._last, event.position
+            try:
+                if sink(event):
+                    return
+            except Exception:
+                # Queued instead: the reader that drains the queue meets the failure
+                # on its own send, and closes the connection as it would.
+                logger.exception("A live event could not be handed to its listener.")
+                self._leave(floor)
+            else:
+                self._leave(event.position)  # the sink has it, and finishes sending it
+                return
         if len(self._queue) >= SUBSCRIBER_LIMIT:
             self.overflowed = True
             self._queue.clear()
@@ -99,6 +161,8 @@ class Subscriber:
     def revoke(self) -> None:
         self.revoked = True
         self._ready.set()
+        if self._sink is not None:
+            self._leave(self._last)  # its reader sees ``revoked`` and ends the stream
 
     async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
         """The pending events, waiting up to *timeout* seconds for one (``[]`` on timeout)."""
@@ -121,6 +185,7 @@ class Subscriber:
         return overflowed
 
     def close(self) -> None:
+        self._sink = self._on_leave = None
         self._hub.unsubscribe(self)
 
     async def __aenter__(self) -> Subscriber:

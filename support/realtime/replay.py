@@ -176,7 +176,11 @@ async def reset_if_expired(after: int) -> Reset | None:
 
 
 async def follow(
-    subscriber: LiveFeed, after: int | None, *, timeout: float | None = None
+    subscriber: LiveFeed,
+    after: int | None,
+    *,
+    timeout: float | None = None,
+    handover: Callable[[int], bool] | None = None,
 ) -> AsyncGenerator[Chunk, None]:
     """The log after *after*, then live events: each position at most once, in order.
 
@@ -190,6 +194,11 @@ async def follow(
     Ends when the subscriber's credential is revoked (``subscriber.revoked``)
     or, with *timeout*, when it has to wait for live events past *timeout*
     seconds from its start.
+
+    *handover*, when given, is called with the last position yielded each time
+    the reader has caught up, before it would wait for live events; when it
+    returns ``True`` the caller has handed the live events elsewhere (the
+    hub's fast path, ``Subscriber.go_direct``) and this ends.
     """
     last = subscriber.floor if after is None else after
     catch_up = after is not None
@@ -202,6 +211,8 @@ async def follow(
                     yield chunk
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
+            return
+        if handover is not None and handover(last):
             return
         live = await subscriber.wait(remaining)
         if subscriber.revoked:  # see Hub.revoke and Hub.recheck_credentials
