@@ -5,12 +5,12 @@ each ``403 user_blocked`` with nothing stored on any path; unblocking restores t
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
 from rest_framework.test import APIClient
 
 from support import blocking, events, ratings, services
@@ -382,8 +382,8 @@ def test_files_are_never_read_for_a_blocked_user(blocked, bot_actor, monkeypatch
     assert stored_files(media) == []
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=__import__("datetime").timedelta(hours=1))
-def test_the_reopen_window_does_not_reopen_a_blocked_users_ticket(clients, blocked):
+def test_the_reopen_window_does_not_reopen_a_blocked_users_ticket(clients, blocked, settings):
+    settings.SUPPORT_REOPEN_WINDOW = timedelta(hours=1)
     before = everything()
     response = send(clients["bot"], "post", blocked)
     assert (response.status_code, response.json()["code"]) == (403, "user_blocked")

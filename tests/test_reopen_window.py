@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 from support import events, services
@@ -21,6 +20,14 @@ from tests.conftest import Desk, snapshot
 pytestmark = pytest.mark.django_db
 
 WINDOW = timedelta(hours=1)
+
+
+@pytest.fixture
+def reopen_window(settings) -> None:
+    """The window on, through pytest-django's ``settings``: an ``override_settings``
+    decorator around a test that also changes ``settings`` leaks its value into later
+    tests (the two restore in the wrong order)."""
+    settings.SUPPORT_REOPEN_WINDOW = WINDOW
 
 
 def frozen_at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
@@ -85,7 +92,7 @@ def test_a_users_message_after_resolution(
         assert after_ticket.resolved is True
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=WINDOW)
+@pytest.mark.usefixtures("reopen_window")
 def test_a_managers_message_on_a_resolved_ticket_is_still_refused(manager_client, desk: Desk):
     before = snapshot()
     response = post(manager_client, desk.resolved, "we are back")
@@ -93,7 +100,7 @@ def test_a_managers_message_on_a_resolved_ticket_is_still_refused(manager_client
     assert snapshot() == before
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=WINDOW)
+@pytest.mark.usefixtures("reopen_window")
 def test_a_repeated_key_after_the_reopen_returns_the_first_message(bot_client, desk: Desk):
     url = f"/support/tickets/{desk.resolved.pk}/messages/"
     body = {"text": "again", "idempotency_key": "tg-5"}
@@ -105,7 +112,7 @@ def test_a_repeated_key_after_the_reopen_returns_the_first_message(bot_client, d
     assert snapshot() == before
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=WINDOW)
+@pytest.mark.usefixtures("reopen_window")
 def test_a_reopen_with_attachments_stores_the_files(bot_client, desk: Desk, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -123,7 +130,7 @@ def test_a_reopen_with_attachments_stores_the_files(bot_client, desk: Desk, sett
     assert Ticket.objects.get(pk=desk.resolved.pk).resolved is False
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=WINDOW)
+@pytest.mark.usefixtures("reopen_window")
 def test_an_unresolved_tickets_message_is_unchanged(bot_client, desk: Desk):
     start = events.current_position()
     response = post(bot_client, desk.open)
@@ -168,7 +175,7 @@ def test_another_users_tickets_are_not_previous(desk: Desk, bot_actor):
     assert ticket.previous_id is None
 
 
-@override_settings(SUPPORT_REOPEN_WINDOW=WINDOW)
+@pytest.mark.usefixtures("reopen_window")
 def test_previous_is_set_whatever_the_window(desk: Desk, bot_actor):
     ticket = services.open_ticket(bot_actor, user_id=desk.open.user_id, title="t")
     assert ticket.previous_id == desk.resolved.pk
