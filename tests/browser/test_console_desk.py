@@ -277,7 +277,9 @@ def test_slash_inserts_a_saved_reply_with_the_name_filled(
     picker = page.locator("#saved-replies")
     expect(picker).to_be_visible(timeout=WAIT)
     options = picker.get_by_role("option")
-    expect(options).to_have_count(2)  # greet, greet-late; not refund
+    # The list is read when "/" is typed: on a busy machine that takes more than
+    # expect's default 5 s (CI saw 0 options once).
+    expect(options).to_have_count(2, timeout=WAIT)  # greet, greet-late; not refund
     expect(options.nth(0)).to_have_attribute("aria-selected", "true")
     page.keyboard.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
