@@ -14,7 +14,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.harness.process import ROOT, missing
 from tests.harness.server import Credentials, LiveServer, running_server
@@ -32,8 +40,15 @@ for user in User.objects.filter(username__in=["m1", "m2", "m3", "eve"]):
 """
 
 
+#: How long an ``expect`` waits unless told (ms): the page answers in well under a
+#: second on an idle machine, but CI runs these beside servers under load, and
+#: expect's own 5 s default failed there once.
+EXPECT_TIMEOUT = 15_000
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    expect.set_options(timeout=EXPECT_TIMEOUT)
     with sync_playwright() as playwright:
         yield playwright
 
