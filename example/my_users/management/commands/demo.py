@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from rest_framework.authtoken.models import Token
 
-from support import services
+from support import ratings, services
 from support.actors import Actor
 from support.botkeys import create_bot_key
 from support.models import BotKey, Ticket
@@ -30,6 +30,20 @@ CONVERSATIONS = [
     (1002, "Bot does not answer /start", ["Nothing happens when I press start.", "Still nothing."]),
     (1003, "How do I change my language?", ["Is there a Russian version?"]),
 ]
+#: The Telegram profiles the bot would send with those users' messages.
+PROFILES = {
+    1001: {
+        "first_name": "Anna",
+        "last_name": "Petrova",
+        "username": "anna_p",
+        "language_code": "ru",
+    },
+    1002: {"first_name": "Tom", "last_name": "", "username": "tom_b", "language_code": "en"},
+    1003: {"first_name": "Lea", "last_name": "Weber", "username": "", "language_code": "de"},
+}
+#: A conversation already helped: answered, resolved and rated, so the ticket's
+#: head and the stats page have something to show.
+HELPED = (1002, "Where is my invoice?", "Could you send me the invoice again?")
 
 
 #: The listen backlog the demo's daphne asks for: uvicorn's default. daphne's own
@@ -119,8 +133,17 @@ class Command(BaseCommand):
         return manager
 
     def _conversations(self, bot: Actor, manager: Actor) -> None:
+        user_id, title, text = HELPED
+        helped = services.open_ticket(
+            bot, user_id=user_id, title=title, text=text, profile=PROFILES[user_id]
+        )
+        services.post_message(manager, helped.pk, text="Sent it to your e-mail just now.")
+        services.resolve(manager, helped.pk)
+        ratings.rate(bot, helped.pk, score=5, comment="Quick and kind, thank you!")
         for index, (user_id, title, texts) in enumerate(CONVERSATIONS):
-            ticket = services.open_ticket(bot, user_id=user_id, title=title, text=texts[0])
+            ticket = services.open_ticket(
+                bot, user_id=user_id, title=title, text=texts[0], profile=PROFILES[user_id]
+            )
             for text in texts[1:]:
                 services.post_message(bot, ticket.pk, text=text)
             if index == 0:
