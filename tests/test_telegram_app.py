@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,21 +23,17 @@ from aiogram import Bot, Dispatcher, Router
 
 from support_client import AsyncSupportClient, TicketResolved
 from support_client import telegram as tg
+from tests import telegram_fixtures
 from tests.fake_telegram import FakeTelegram
 from tests.harness.process import ROOT, free_port
 from tests.sdk.common import MESSAGE, TICKET
+from tests.telegram_fixtures import BASE, TOKEN
 
-BASE = "http://desk.test/support/"
-TOKEN = "4242:TEST-token_for-the-fake-api"
+# The shared fixture (tests/telegram_fixtures.py), where pytest looks for it.
+telegram = telegram_fixtures.telegram
+
 GOOD = {"TELEGRAM_BOT_TOKEN": TOKEN, "SUPPORT_BASE_URL": BASE, "SUPPORT_API_KEY": "k"}
 PROG = "support_client.telegram"
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
 
 
 # -- the entry point -------------------------------------------------------------------

@@ -24,8 +24,6 @@ import httpx
 import pytest
 import respx
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from support_client import (
     AsyncSupportClient,
@@ -39,6 +37,7 @@ from support_client import (
     UserUnblocked,
 )
 from support_client import telegram as tg
+from tests import telegram_fixtures
 from tests.fake_telegram import (
     FakeTelegram,
     callback_update,
@@ -48,9 +47,16 @@ from tests.fake_telegram import (
     telegram_user,
 )
 from tests.sdk.common import MESSAGE, TICKET, USER_MESSAGE
+from tests.telegram_fixtures import BASE, TOKEN
 
-BASE = "http://desk.test/support/"
-TOKEN = "4242:TEST-token_for-the-fake-api"
+# The shared fixtures (tests/telegram_fixtures.py), where pytest looks for them.
+telegram, desk, bot_token, bot = (
+    telegram_fixtures.telegram,
+    telegram_fixtures.desk,
+    telegram_fixtures.bot_token,
+    telegram_fixtures.bot,
+)
+
 USER = 123  # TICKET's user
 BLOCKED = {"code": "user_blocked", "detail": "This user is blocked."}
 RATING = {"score": 4, "comment": "", "created_at": "2026-12-06T20:00:00Z"}
@@ -86,26 +92,6 @@ def _no_handler_fails(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     failed = [r for r in caplog.records if r.name.startswith("aiogram") and r.levelno >= 40]
     assert not failed, [r.getMessage() for r in failed]
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def desk() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    made = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.url)))
-    yield made
-    await made.session.close()
 
 
 @pytest.fixture

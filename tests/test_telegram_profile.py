@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -19,17 +19,23 @@ import httpx
 import pytest
 import respx
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
-from support_client import AsyncSupportClient, Profile
+from support_client import Profile
 from support_client import telegram as tg
 from support_client.telegram.desk import desk_profile
+from tests import telegram_fixtures
 from tests.fake_telegram import FakeTelegram
 from tests.sdk.common import MESSAGE, TICKET
 
-BASE = "http://desk.test/support/"
-TOKEN = "4242:TEST-token_for-the-fake-api"
+# The shared fixtures (tests/telegram_fixtures.py), where pytest looks for them.
+telegram, desk, bot_token, bot, support = (
+    telegram_fixtures.telegram,
+    telegram_fixtures.desk,
+    telegram_fixtures.bot_token,
+    telegram_fixtures.bot,
+    telegram_fixtures.support,
+)
+
 USER = 5001
 PRIVATE = {"id": USER, "type": "private", "first_name": "Ann"}
 
@@ -45,33 +51,6 @@ def update(text: str, **sender: Any) -> dict[str, Any]:
         "text": text,
     }
     return {"update_id": next(_ids), "message": message}
-
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def desk() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    made = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.url)))
-    yield made
-    await made.session.close()
-
-
-@pytest.fixture
-async def support(bot: Bot, tmp_path: Path) -> AsyncIterator[tg.SupportBot]:
-    async with AsyncSupportClient(BASE, api_key="k", max_retries=0) as client:
-        state = tg.JsonFileState(tmp_path / "state.json")
-        yield tg.SupportBot(client, bot, state, delivery_timeout=0, retry_delay=0)
 
 
 async def until(check: Callable[[], bool], timeout: float = 15) -> None:

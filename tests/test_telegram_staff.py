@@ -22,8 +22,6 @@ from typing import Any, cast
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Update
 
 from support_client import (
@@ -53,6 +51,7 @@ from support_client.telegram.staff import StaffGroup, topic_name
 from support_client.telegram.staff_texts import TEXTS
 from support_client.telegram.state import JsonFileState
 from support_client.telegram.texts import Language
+from tests import telegram_fixtures
 from tests.fake_telegram import FakeTelegram, group_message, member, service_message
 from tests.harness.process import ROOT, free_port
 
@@ -370,12 +369,12 @@ def telegram() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    made = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.url)))
-    try:
-        yield made
-    finally:
-        await made.session.close()
+def bot_token() -> str:
+    """The token of the shared ``bot`` fixture's Bot (on this module's ``telegram``)."""
+    return TOKEN
+
+
+bot = telegram_fixtures.bot  # the shared fixture (tests/telegram_fixtures.py)
 
 
 @pytest.fixture

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, ChatMemberAdministrator, ChatMemberMember
 
+from tests import telegram_fixtures
 from tests.fake_telegram import BOT_ID, FakeTelegram, group_message, member
 
 GROUP = -1001234567890
@@ -20,22 +18,13 @@ TOKEN = "4242:TEST-token"
 
 
 @pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
+def bot_token() -> str:
+    """The token of the shared ``bot`` fixture's Bot."""
+    return TOKEN
 
 
-@pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram.url))
-    made = Bot(TOKEN, session=session)
-    try:
-        yield made
-    finally:
-        await made.session.close()
+# The shared fixtures (tests/telegram_fixtures.py), where pytest looks for them.
+telegram, bot = telegram_fixtures.telegram, telegram_fixtures.bot
 
 
 async def test_a_forum_group_and_the_bots_rights(telegram: FakeTelegram, bot: Bot) -> None:

@@ -5,14 +5,11 @@ Through the fake Bot API and the staff tests' fake desk."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from support_client import (
     Event,
@@ -27,36 +24,20 @@ from support_client import (
 )
 from support_client.telegram.staff import StaffGroup
 from support_client.telegram.staff_texts import TEXTS
+from tests import telegram_fixtures, test_telegram_staff
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram_staff import GROUP, TOKEN, USER, FakeDesk, new_state, staff
+from tests.test_telegram_staff import GROUP, USER, FakeDesk, new_state, staff
 
 EN, RU = TEXTS["en"], TEXTS["ru"]
 NOW = "2026-12-06T21:00:00Z"
 
-
-@pytest.fixture
-def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram().start()
-    fake.add_group(GROUP)
-    fake.add_user(USER, "Ann")
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
-async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
-    made = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.url)))
-    try:
-        yield made
-    finally:
-        await made.session.close()
-
-
-@pytest.fixture
-def desk() -> FakeDesk:
-    return FakeDesk()
+# The staff tests' fake Telegram (its group, its user), token and fake desk, and the shared bot.
+telegram, bot_token, desk = (
+    test_telegram_staff.telegram,
+    test_telegram_staff.bot_token,
+    test_telegram_staff.desk,
+)
+bot = telegram_fixtures.bot
 
 
 @pytest.fixture
