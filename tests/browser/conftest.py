@@ -7,12 +7,16 @@ origin and no error may have been logged.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -164,3 +168,168 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+# ---- what the console tests share: the bot's side over REST, the page's steps --------
+
+WAIT = 15_000  # ms: how long the page may take to show what the server did
+
+ANNA = {"first_name": "Anna", "last_name": "Petrova", "username": "anna_p", "language_code": "ru"}
+
+Upload = tuple[str, bytes, str]  # file name, bytes, content type
+
+
+class Bot:
+    """The bot's side over REST with its key, sending the user's Telegram profile when given
+    (as the SDK's bot does): tickets, posts (JSON or multipart), the long-poll, downloads."""
+
+    def __init__(self, server: LiveServer, credentials: Credentials) -> None:
+        self.base_url = server.base_url
+        self.http = httpx.Client(
+            base_url=server.api,
+            headers={"Authorization": f"Api-Key {credentials.bot_key}"},
+            timeout=15,
+        )
+
+    def try_open_ticket(
+        self, user_id: int, title: str, text: str, profile: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """The server's answer to opening a ticket, whatever it is."""
+        body: dict[str, Any] = {"user_id": user_id, "title": title, "text": text}
+        if profile is not None:
+            body["profile"] = profile
+        return self.http.post("tickets/", json=body)
+
+    def open_ticket(
+        self, user_id: int, title: str, text: str, profile: dict[str, str] | None = None
+    ) -> int:
+        """The id of a ticket opened (201)."""
+        response = self.try_open_ticket(user_id, title, text, profile)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    def try_post(
+        self,
+        ticket: int,
+        text: str,
+        profile: dict[str, str] | None = None,
+        *,
+        key: str | None = None,
+    ) -> httpx.Response:
+        """The server's answer to a user's message, whatever it is."""
+        body: dict[str, Any] = {"text": text}
+        if profile is not None:
+            body["profile"] = profile
+        if key is not None:
+            body["idempotency_key"] = key
+        return self.http.post(f"tickets/{ticket}/messages/", json=body)
+
+    def post(
+        self,
+        ticket: int,
+        text: str,
+        profile: dict[str, str] | None = None,
+        *,
+        key: str | None = None,
+    ) -> None:
+        """A user's message, stored (200 or 201)."""
+        response = self.try_post(ticket, text, profile, key=key)
+        assert response.status_code in (200, 201), response.text
+
+    def post_files(
+        self, ticket: int, text: str, files: list[Upload], kinds: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A user's message with files (multipart), stored: the message."""
+        data: dict[str, Any] = {"text": text}
+        if kinds:
+            data["kinds"] = kinds
+        response = self.http.post(
+            f"tickets/{ticket}/messages/",
+            data=data,
+            files=[("files", upload) for upload in files],
+        )
+        assert response.status_code == 201, response.text
+        message: dict[str, Any] = response.json()
+        return message
+
+    def cursor(self) -> str:
+        return str(self.http.get("events/").json()["cursor"])
+
+    def events_after(self, cursor: str) -> list[dict[str, Any]]:
+        response = self.http.get("events/", params={"after": cursor, "timeout": 0})
+        assert response.status_code == 200, response.text
+        events: list[dict[str, Any]] = response.json()["events"]
+        return events
+
+    def event_types(self, cursor: str) -> list[str]:
+        return [event["type"] for event in self.events_after(cursor)]
+
+    def wait_for(
+        self, cursor: str, wanted: Callable[[dict[str, Any]], bool], seconds: float = 20
+    ) -> dict[str, Any]:
+        """The first event after *cursor* that *wanted* accepts, from the long-poll."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            answer = self.http.get("events/", params={"after": cursor, "timeout": 5})
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            cursor = body["cursor"]
+            for event in body["events"]:
+                if wanted(event):
+                    found: dict[str, Any] = event
+                    return found
+        raise AssertionError("the event never came")
+
+    def download(self, url: str) -> bytes:
+        """The bytes at *url* (absolute, or a path on the server)."""
+        response = self.http.get(urljoin(self.base_url, url))
+        assert response.status_code == 200, response.text
+        return response.content
+
+
+@pytest.fixture
+def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
+    bot = Bot(*live)
+    yield bot
+    bot.http.close()
+
+
+def wait_live(page: Page, transport: str | None = None) -> None:
+    """The page's connection is live (and over *transport*, when given)."""
+    indicator = page.locator("#connection")
+    expect(indicator).to_have_attribute("data-state", "live", timeout=WAIT)
+    if transport is not None:
+        expect(indicator).to_have_attribute("data-transport", transport)
+
+
+def open_ticket(page: Page, ticket: int, title: str, tab: str | None = "All open") -> None:
+    """The ticket's conversation, opened from its row (in *tab*, unless None: the current one)."""
+    if tab is not None:
+        page.get_by_role("tab", name=tab).click()
+    expect(row(page, ticket)).to_be_visible(timeout=WAIT)
+    row(page, ticket).click()
+    expect(page.locator("#thread-title")).to_have_text(title, timeout=WAIT)
+
+
+def api(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """A request from the page, with its session and CSRF token (as the console sends them)."""
+    return page.evaluate(
+        """async ([method, path, body]) => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const headers = {
+                Accept: "application/json",
+                "X-CSRFToken": token,
+                "Content-Type": "application/json",
+            };
+            const init = {method, headers};
+            if (body !== null) init.body = JSON.stringify(body);
+            const response = await fetch("/support/" + path, init);
+            return {status: response.status, body: await response.json()};
+        }""",
+        [method, path, body],
+    )
+
+
+def my_name(page: Page) -> str:
+    config = json.loads(page.locator("#support-console-config").text_content() or "{}")
+    return str(config["me"]["name"])

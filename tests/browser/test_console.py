@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,53 +18,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from support_client import MessageNew, SupportClient
-from tests.browser.conftest import ConsolePage, row, screenshot
+from tests.browser.conftest import WAIT, ConsolePage, row, screenshot, wait_live
 from tests.harness.nginx import NginxServer
-from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
-
-WAIT = 15_000  # ms: how long the page may take to show what the server did
-
-
-class Bot:
-    """The bot's side, over REST with its key."""
-
-    def __init__(self, server: LiveServer, credentials: Credentials) -> None:
-        self.http = httpx.Client(
-            base_url=server.api,
-            headers={"Authorization": f"Api-Key {credentials.bot_key}"},
-            timeout=10,
-        )
-
-    def open_ticket(self, user_id: int, title: str, text: str) -> int:
-        response = self.http.post(
-            "tickets/", json={"user_id": user_id, "title": title, "text": text}
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
-
-    def post(self, ticket: int, text: str, key: str | None = None) -> None:
-        body = {"text": text} if key is None else {"text": text, "idempotency_key": key}
-        response = self.http.post(f"tickets/{ticket}/messages/", json=body)
-        assert response.status_code in (200, 201), response.text
-
-
-@pytest.fixture
-def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
-    bot = Bot(*live)
-    yield bot
-    bot.http.close()
 
 
 def messages(page: Page) -> list[str]:
     return page.locator(".message-list .message .text").all_inner_texts()
-
-
-def wait_live(page: Page, transport: str) -> None:
-    indicator = page.locator("#connection")
-    expect(indicator).to_have_attribute("data-state", "live", timeout=WAIT)
-    expect(indicator).to_have_attribute("data-transport", transport)
 
 
 def test_a_manager_answers_a_bot_ticket_live(live, bot, console_page: ConsolePage) -> None:

@@ -16,97 +16,20 @@ import base64
 import io
 import os
 import re
-import time
 import zipfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser import samples
-from tests.browser.conftest import ConsolePage, row, screenshot
+from tests.browser.conftest import WAIT, Bot, ConsolePage, open_ticket, row, screenshot
 from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
-WAIT = 15_000  # ms
 INVOICE = "invoice-2026-1187.pdf"
-
-Upload = tuple[str, bytes, str]
-
-
-class Bot:
-    """The bot's side over REST with its key: multipart posts, the long-poll, downloads."""
-
-    def __init__(self, server: LiveServer, credentials: Credentials) -> None:
-        self.http = httpx.Client(
-            base_url=server.base_url,
-            headers={"Authorization": f"Api-Key {credentials.bot_key}"},
-            timeout=15,
-        )
-
-    def open_ticket(self, user_id: int, title: str, text: str) -> int:
-        response = self.http.post(
-            "/support/tickets/", json={"user_id": user_id, "title": title, "text": text}
-        )
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
-
-    def post(
-        self, ticket: int, text: str, files: list[Upload], kinds: list[str] | None = None
-    ) -> dict[str, Any]:
-        data: dict[str, Any] = {"text": text}
-        if kinds:
-            data["kinds"] = kinds
-        response = self.http.post(
-            f"/support/tickets/{ticket}/messages/",
-            data=data,
-            files=[("files", upload) for upload in files],
-        )
-        assert response.status_code == 201, response.text
-        message: dict[str, Any] = response.json()
-        return message
-
-    def cursor(self) -> str:
-        cursor: str = self.http.get("/support/events/").json()["cursor"]
-        return cursor
-
-    def wait_for(
-        self, cursor: str, wanted: Callable[[dict[str, Any]], bool], seconds: float = 20
-    ) -> dict[str, Any]:
-        """The first event after *cursor* that *wanted* accepts, from the long-poll."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            answer = self.http.get("/support/events/", params={"after": cursor, "timeout": 5})
-            assert answer.status_code == 200, answer.text
-            body = answer.json()
-            cursor = body["cursor"]
-            for event in body["events"]:
-                if wanted(event):
-                    found: dict[str, Any] = event
-                    return found
-        raise AssertionError("the event never came")
-
-    def download(self, url: str) -> bytes:
-        response = self.http.get(url)
-        assert response.status_code == 200, response.text
-        return response.content
-
-
-@pytest.fixture
-def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
-    bot = Bot(*live)
-    yield bot
-    bot.http.close()
-
-
-def open_ticket(page: Page, ticket: int, title: str) -> None:
-    expect(row(page, ticket)).to_be_visible(timeout=WAIT)
-    row(page, ticket).click()
-    expect(page.locator("#thread-title")).to_have_text(title, timeout=WAIT)
 
 
 QueueEntry = tuple[str, str, tuple[str, str] | None]  # title, first text, (file, kind)
@@ -161,15 +84,15 @@ def a_busy_queue(bot: Bot, lang: str, first_user: int) -> None:
                 if kind == "photo"
                 else (samples.invoice_pdf(), "application/pdf")
             )
-            bot.post(ticket, "", [(name, body, type_)])
+            bot.post_files(ticket, "", [(name, body, type_)])
 
 
 def a_user_sends_a_photo_and_a_voice_message(bot: Bot, user_id: int, lang: str) -> int:
     words = WORDS[lang]
     ticket = bot.open_ticket(user_id, words.title, words.hello)
     photo = ("IMG_2041.jpg", samples.error_screenshot(), "image/jpeg")
-    bot.post(ticket, words.caption, [photo])
-    bot.post(ticket, "", [("voice.ogg", samples.voice(), "audio/ogg")], kinds=["voice"])
+    bot.post_files(ticket, words.caption, [photo])
+    bot.post_files(ticket, "", [("voice.ogg", samples.voice(), "audio/ogg")], kinds=["voice"])
     return ticket
 
 
@@ -220,7 +143,7 @@ def wait_loaded(page: Page, selector: str) -> int:
 def show_conversation(page: Page, ticket: int, lang: str) -> None:
     """The manager takes the ticket and answers with the invoice; the page shows all three."""
     page.locator('[data-tab="open"]').click()
-    open_ticket(page, ticket, WORDS[lang].title)
+    open_ticket(page, ticket, WORDS[lang].title, tab=None)
     page.locator(".ticket-head [data-action=assign]").click()
     expect(page.locator(".ticket-head [data-action=unassign]")).to_be_visible(timeout=WAIT)
     expect(row(page, ticket).locator(".badge")).to_have_count(0, timeout=WAIT)  # seen
@@ -330,7 +253,7 @@ def test_a_picked_file_and_a_pasted_screenshot_reach_the_bot(
     page = console_page(server.base_url, "m1")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     ticket = bot.open_ticket(6303, "Where is the switch?", "I cannot find the setting.")
-    open_ticket(page, ticket, "Where is the switch?")
+    open_ticket(page, ticket, "Where is the switch?", tab=None)
     page.locator(".ticket-head [data-action=assign]").click()
     expect(page.locator(".ticket-head [data-action=unassign]")).to_be_visible(timeout=WAIT)
     cursor = bot.cursor()
@@ -404,7 +327,7 @@ def test_a_refused_file_is_refused_in_words_and_nothing_typed_is_lost(
     # The refusal is a 415, which Chromium logs as a failed resource.
     page = console_page(server.base_url, "m1", expected_errors=("415 (Unsupported Media Type)",))
     ticket = bot.open_ticket(6404, "Refusals", "Can you send me the files?")
-    open_ticket(page, ticket, "Refusals")
+    open_ticket(page, ticket, "Refusals", tab=None)
     page.locator(".ticket-head [data-action=assign]").click()
     expect(page.locator(".ticket-head [data-action=unassign]")).to_be_visible(timeout=WAIT)
     box = page.locator("#reply-text")
@@ -465,7 +388,7 @@ def test_a_dropped_file_and_a_cancelled_upload_keep_the_draft(
     server, _ = live
     page = console_page(server.base_url, "m1")
     ticket = bot.open_ticket(6505, "Dropped", "Here are my logs, can you look?")
-    open_ticket(page, ticket, "Dropped")
+    open_ticket(page, ticket, "Dropped", tab=None)
     page.locator(".ticket-head [data-action=assign]").click()
     expect(page.locator(".ticket-head [data-action=unassign]")).to_be_visible(timeout=WAIT)
 

@@ -11,103 +11,31 @@ docs/console.md shows (copied from build/screenshots/ to docs/images/).
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ConsolePage, row, screenshot
-from tests.harness.server import Credentials, LiveServer
+from tests.browser.conftest import (
+    ANNA,
+    WAIT,
+    Bot,
+    ConsolePage,
+    api,
+    my_name,
+    open_ticket,
+    row,
+    screenshot,
+    wait_live,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
-
-WAIT = 15_000  # ms
-
-ANNA = {"first_name": "Anna", "last_name": "Petrova", "username": "anna_p", "language_code": "ru"}
-
-
-class Bot:
-    """The bot's side over REST, sending the user's Telegram profile as the SDK's bot does."""
-
-    def __init__(self, server: LiveServer, credentials: Credentials) -> None:
-        self.http = httpx.Client(
-            base_url=server.api,
-            headers={"Authorization": f"Api-Key {credentials.bot_key}"},
-            timeout=10,
-        )
-
-    def open_ticket(
-        self, user_id: int, title: str, text: str, profile: dict[str, str] | None = None
-    ) -> int:
-        body: dict[str, Any] = {"user_id": user_id, "title": title, "text": text}
-        if profile is not None:
-            body["profile"] = profile
-        response = self.http.post("tickets/", json=body)
-        assert response.status_code == 201, response.text
-        return int(response.json()["id"])
-
-    def post(self, ticket: int, text: str, profile: dict[str, str] | None = None) -> None:
-        body: dict[str, Any] = {"text": text}
-        if profile is not None:
-            body["profile"] = profile
-        response = self.http.post(f"tickets/{ticket}/messages/", json=body)
-        assert response.status_code in (200, 201), response.text
-
-    def cursor(self) -> str:
-        return str(self.http.get("events/").json()["cursor"])
-
-    def events_after(self, cursor: str) -> list[dict[str, Any]]:
-        response = self.http.get("events/", params={"after": cursor, "timeout": 0})
-        assert response.status_code == 200, response.text
-        events: list[dict[str, Any]] = response.json()["events"]
-        return events
-
-
-@pytest.fixture
-def bot(live: tuple[LiveServer, Credentials]) -> Iterator[Bot]:
-    bot = Bot(*live)
-    yield bot
-    bot.http.close()
-
-
-def wait_live(page: Page) -> None:
-    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=WAIT)
-
-
-def open_ticket(page: Page, ticket: int, title: str) -> None:
-    page.get_by_role("tab", name="All open").click()
-    expect(row(page, ticket)).to_be_visible(timeout=WAIT)
-    row(page, ticket).click()
-    expect(page.locator("#thread-title")).to_have_text(title, timeout=WAIT)
-
-
-def api(page: Page, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """A request from the page, with its session and CSRF token (as the console sends them)."""
-    return page.evaluate(
-        """async ([method, path, body]) => {
-            const token = document.querySelector('meta[name="csrf-token"]').content;
-            const headers = {"X-CSRFToken": token, "Content-Type": "application/json"};
-            const init = {method, headers};
-            if (body !== null) init.body = JSON.stringify(body);
-            const response = await fetch("/support/" + path, init);
-            return {status: response.status, body: await response.json()};
-        }""",
-        [method, path, body],
-    )
 
 
 def settle(page: Page) -> None:
     """Let the tab counts catch up (they are read again a moment after each event)."""
     page.wait_for_timeout(1200)
-
-
-def my_name(page: Page) -> str:
-    config = json.loads(page.locator("#support-console-config").text_content() or "{}")
-    return str(config["me"]["name"])
 
 
 def test_names_in_the_queue_and_the_contact_panel_with_other_tickets(

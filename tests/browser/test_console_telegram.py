@@ -14,12 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ConsolePage, screenshot
+from tests.browser.conftest import WAIT, ConsolePage, screenshot
 from tests.harness.server import Credentials, LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
-
-WAIT = 15_000  # ms
 
 
 def test_a_manager_links_and_unlinks_telegram(
