@@ -20,6 +20,7 @@ from support import services
 from support.actors import Actor, Credential
 from support.models import BotKey
 from support.realtime import consumer as consumer_module
+from support.realtime.backlog import WriteBacklog
 from support.realtime.hub import Hub, Subscriber, get_hub
 from support.realtime.replay import LiveEvent, follow
 from tests.test_realtime_websocket import application, connect, setup_world
@@ -267,3 +268,70 @@ async def test_a_websocket_held_back_mid_burst_catches_up_and_returns_to_the_fas
         await asyncio.sleep(0.02)
     assert subscriber.direct  # caught up: back on the fast path
     await ws.disconnect()
+
+
+async def _listening(application: Any, token: str) -> Any:
+    ws = connect(application, authorization=f"Token {token}")
+    assert (await ws.connect())[0]
+    hub = get_hub()
+    for _ in range(50):
+        if hub.listener_count:
+            break
+        await asyncio.sleep(0.05)
+    (subscriber,) = hub._subscribers
+    assert subscriber.direct
+    return ws
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_fast_path_send_held_past_the_slow_client_timeout_closes_the_stream(
+    application: Any, stop_hub: None, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.SUPPORT_SLOW_CLIENT_TIMEOUT = 0.3
+    world = await setup_world()
+    never = asyncio.Event()
+
+    def hold(coroutine: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+        coroutine.close()
+
+        async def stuck() -> None:
+            await never.wait()
+
+        return stuck()
+
+    monkeypatch.setattr(consumer_module, "started", hold)
+    ws = await _listening(application, world["alice"])
+    bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
+    await sync_to_async(services.post_message)(bot, world["queued"], text="unread")
+    closed = await ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": consumer_module.CLOSE_SLOW_READER}
+    assert get_hub().listener_count == 0
+
+
+class FullBacklog:
+    """A client that has not read what it was sent: past ``SUPPORT_MAX_CLIENT_BACKLOG``."""
+
+    aborted = 0
+
+    def too_full(self) -> bool:
+        return True
+
+    def abort_later(self) -> None:
+        FullBacklog.aborted += 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_client_behind_on_the_fast_path_is_cut_off_at_the_backlog_bound(
+    application: Any, stop_hub: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await setup_world()
+    monkeypatch.setattr(WriteBacklog, "of", classmethod(lambda cls, s: FullBacklog()))
+    ws = await _listening(application, world["alice"])
+    bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
+    await sync_to_async(services.post_message)(bot, world["queued"], text="too much")
+    frame = json.loads(await ws.receive_from(timeout=5))  # sent, then found past the bound
+    assert frame["type"] == "ticket.message.new"
+    closed = await ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": consumer_module.CLOSE_SLOW_READER}
+    assert FullBacklog.aborted == 1
+    assert get_hub().listener_count == 0

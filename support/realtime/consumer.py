@@ -14,6 +14,7 @@ or ``error`` frames; a bad frame never closes the connection.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 from collections.abc import Awaitable, Coroutine, Generator
@@ -82,6 +83,7 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     backlog: WriteBacklog | None = None
     #: The rest of a fast-path send the server held back, for the pump to finish first.
     _unsent: Awaitable[None] | None = None
+    _context: contextvars.Context
 
     async def connect(self) -> None:
         actor = self.scope.get("support_actor")
@@ -111,6 +113,8 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         self.started = True
         self.backlog = WriteBacklog.of(self.scope)
+        # A pump started later, from the hub's loop, runs in this connection's context.
+        self._context = contextvars.copy_context()
         if after is None and self.subscriber.go_direct(
             self.subscriber.floor, self._deliver, self._fall_behind
         ):
@@ -162,7 +166,9 @@ class SupportConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if self.subscriber is None:
             return  # closing
         unsent, self._unsent = self._unsent, None
-        self.pump = asyncio.create_task(self._pump(None, unsent))
+        self.pump = asyncio.get_running_loop().create_task(
+            self._pump(None, unsent), context=self._context
+        )
 
     def _go_direct(self, last: int) -> bool:
         return self.subscriber is not None and self.subscriber.go_direct(

@@ -15,6 +15,12 @@ bot's never gets a managers-only one: :meth:`LiveEvent.reaches`), in order, with
 one database query per wake-up per process, never one per listener, and each
 event is serialised to JSON once. A timer reads the log too, so live delivery
 carries on, a little later, while the channel layer is down.
+
+A WebSocket that has caught up is on the fast path (:meth:`Subscriber.go_direct`):
+the hub's loop over its listeners sends each event to its transport at
+once, so an event costs no task wake-up per connection; only a connection
+that is behind (replaying, or held back by a slow client) queues events for
+a task of its own.
 """
 
 from __future__ import annotations
