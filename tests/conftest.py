@@ -185,6 +185,33 @@ def plain_client(plain_user: User) -> APIClient:
 
 
 @pytest.fixture
+def clients(manager: User, plain_user: User, bot_key: tuple[BotKey, str]) -> dict[str, APIClient]:
+    """A client of each caller the permission tables name: ``manager`` (a token),
+    ``bot`` (the bot's key), ``plain`` (a user who is no manager, a token), ``anon``."""
+    bot = APIClient()
+    bot.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
+    return {
+        "manager": token_client(manager),
+        "bot": bot,
+        "plain": token_client(plain_user),
+        "anon": APIClient(),
+    }
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """A storage of this test's own (MEDIA_ROOT), to count what it holds; a module takes it
+    for every test with ``pytest.mark.usefixtures("media")``."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+def stored_files(media: Path) -> list[Path]:
+    """The files in the storage *media*, sorted."""
+    return sorted(p for p in media.rglob("*") if p.is_file())
+
+
+@pytest.fixture
 def make_ticket(bot_actor: Actor, tg_user: MyTelegramUser) -> Callable[..., Any]:
     from support import services
 
@@ -231,6 +258,11 @@ def snapshot() -> tuple[Any, ...]:
         list(Event.objects.order_by("id").values_list("id", "type")),
         list(MyTelegramUser.objects.order_by("pk").values_list("pk", flat=True)),
     )
+
+
+def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
+    """The log's events after position *start*: (type, data), in order."""
+    return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
 
 
 @pytest.fixture

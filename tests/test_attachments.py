@@ -7,7 +7,6 @@ the storage as they were (the files under ``MEDIA_ROOT`` are counted).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,18 +17,9 @@ from rest_framework.test import APIClient
 from support import attachments, services, sniff
 from support.models import Attachment, Event
 from tests import files
-from tests.conftest import Desk, snapshot
+from tests.conftest import Desk, snapshot, stored_files
 
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> Path:
-    """A storage of this test's own, to count what it holds."""
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
-def stored_files(media: Path) -> list[Path]:
-    return sorted(p for p in media.rglob("*") if p.is_file())
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> Any:

@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from support import events, services
-from support.models import Event, Message, Ticket
-from tests.conftest import Desk, snapshot
+from support.models import Message, Ticket
+from tests.conftest import Desk, new_events, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +31,6 @@ def aged(ticket: Ticket, age: timedelta, *, messages: timedelta | None = None) -
     now = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(created_at=now - age)
     Message.objects.filter(ticket=ticket).update(created_at=now - (messages or age))
-
-
-def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
 
 
 @override_settings(SUPPORT_AUTO_RESOLVE_AFTER=AFTER)

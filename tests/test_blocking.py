@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,25 +17,14 @@ from support.actors import Actor
 from support.exceptions import Invalid, NotFound, PermissionDenied, UserBlocked
 from support.models import Event, Note, Rating, TelegramProfile, Ticket
 from tests import files
-from tests.conftest import Desk, snapshot, token_client
+from tests.conftest import Desk, new_events, snapshot, stored_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 USER = "/support/users/{id}/"
 BLOCK = "/support/users/{id}/block/"
 UNBLOCK = "/support/users/{id}/unblock/"
 TG = 123  # tg_user, whose tickets the desk fixture opens
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> Path:
-    """A storage of this test's own, to see that a refused upload stores nothing."""
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
-def stored_files(media: Path) -> list[Path]:
-    return sorted(p for p in media.rglob("*") if p.is_file())
 
 
 def everything() -> tuple[Any, ...]:
@@ -49,25 +37,9 @@ def everything() -> tuple[Any, ...]:
     )
 
 
-@pytest.fixture
-def clients(manager, plain_user, bot_key) -> dict[str, APIClient]:
-    bot = APIClient()
-    bot.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
-    return {
-        "manager": token_client(manager),
-        "bot": bot,
-        "plain": token_client(plain_user),
-        "anon": APIClient(),
-    }
-
-
 def post(client: APIClient, path: str, body: Any) -> Any:
     data = body if isinstance(body, str) else json.dumps(body)
     return client.post(path, data, content_type="application/json")
-
-
-def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,9 +22,9 @@ from support.exceptions import Invalid, NotFound, PermissionDenied
 from support.models import Attachment, Event, Message, MessageEdit, TelegramProfile
 from support.serializers import message_data
 from tests import files
-from tests.conftest import Desk, snapshot, token_client
+from tests.conftest import Desk, snapshot, stored_files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 MESSAGE = "/support/tickets/{ticket}/messages/{message}/"
 EDITS = MESSAGE + "edits/"
@@ -34,29 +33,6 @@ EDITS = MESSAGE + "edits/"
 def everything() -> tuple[Any, ...]:
     """What a refused request must leave as it was: the desk, the log, the history."""
     return (*snapshot(), list(MessageEdit.objects.order_by("id").values()))
-
-
-@pytest.fixture(autouse=True)
-def media(settings: Any, tmp_path: Path) -> Path:
-    """A storage of this test's own, to count what it holds."""
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
-def stored_files(media: Path) -> list[Path]:
-    return sorted(p for p in media.rglob("*") if p.is_file())
-
-
-@pytest.fixture
-def clients(manager, plain_user, bot_key) -> dict[str, APIClient]:
-    bot = APIClient()
-    bot.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
-    return {
-        "manager": token_client(manager),
-        "bot": bot,
-        "plain": token_client(plain_user),
-        "anon": APIClient(),
-    }
 
 
 @dataclass

@@ -13,7 +13,7 @@ from support import events, notes
 from support.actors import Actor
 from support.exceptions import Invalid, NotFound, PermissionDenied
 from support.models import Event, Note
-from tests.conftest import snapshot, token_client
+from tests.conftest import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -23,18 +23,6 @@ NOTES = "/support/tickets/{id}/notes/"
 def everything() -> tuple[Any, ...]:
     """What a refused request must leave as it was: the desk, the log, and the notes."""
     return (*snapshot(), list(Note.objects.order_by("id").values()))
-
-
-@pytest.fixture
-def clients(manager, plain_user, bot_key) -> dict[str, APIClient]:
-    bot = APIClient()
-    bot.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
-    return {
-        "manager": token_client(manager),
-        "bot": bot,
-        "plain": token_client(plain_user),
-        "anon": APIClient(),
-    }
 
 
 def post(client: APIClient, ticket_id: int, body: Any) -> Any:

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 from support import events, ratings
 from support.actors import Actor
 from support.exceptions import Invalid, NotFound, PermissionDenied, TicketNotResolved
-from support.models import Event, Rating
-from tests.conftest import Desk, snapshot, token_client
+from support.models import Rating
+from tests.conftest import Desk, new_events, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -24,26 +24,10 @@ def everything() -> tuple[Any, ...]:
     return (*snapshot(), list(Rating.objects.order_by("id").values()))
 
 
-@pytest.fixture
-def clients(manager, plain_user, bot_key) -> dict[str, APIClient]:
-    bot = APIClient()
-    bot.credentials(HTTP_AUTHORIZATION=f"Api-Key {bot_key[1]}")
-    return {
-        "manager": token_client(manager),
-        "bot": bot,
-        "plain": token_client(plain_user),
-        "anon": APIClient(),
-    }
-
-
 def send(client: APIClient, method: str, ticket_id: int, body: Any) -> Any:
     data = body if isinstance(body, str) else json.dumps(body)
     call = getattr(client, method)
     return call(RATING.format(id=ticket_id), data, content_type="application/json")
-
-
-def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
 
 
 # -- what a rating does ------------------------------------------------------------------------

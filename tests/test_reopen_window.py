@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from support import events, services
 from support.actors import Actor
-from support.models import Event, Ticket
-from tests.conftest import Desk, snapshot
+from support.models import Ticket
+from tests.conftest import Desk, new_events, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +36,6 @@ def frozen_at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
 
 def resolved_at(ticket: Ticket, moment: datetime) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(resolved_at=moment)
-
-
-def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
 
 
 def post(client: Any, ticket: Ticket, text: str = "one more thing") -> Any:
