@@ -36,11 +36,12 @@ def spend_key(key: str, rate: str, *, count: bool = True) -> float | None:
 
     A sliding window, approximated by two counters: this window's requests
     plus the previous window's, weighted by how much of it still overlaps
-    the last *window* seconds. Each call costs two cache round trips and the
-    same few bytes whatever the rate (a list of request times, at 6,000 a
-    minute, was unpickled and pickled again on every request). With *count*
-    false it only looks (a sign-in checks its budget before it knows whether
-    it failed). A failing cache limits nothing.
+    the last *window* seconds. Each call costs two cache round trips (the
+    counts read, then this window's counted: ``incr`` when the read found it,
+    else ``add``) and the same few bytes whatever the rate (a list of request
+    times, at 6,000 a minute, was unpickled and pickled again on every
+    request). With *count* false it only looks (a sign-in checks its budget
+    before it knows whether it failed). A failing cache limits nothing.
     """
     allowed, window = parse_rate(rate)
     index, into = divmod(time.time(), window)
@@ -51,14 +52,26 @@ def spend_key(key: str, rate: str, *, count: bool = True) -> float | None:
         current, previous = counts.get(current_key, 0), counts.get(previous_key, 0)
         if current + previous * (1 - into / window) >= allowed:
             return retry_after(allowed, window, into, current, previous)
-        if count and not cache.add(current_key, 1, timeout=2 * window):
-            try:
-                cache.incr(current_key)
-            except ValueError:  # expired in between: this request starts it again
-                cache.set(current_key, 1, timeout=2 * window)
+        if count:
+            _count_one(cache, current_key, 2 * window, exists=current_key in counts)
         return None
 
     return sharedcache.use(counted, None)
+
+
+def _count_one(cache: BaseCache, key: str, timeout: int, *, exists: bool) -> None:
+    """One more in the counter *key*: one round trip, whether it is there yet or not."""
+    if exists:
+        try:
+            cache.incr(key)
+            return
+        except ValueError:  # expired since it was read: this request starts it again
+            pass
+    if not cache.add(key, 1, timeout=timeout):  # another request started it meanwhile
+        try:
+            cache.incr(key)
+        except ValueError:  # and it expired in between
+            cache.set(key, 1, timeout=timeout)
 
 
 def retry_after(allowed: int, window: int, into: float, current: int, previous: int) -> float:

@@ -27,6 +27,7 @@ Rules:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,10 +86,13 @@ class OpenedTicket:
 
 @dataclass(frozen=True, slots=True)
 class PostedMessage:
-    """What :func:`post_message` did: the message, and whether it is new."""
+    """What :func:`post_message` did: the message, and whether it is new; for a new one,
+    *data*, its representation as its ``ticket.message.new`` carried it (an answer needs
+    to build it no second time)."""
 
     message: Message
     created: bool
+    data: dict[str, Any] | None = None
 
 
 # -- checks ------------------------------------------------------------------
@@ -110,53 +114,100 @@ def _locked_ticket(ticket_id: Any, *, lock: bool = True, blocked: bool = False) 
     (``lock=False``: as it is now, for a look before the transaction). *blocked*: with
     ``user_blocked``, whether its user is blocked, read in the same query.
 
-    Every write starts here, so the query is compiled once per database and kind
-    (:func:`_ticket_statement`) and then only run: building it through the ORM on each
-    call was a third of a bot's post in the worker.
+    Every write starts here, so the query is compiled once (:class:`_TicketQuery`) and
+    then only run: building it through the ORM on each call was a third of a bot's post
+    in the worker.
     """
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
-    alias, sql, params, slot = _ticket_statement(lock, blocked)
-    conn = connections[alias]
-    if lock and conn.features.has_select_for_update and conn.get_autocommit():
-        # As the ORM's select_for_update() refuses it: the lock would end at once.
-        raise TransactionManagementError(
-            "select_for_update cannot be used outside of a transaction."
-        )
-    params[slot] = ticket_id
-    found = list(Ticket.objects.raw(sql, params, using=alias))
-    if not found:
+    ticket = _TicketQuery.get(lock, blocked).run(ticket_id)
+    if ticket is None:
         raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id})
-    ticket = found[0]
-    if blocked:
-        ticket.user_blocked = bool(ticket.user_blocked)  # type: ignore[attr-defined]
     return ticket
 
 
-#: :func:`_locked_ticket`'s query as the ORM compiles it, per (alias, vendor, lock,
-#: blocked): its SQL, its parameters, and which of them is the ticket's id.
-_ticket_statements: dict[tuple[str, str, bool, bool], tuple[str, tuple[Any, ...], int]] = {}
 #: A ticket id no caller passes (it is negative), to find its parameter in the compiled query.
 _ID_MARK = -7_294_031_586_613_071_457
+_compiled = threading.local()  # per thread: (alias, vendor, lock, blocked) -> _TicketQuery
 
 
-def _ticket_statement(lock: bool, blocked: bool) -> tuple[str, str, list[Any], int]:
-    """``(alias, sql, params, slot)`` of the ticket query: ``params[slot]`` is the id."""
-    alias = router.db_for_write(Ticket) if lock else router.db_for_read(Ticket)
-    key = (alias, connections[alias].vendor, lock, blocked)
-    compiled = _ticket_statements.get(key)
-    if compiled is None:
+@dataclass(frozen=True, slots=True)
+class _TicketQuery:
+    """:func:`_locked_ticket`'s query as the ORM compiles it for this thread's connection
+    (its SQL, and what turns a row into the ticket: the converters, the fields, the
+    annotation), run as ``.get(pk=...)`` runs it, less its ``LIMIT`` (a primary key finds
+    one row at most)."""
+
+    alias: str
+    lock: bool
+    sql: str
+    params: tuple[Any, ...]
+    slot: int  # params[slot] is the ticket's id
+    converters: dict[int, Any]
+    fields: tuple[int, int, list[str]]  # the model's columns: start, end, attnames
+    annotations: dict[str, int]
+
+    @classmethod
+    def get(cls, lock: bool, blocked: bool) -> _TicketQuery:
+        alias = router.db_for_write(Ticket) if lock else router.db_for_read(Ticket)
+        key = (alias, connections[alias].vendor, lock, blocked)
+        known: dict[tuple[str, str, bool, bool], _TicketQuery] | None
+        known = getattr(_compiled, "queries", None)
+        if known is None:
+            known = _compiled.queries = {}
+        query = known.get(key)
+        if query is None:
+            query = known[key] = cls.compile(alias, lock, blocked)
+        return query
+
+    @classmethod
+    def compile(cls, alias: str, lock: bool, blocked: bool) -> _TicketQuery:
         tickets = Ticket.objects.using(alias)
         tickets = tickets.select_for_update() if lock else tickets.all()
         if blocked:
             tickets = tickets.annotate(user_blocked=blocking.blocked_annotation())
-        # What .get(pk=...) runs, less its LIMIT: a primary key finds one row at most.
-        query = tickets.filter(pk=_ID_MARK).order_by().query
-        sql, params = query.get_compiler(using=alias).as_sql()
+        compiler = tickets.filter(pk=_ID_MARK).order_by().query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
         assert list(params).count(_ID_MARK) == 1, (sql, params)
-        compiled = _ticket_statements[key] = (sql, tuple(params), list(params).index(_ID_MARK))
-    sql, params, slot = compiled
-    return alias, sql, list(params), slot
+        select = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        assert compiler.klass_info is not None
+        fields = compiler.klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        names = [column.target.attname for column in select[start:end]]
+        return cls(
+            alias,
+            lock,
+            sql,
+            tuple(params),
+            list(params).index(_ID_MARK),
+            compiler.get_converters(select),
+            (start, end, names),
+            dict(compiler.annotation_col_map),
+        )
+
+    def run(self, ticket_id: int) -> Ticket | None:
+        connection = connections[self.alias]
+        if self.lock and connection.features.has_select_for_update and connection.get_autocommit():
+            # As the ORM's select_for_update() refuses it: the lock would end at once.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        params = list(self.params)
+        params[self.slot] = ticket_id
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for position, (convert, expression) in self.converters.items():
+            for converter in convert:
+                values[position] = converter(values[position], expression, connection)
+        start, end, names = self.fields
+        ticket = Ticket.from_db(self.alias, names, values[start:end])
+        for name, position in self.annotations.items():
+            setattr(ticket, name, values[position])
+        return ticket
 
 
 def _check_not_others(actor: Actor, ticket: Ticket) -> None:
@@ -646,9 +697,10 @@ def _post_message(
             idempotency_key=idempotency_key,
             via_staff_chat=actor.via is not None,
         )
-        remember_attachments(message, stored.attach_to(message))
-        events.append(events.MESSAGE_NEW, {"message": message_data(message)})
-    return PostedMessage(message, created=True)
+        remember_attachments(message, stored.attach_to(message) if stored.prepared else [])
+        data = message_data(message)
+        events.append(events.MESSAGE_NEW, {"message": data})
+    return PostedMessage(message, created=True, data=data)
 
 
 def _clean_profile(actor: Actor, profile: Any) -> dict[str, str] | None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from support import blocking, services
+from support import blocking, ratelimit, services
 from support.actors import Actor
 from support.exceptions import Invalid, NotFound
 from support.models import Ticket
@@ -69,3 +70,55 @@ def test_a_lock_outside_a_transaction_is_refused_where_rows_lock(bot_actor: Acto
         return
     with pytest.raises(TransactionManagementError):
         services._locked_ticket(opened.pk)
+
+
+class CountingCache:
+    """A cache that records each operation, and can lose a key between two of them."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.lose: set[str] = set()
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        operation = getattr(self.cache, name)
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            if name == "incr" and args[0] in self.lose:
+                self.lose.discard(args[0])
+                self.cache.delete(args[0])  # expired since it was read
+            return operation(*args, **kwargs)
+
+        return recorded
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch, settings: Any) -> CountingCache:
+    settings.SUPPORT_THROTTLE_RATES = {"bot": "100/min", "manager": None}
+    caches["default"].clear()
+    monkeypatch.setattr("support.ratelimit.time.time", lambda: 600.0)  # a window's start
+    recorder = CountingCache(caches["default"])
+    monkeypatch.setattr("support.sharedcache.shared_cache", lambda: recorder)
+    return recorder
+
+
+def test_a_spend_costs_two_cache_operations(bot_actor: Actor, counting: CountingCache) -> None:
+    """The counts read, then one write: ``add`` to start a window, ``incr`` after."""
+    for expected in (["get_many", "add"], ["get_many", "incr"], ["get_many", "incr"]):
+        counting.calls.clear()
+        ratelimit.spend(bot_actor)
+        assert counting.calls == expected
+    assert counting.cache.get(f"support-throttle-{bot_actor.credential}-10") == 3
+
+
+def test_a_counter_that_expires_between_the_read_and_the_count_starts_again(
+    bot_actor: Actor, counting: CountingCache
+) -> None:
+    key = f"support-throttle-{bot_actor.credential}-10"
+    ratelimit.spend(bot_actor)
+    counting.lose.add(key)
+    counting.calls.clear()
+    ratelimit.spend(bot_actor)
+    assert counting.calls == ["get_many", "incr", "add"]
+    assert counting.cache.get(key) == 1  # this request starts the window again

@@ -343,7 +343,9 @@ class MessageListView(AcceptsAttachments):
         body = self.parse(MessageCreateInput)
         posted = services.post_message(self.actor, pk, **body)
         code = status.HTTP_201_CREATED if posted.created else status.HTTP_200_OK
-        return Response(MessageSerializer(posted.message).data, status=code)
+        # A new message as its event showed it; a repeat's as it is now.
+        data = MessageSerializer(posted.message).data if posted.data is None else posted.data
+        return Response(data, status=code)
 
 
 @extend_schema(
