@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from support.botkeys import create_bot_key
 from support.db import close_pooled_connections
 from support.models import Attachment, BotKey, Event, Message, Ticket
 from tests.harness.process import CI
+from tests.harness.server import Credentials, LiveServer, running_server
 from tests.zz_users.models import MyTelegramUser
 
 #: The JSON examples of the 1.x README, which 2.x answers keep.
@@ -263,6 +264,18 @@ def snapshot() -> tuple[Any, ...]:
 def new_events(start: int) -> list[tuple[str, dict[str, Any]]]:
     """The log's events after position *start*: (type, data), in order."""
     return [(e.type, e.data) for e in Event.objects.filter(id__gt=start).order_by("id")]
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Credentials]]:
+    """The example project, migrated and started under daphne, and its credentials: one
+    server a test module (test_sdk_live*.py), in a folder named after the module; a module
+    that wants another (tickets, a staff key) has its own ``server``."""
+    name = request.module.__name__.rpartition(".")[2]
+    with running_server(tmp_path_factory.mktemp(name)) as live:
+        yield live
 
 
 @pytest.fixture

@@ -50,12 +50,6 @@ for i in range(3):
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    with running_server(tmp_path_factory.mktemp("sdk")) as live:
-        yield live
-
-
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[tuple[LiveServer, Credentials]]:
     with running_server(tmp_path) as live:

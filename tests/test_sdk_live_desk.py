@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from support_client import (
@@ -15,15 +13,8 @@ from support_client import (
     SupportClient,
     UserUpdated,
 )
-from tests.harness.server import Credentials, LiveServer, running_server
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    with running_server(tmp_path_factory.mktemp("sdk-desk")) as live:
-        yield live
 
 
 def test_a_profile_is_kept_shown_and_announced(server, tmp_path):

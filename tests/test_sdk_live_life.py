@@ -5,8 +5,6 @@ stats; every answer validated by the SDK's models, the events typed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from support_client import (
@@ -25,15 +23,9 @@ from support_client import (
     UserRecord,
     UserUnblocked,
 )
-from tests.harness.server import Credentials, LiveServer, running_server
+from tests.harness.server import Credentials, LiveServer
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Credentials]]:
-    with running_server(tmp_path_factory.mktemp("sdk-life")) as live:
-        yield live
 
 
 def test_edits_deletes_and_the_key_filter(server: tuple[LiveServer, Credentials]) -> None:
