@@ -199,6 +199,28 @@ def clients(manager: User, plain_user: User, bot_key: tuple[BotKey, str]) -> dic
     }
 
 
+def managers_only(status: int) -> list[tuple[str, int, str | None]]:
+    """The permission table of an endpoint for managers, as (caller, status, code) rows for
+    ``parametrize`` over :func:`clients`: *status* for a manager, the bot and a plain user
+    refused, nobody not authenticated."""
+    return [
+        ("manager", status, None),
+        ("bot", 403, "permission_denied"),
+        ("plain", 403, "permission_denied"),
+        ("anon", 401, "not_authenticated"),
+    ]
+
+
+def assert_refused(response: Any, status: int, code: str, field: str | None = None) -> None:
+    """*response* is a refusal in words: *status*, *code*, a detail, and *field* among its
+    errors when given."""
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    assert response.json()["detail"]
+    if field is not None:
+        assert field in response.json()["errors"]
+
+
 @pytest.fixture
 def media(settings: Any, tmp_path: Path) -> Path:
     """A storage of this test's own (MEDIA_ROOT), to count what it holds; a module takes it

@@ -20,7 +20,7 @@ from support import services, stats
 from support.actors import Actor
 from support.exceptions import Invalid, PermissionDenied
 from support.models import Message, Rating, Ticket
-from tests.conftest import make_manager, token_client
+from tests.conftest import make_manager, managers_only, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -285,15 +285,7 @@ def test_the_edge_of_the_period_is_local_midnight(seed):
 # -- who may, and what is refused -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("caller", "status", "code"),
-    [
-        ("manager", 200, None),
-        ("bot", 403, "permission_denied"),
-        ("plain", 403, "permission_denied"),
-        ("anon", 401, "not_authenticated"),
-    ],
-)
+@pytest.mark.parametrize(("caller", "status", "code"), managers_only(200))
 def test_who_may_read_the_stats(clients, desk, caller, status, code):
     response = clients[caller].get(STATS)
     assert response.status_code == status
