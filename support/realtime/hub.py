@@ -16,6 +16,14 @@ one database query per wake-up per process, never one per listener, and each
 event is serialised to JSON once. A timer reads the log too, so live delivery
 carries on, a little later, while the channel layer is down.
 
+A wake-up names its event (``event_id``). One for an event the hub has read,
+or is reading, costs nothing: a change made in this process wakes its hub
+twice, once from its own publication (:meth:`Hub.send_soon`) and once when
+the channel layer echoes it, and only the first reads. And a hub with no
+listener reads no rows at all: it only moves its position to the newest
+event announced (or, on the timer's round, to the head of the log), so a
+listener that arrives later starts from the right place.
+
 A WebSocket that has caught up is on the fast path (:meth:`Subscriber.go_direct`):
 the hub's loop over its listeners sends each event to its transport at
 once, so an event costs no task wake-up per connection; only a connection
@@ -204,6 +212,10 @@ class Subscriber:
 class Hub:
     def __init__(self) -> None:
         self.position = 0
+        #: The newest event a wake-up announced; events up to it are committed.
+        self._announced = 0
+        #: A wake-up that names no event (the layer re-joined, a test): read whatever.
+        self._full = False
         self._subscribers: set[Subscriber] = set()
         #: Open streams per credential in this process (``MAX_STREAMS_PER_CREDENTIAL``).
         self._streams: Counter[Credential] = Counter()
@@ -286,7 +298,17 @@ class Hub:
         return len(self._subscribers)
 
     def wake(self) -> None:
+        """Read the log after the position now, whatever was announced."""
+        self._full = True
         self._wake.set()
+
+    def _announce(self, position: int | None) -> None:
+        """A wake-up for the event at *position*: none if the hub read it or will."""
+        if position is None:
+            self.wake()
+        elif position > self._announced and position > self.position:
+            self._announced = position
+            self._wake.set()
 
     def revoke(self, credentials: set[Credential]) -> None:
         """Close this process's connections that use one of *credentials*."""
@@ -303,11 +325,9 @@ class Hub:
             if isinstance(bot_key, int):
                 self.revoke({Credential("bot", bot_key)})
         else:
-            # This process's own changes woke it already (send_soon): a
-            # wake-up for a position it has read needs no read of the log.
-            position = parse_position(str(message.get("event_id", "")))
-            if position is None or position > self.position:
-                self.wake()
+            # This process's own changes woke it already (send_soon): the
+            # layer's echo of that wake-up needs no read of the log.
+            self._announce(parse_position(str(message.get("event_id", ""))))
 
     async def recheck_credentials(self) -> None:
         """Re-check every credential with an open connection here, in one go.
@@ -339,7 +359,7 @@ class Hub:
 
     def _send(self, message: dict[str, Any]) -> None:
         if message.get("type") == events.CHANNEL_MESSAGE_TYPE:
-            self.wake()
+            self._announce(parse_position(str(message.get("event_id", ""))))
         layer = get_channel_layer()
         if layer is None:
             return
@@ -388,12 +408,16 @@ class Hub:
                 # Not wait_for: on Python 3.11 it can swallow the cancellation that
                 # stop() sends when a wake-up lands at the same moment, and the hub
                 # then runs on with stop() waiting for it forever.
-                with contextlib.suppress(TimeoutError):
+                timed_out = False
+                try:
                     async with asyncio.timeout(interval):
                         await self._wake.wait()
+                except TimeoutError:
+                    timed_out = True  # the safety net's round: read whatever was announced
                 self._wake.clear()
+                full, self._full = self._full or timed_out, False
                 try:
-                    await self._dispatch_new()
+                    await self._catch_up(full)
                 except Exception as error:
                     _log_failure("The support hub could not read the event log.", error)
                     await asyncio.sleep(DEGRADED_POLL_INTERVAL)
@@ -409,6 +433,33 @@ class Hub:
                 await self.recheck_credentials()
             except Exception as error:
                 _log_failure("The support hub could not re-check credentials.", error)
+
+    def _listened(self) -> bool:
+        return bool(self._subscribers or self._relays)
+
+    async def _catch_up(self, full: bool) -> None:
+        """After a wake-up: read the log if it may hold an event a listener is owed.
+
+        Not *full* (every wake-up named its event): nothing to read when the
+        hub has read up to the newest one announced. With nobody listening,
+        no rows are read: the position moves to the newest event announced,
+        or on a *full* round to the head of the log (the announcements may
+        have been lost with the channel layer). A listener's own replay
+        starts from its cursor, and its live events after this position.
+        """
+        if not self._listened():
+            if not full:
+                self.position = max(self.position, self._announced)
+                return
+            head = await current_position_async()
+            if not self._listened():
+                self.position = max(self.position, head)
+                return
+            # A listener arrived during the read: it is owed what follows
+            # the position it subscribed at, so read from there.
+        elif not full and self._announced <= self.position:
+            return
+        await self._dispatch_new()
 
     async def _dispatch_new(self) -> None:
         async with contextlib.aclosing(replay(self.position)) as chunks:
