@@ -188,3 +188,25 @@ async def test_the_timer_moves_an_idle_hub_to_the_head(stop_hub, reads, settings
     finally:
         layer.group_send = original
         events.send_in_background(hub.send_soon)
+
+
+async def test_a_failed_read_is_retried_without_waiting_for_the_timer(stop_hub, reads, monkeypatch):
+    """The echo of a wake-up spent on a failed read wakes nothing: the hub retries itself."""
+    world = await setup_world()
+    monkeypatch.setattr(hub_module, "DEGRADED_POLL_INTERVAL", 0.05)
+    hub = hub_module.get_hub()
+    original = replay_module.read_log_async
+    failures = [ConnectionError("the database went away")]
+
+    async def failing_once(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await original(*args)
+
+    async with await hub.subscribe() as subscriber:
+        await settle()
+        monkeypatch.setattr(replay_module, "read_log_async", failing_once)
+        await post(world, "after the blip")
+        [event] = await subscriber.wait(timeout=5)  # the timer's round is a minute away
+        assert event.position == world["cursor"] + 1
+        assert failures == []

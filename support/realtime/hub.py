@@ -421,6 +421,10 @@ class Hub:
                 except Exception as error:
                     _log_failure("The support hub could not read the event log.", error)
                     await asyncio.sleep(DEGRADED_POLL_INTERVAL)
+                    if self._announced > self.position:
+                        # Its wake-up was spent on the failed read, and the layer's
+                        # echo of it does not wake the hub again: retry now.
+                        self._wake.set()
         finally:
             events.send_in_background(self.send_soon, stop=True)
             listener.cancel()
