@@ -120,7 +120,10 @@ def _locked_ticket(ticket_id: Any, *, lock: bool = True, blocked: bool = False) 
     """
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise Invalid.field("ticket_id", _("A ticket id is an integer."))
-    ticket = _TicketQuery.get(lock, blocked).run(ticket_id)
+    # Beyond 64 bits no row has it, and the database driver cannot even bind it
+    # (the ORM's own lookups answer "no row" for such values; the cursor raises).
+    in_range = INT64_MIN <= ticket_id <= INT64_MAX
+    ticket = _TicketQuery.get(lock, blocked).run(ticket_id) if in_range else None
     if ticket is None:
         raise NotFound(_("Ticket %(id)s does not exist.") % {"id": ticket_id})
     return ticket
