@@ -372,6 +372,9 @@ class FakeStaff:
         router.startup.register(started)
         return router
 
+    async def check(self) -> str | None:
+        return None  # usable at start; it fails once running (below)
+
     async def run(self) -> None:
         await self.started.wait()
         raise tg.ConfigError("the bot may not manage topics in the staff group")

@@ -141,23 +141,40 @@ async def serve(dispatcher: Dispatcher, bot: Bot, *beside: Coroutine[Any, Any, N
         dispatcher.start_polling(bot, handle_as_tasks=False, close_bot_session=False),
         name="telegram",
     )
-    tasks = [polling, *(asyncio.create_task(job) for job in beside)]
+    jobs = [asyncio.create_task(job) for job in beside]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([polling, *jobs], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        failure = None if task.cancelled() else task.exception()
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await _stop_polling(dispatcher, polling)
+    for task in [*jobs, polling]:  # a job's failure is why polling stopped: it goes first
+        failure = None if task not in done or task.cancelled() else task.exception()
         if failure is not None:
             raise failure
+
+
+async def _stop_polling(dispatcher: Dispatcher, polling: asyncio.Task[None]) -> None:
+    """Stop *polling* the way aiogram means it to stop, so its own tasks have ended
+    before the bot's session closes (cancelling ``start_polling`` leaves its inner
+    polling task running into a closed session, which logs a network error after
+    the bot's last line); cancelled when it has not started or does not stop."""
+    if polling.done():
+        return
+    try:
+        await asyncio.wait_for(dispatcher.stop_polling(), timeout=10)
+    except (RuntimeError, TimeoutError):  # not started yet, or stuck in a handler
+        polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
 
 
 class StaffMirror(Protocol):
     """What the app needs of the staff group (``support_client.telegram.staff.StaffGroup``)."""
 
     def router(self) -> Router: ...
+
+    async def check(self) -> str | None: ...
 
     async def run(self) -> None: ...
 
@@ -188,6 +205,11 @@ async def run(settings: Settings, *, state: StateStore | None = None) -> None:
         beside: list[Coroutine[Any, Any, None]] = []
         if settings.staff_chat_id is not None:
             staff = staff_group(connected, settings.staff_chat_id)
+            # Checked before polling starts: a group that cannot be used stops the
+            # bot with its one line, never racing the first getUpdates/getMe.
+            problem = await staff.check()
+            if problem is not None:
+                raise ConfigError(problem)
             dispatcher.include_router(staff.router())
             beside.append(staff.run())
         dispatcher.include_router(support_router(connected.support))
