@@ -166,6 +166,9 @@ export class Views {
     this.editor = null; // the open inline editor: {thread, id, box, textarea}, kept across redraws
     this.windowTimer = null; // redraws the thread when an Edit button's window closes
     this.stats = new StatsView(store, el.stats);
+    // The queue's rows, kept across redraws: a row rebuilt between the mouse's press
+    // and release loses the click (its target is gone), and a busy queue redraws often.
+    this.rows = new Map(); // ticket id -> its <li>
     store.subscribe((parts) => this.schedule(parts));
   }
 
@@ -222,7 +225,12 @@ export class Views {
       .filter((t) => match(t) && matchesSearch(t, query))
       .sort((a, b) => activity(b) - activity(a) || b.id - a.id);
     const focused = document.activeElement && document.activeElement.dataset.ticketId;
-    el.list.replaceChildren(...rows.map((t) => this.row(t)));
+    const items = rows.map((t) => this.row(t));
+    const shown = el.list.children;
+    if (items.length !== shown.length || items.some((item, i) => shown[i] !== item)) {
+      el.list.replaceChildren(...items);
+    }
+    for (const id of this.rows.keys()) if (!store.tickets.has(id)) this.rows.delete(id);
     if (focused) {
       const again = el.list.querySelector(`[data-ticket-id="${focused}"]`);
       if (again) again.focus();
@@ -237,9 +245,25 @@ export class Views {
     }
   }
 
+  /** The queue's row of *ticket*: the one drawn before, its content updated in place
+   *  (the link itself stays, so a click in progress lands), or a new one. */
   row(ticket) {
+    const fresh = this.rowLink(ticket);
+    const known = this.rows.get(ticket.id);
+    if (!known) {
+      const item = document.createElement("li");
+      item.append(fresh);
+      this.rows.set(ticket.id, item);
+      return item;
+    }
+    const link = known.firstChild;
+    if (link.innerHTML !== fresh.innerHTML) link.replaceChildren(...fresh.childNodes);
+    link.setAttribute("aria-current", fresh.getAttribute("aria-current"));
+    return known;
+  }
+
+  rowLink(ticket) {
     const thread = this.store.thread;
-    const item = document.createElement("li");
     const link = node("a");
     link.href = `#ticket-${ticket.id}`;
     link.dataset.ticketId = ticket.id;
@@ -263,8 +287,7 @@ export class Views {
     if (ticket.user && ticket.user.blocked) holder.append(" ", node("span", "blocked-mark", S.blocked));
     holder.append(" · " + holderText(ticket));
     link.append(holder);
-    item.append(link);
-    return item;
+    return link;
   }
 
   renderCounts() {
