@@ -22,9 +22,11 @@ from support.scope import remember_server_send
 def get_asgi_application(**extra_protocols: Any) -> ProtocolTypeRouter:
     """HTTP through Django; ``extra_protocols`` can add or replace protocol handlers."""
     http = get_django_asgi_application()  # sets Django up before any model import
+    from support.realtime.direct import DirectStreams
     from support.realtime.hub import with_hub
 
-    protocols: dict[str, Any] = {"http": remember_server_send(with_hub(http))}
+    # The long-poll and the SSE stream skip Django's handler with SUPPORT_DIRECT_STREAMS.
+    protocols: dict[str, Any] = {"http": remember_server_send(with_hub(DirectStreams(http)))}
     websocket = websocket_application()
     if websocket is not None:
         protocols["websocket"] = websocket

@@ -354,6 +354,16 @@ class SupportSettings:
         check_id="support.E020",
         read=bool,
     )
+    # Off by default: a host's middleware (CORS, say) would silently stop applying.
+    DIRECT_STREAMS = Setting(
+        False,
+        BOOLEAN,
+        "serve `events/` and `events/stream/` straight from the ASGI application, in front of "
+        "Django's handler: much cheaper per long-poll and per stream opened, but the project's "
+        "middleware does not run for those two paths (see docs/deployment.md)",
+        check_id="support.E031",
+        read=bool,
+    )
     # The bound on a request while PostgreSQL is down or unreachable (see support.db).
     DATABASE_CONNECT_TIMEOUT = Setting(
         5,

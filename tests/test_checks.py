@@ -119,6 +119,7 @@ WRONG_VALUES = [
     ("SUPPORT_CHANNEL_GROUP", "x" * 100, "x" * 99, "support.E019", GROUP),
     ("SUPPORT_CHANNEL_GROUP", "", "a", "support.E019", GROUP),
     ("SUPPORT_TUNE_SQLITE", "no", False, "support.E020", "must be True or False."),
+    ("SUPPORT_DIRECT_STREAMS", 1, True, "support.E031", "must be True or False."),
     ("SUPPORT_DATABASE_CONNECT_TIMEOUT", 0, 2, "support.E025", POSITIVE),
     ("SUPPORT_DATABASE_CONNECT_TIMEOUT", "5", 2.5, "support.E025", POSITIVE),
     ("SUPPORT_ATTACHMENT_STORAGE", "s3", "default", "support.E021", STORAGE_ALIAS),

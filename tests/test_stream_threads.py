@@ -44,6 +44,7 @@ def http_scope(path: str, query: str, credential: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["through-django", "direct"])
 @pytest.mark.parametrize(
     ("path", "started"),
     [
@@ -51,7 +52,8 @@ def http_scope(path: str, query: str, credential: str) -> dict[str, Any]:
         ("/support/events/stream/", "http.response.start"),  # SSE opens its stream at once
     ],
 )
-async def test_waiting_streams_hold_no_thread(stop_hub, path, started):
+async def test_waiting_streams_hold_no_thread(stop_hub, settings, path, started, direct):
+    settings.SUPPORT_DIRECT_STREAMS = direct
     world = await setup_world()
     app = support.get_asgi_application()
     query = f"after=support:{world['cursor']}&timeout=30"

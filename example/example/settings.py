@@ -15,6 +15,8 @@ layer). Environment variables switch it to production-like services:
 * ``SUPPORT_MAX_TEXT_LENGTH``, ``SUPPORT_HUB_POLL_INTERVAL``,
   ``SUPPORT_MAX_STREAMS_PER_CREDENTIAL``: the app's settings of that name (load
   tests and benchmarks lift the stream limit with ``0``);
+* ``SUPPORT_DIRECT_STREAMS``: ``0`` serves the streams through Django's
+  handler and middleware (benchmarks compare the two);
 * ``SUPPORT_THROTTLE_RATES``: that setting as JSON, e.g. ``{"manager": null}``
   (the schema's fuzzing sends more than a manager may).
 """
@@ -124,6 +126,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SUPPORT_TELEGRAM_USER_MODEL = "my_users.MyTelegramUser"
+# The long-poll and the SSE stream skip Django's handler and this project's
+# middleware (support.realtime.direct): nothing here needs to run for them.
+SUPPORT_DIRECT_STREAMS = os.environ.get("SUPPORT_DIRECT_STREAMS", "1") == "1"
 if os.environ.get("SUPPORT_HUB_POLL_INTERVAL"):
     SUPPORT_HUB_POLL_INTERVAL = float(os.environ["SUPPORT_HUB_POLL_INTERVAL"])
 if os.environ.get("SUPPORT_MAX_STREAMS_PER_CREDENTIAL"):

@@ -254,6 +254,15 @@ class Hub:
                 self._run(), name="support-hub", context=contextvars.Context()
             )
 
+    def has_read_through(self, position: int) -> bool:
+        """Whether *position* is where this hub is: a reader there has nothing in the log to read.
+
+        Every event after the hub's position reaches its subscribers, so a
+        reader at it (a long-poll's next poll, usually) can subscribe and wait
+        without reading the log first.
+        """
+        return self._started.is_set() and position == self.position
+
     async def subscribe(self, actor: Actor | None = None) -> Subscriber:
         """A queue of every event after now, for a connection of *actor*'s.
 

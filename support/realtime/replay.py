@@ -187,9 +187,9 @@ async def follow(
     *subscriber* must have subscribed before this reads the log, so an event
     that commits during the read is both read and queued; the queued copy
     is dropped by position. An event committed after the read is queued
-    only. With ``after=None`` there is nothing to replay: live events after
-    the subscription. A subscriber that overflowed re-reads the log from
-    where it is.
+    only. With ``after=None``, or *after* at the subscription's floor, there
+    is nothing to replay: live events after the subscription. A subscriber
+    that overflowed re-reads the log from where it is.
 
     Ends when the subscriber's credential is revoked (``subscriber.revoked``)
     or, with *timeout*, when it has to wait for live events past *timeout*
@@ -201,7 +201,9 @@ async def follow(
     hub's fast path, ``Subscriber.go_direct``) and this ends.
     """
     last = subscriber.floor if after is None else after
-    catch_up = after is not None
+    # A cursor at the subscription's floor has nothing to replay: every event
+    # after the floor is pushed (a re-poll's usual case, which then reads nothing).
+    catch_up = after is not None and after != subscriber.floor
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         if catch_up:
