@@ -99,6 +99,11 @@ class Subscriber:
     queue (the consumer's pump). So each event reaches it once, in order.
     """
 
+    # Thousands of these per worker, most of them idle: no __dict__, and the
+    # queue and the wake-up made only when first needed (about 1.3 KiB each).
+    __slots__ = ("_hub", "_last", "_on_leave", "_queue", "_ready", "_sink", "credential",
+                 "floor", "overflowed", "private", "revoked", "wants_events")  # fmt: skip
+
     def __init__(
         self, hub: Hub, floor: int, actor: Actor | None = None, *, events: bool = True
     ) -> None:
@@ -110,8 +115,8 @@ class Subscriber:
         #: Set when the credential is revoked: close the connection.
         self.revoked = False
         self._hub = hub
-        self._queue: deque[LiveEvent] = deque()
-        self._ready = asyncio.Event()
+        self._queue: deque[LiveEvent] | None = None
+        self._ready: asyncio.Event | None = None
         #: The fast path's sink and leave callback (see :meth:`go_direct`), and the
         #: last position handed to the sink.
         self._sink: Callable[[LiveEvent], bool] | None = None
@@ -137,7 +142,8 @@ class Subscriber:
         if self._queue or self.overflowed or self.revoked or not self.wants_events:
             return False
         self._sink, self._on_leave, self._last = sink, on_leave, last
-        self._ready.clear()
+        if self._ready is not None:
+            self._ready.clear()
         return True
 
     def _leave(self, floor: int) -> None:
@@ -165,22 +171,28 @@ class Subscriber:
             else:
                 self._leave(event.position)  # the sink has it, and finishes sending it
                 return
+        if self._queue is None:
+            self._queue = deque()
         if len(self._queue) >= SUBSCRIBER_LIMIT:
             self.overflowed = True
-            self._queue.clear()
+            self._queue = None
         else:
             self._queue.append(event)
-        self._ready.set()
+        if self._ready is not None:
+            self._ready.set()
 
     def revoke(self) -> None:
         self.revoked = True
-        self._ready.set()
+        if self._ready is not None:
+            self._ready.set()
         if self._sink is not None:
             self._leave(self._last)  # its reader sees ``revoked`` and ends the stream
 
     async def wait(self, timeout: float | None = None) -> list[LiveEvent]:
         """The pending events, waiting up to *timeout* seconds for one (``[]`` on timeout)."""
         if not self._queue and not self.overflowed and not self.revoked:
+            if self._ready is None:
+                self._ready = asyncio.Event()
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
                 # cancellation that arrives as the event is set (python/cpython#86296).
@@ -188,9 +200,9 @@ class Subscriber:
                     await self._ready.wait()
             except TimeoutError:
                 return []
-        self._ready.clear()
-        batch = list(self._queue)
-        self._queue.clear()
+        if self._ready is not None:
+            self._ready.clear()
+        batch, self._queue = list(self._queue or ()), None
         return batch
 
     def take_overflow(self) -> bool:
