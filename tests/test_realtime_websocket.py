@@ -485,3 +485,29 @@ async def test_a_consumer_that_crashes_leaves_no_pump_or_subscription(
         await ws.receive_output(timeout=5)
     assert hub.listener_count == 0
     assert not subscriber.direct  # the hub hands it nothing more
+
+
+async def test_a_connection_never_hops_to_channels_database_thread(
+    application, stop_hub, monkeypatch
+):
+    """Channels closes its DB thread's stale connections around every message (a thread hop
+    each); the consumer's database work runs in support.db's pool, so it skips that."""
+    import channels.consumer
+    import channels.generic.websocket
+
+    hops: list[str] = []
+
+    async def counted() -> None:
+        hops.append("aclose_old_connections")
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    monkeypatch.setattr(channels.generic.websocket, "aclose_old_connections", counted)
+    world = await setup_world()
+    ws = connect(application, authorization=f"Token {world['alice']}")
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "ping"})
+    assert (await receive(ws))["type"] == "pong"
+    await ws.send_json_to({"type": "ticket.assign", "ticket_id": world["queued"]})
+    assert (await receive(ws))["type"] == "ticket.assigned"
+    await ws.disconnect()
+    assert hops == []

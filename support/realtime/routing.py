@@ -80,7 +80,8 @@ class ActorMiddleware:
         self.application = application
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
-        scope = dict(scope)
+        # The scope is this connection's own copy already (remember_server_send
+        # made it, outermost): one copy fewer kept for the connection's life.
         try:
             scope["support_actor"] = await _resolve_actor(scope)
         except Exception as exc:
