@@ -55,9 +55,14 @@ async def post(world: dict[str, Any], text: str) -> None:
     await sync_to_async(services.post_message)(bot, world["queued"], text=text)
 
 
-async def test_posts_with_no_listener_read_nothing(stop_hub, reads):
+@pytest.mark.parametrize("after_sse", [False, True], ids=["fresh", "after-an-sse-stream"])
+async def test_posts_with_no_listener_read_nothing(stop_hub, reads, after_sse):
+    from support.realtime.sse import EVENTSTREAM_RELAY
+
     world = await setup_world()
     hub = hub_module.get_hub()
+    if after_sse:  # an SSE stream registered the relay, and has closed since
+        hub.relay(EVENTSTREAM_RELAY)
     await hub.start()
     await settle()  # the hub's first join of the layer group asks for the head once
     reads.clear()

@@ -460,7 +460,10 @@ class Hub:
                 _log_failure("The support hub could not re-check credentials.", error)
 
     def _listened(self) -> bool:
-        return bool(self._subscribers or self._relays)
+        """Whether anyone here is owed events. A relay's listeners count through their
+        watches: an SSE stream holds one (:meth:`watch`) for as long as it is open, so a
+        relay left registered after the last stream closed costs no read."""
+        return bool(self._subscribers)
 
     async def _catch_up(self, full: bool) -> None:
         """After a wake-up: read the log if it may hold an event a listener is owed.
