@@ -16,7 +16,9 @@ middleware would, and calls the same views. What a client gets is the
 views' answer, unchanged, with one difference: **the project's middleware
 does not run for these two paths**, so headers it would add (CORS, security
 headers) are not there, and nothing it would do per request (logging,
-metrics, a session's refresh) happens. That is why it is a setting.
+metrics, a session's refresh, ``request_started`` receivers) happens; the
+response's ``close()`` still sends ``request_finished``, as for any
+response. That is why it is a setting.
 
 Only a success is answered here. Anything else (a wrong credential, a bad
 cursor, an expired one, the database down, any other method, a request with
@@ -30,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from importlib import import_module
 from typing import Any, cast
@@ -45,8 +46,6 @@ from django.urls import get_script_prefix as url_prefix
 from django.utils.functional import SimpleLazyObject
 
 from support.conf import support_settings
-
-logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
