@@ -7,6 +7,7 @@ raises :class:`MissingTool`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -63,24 +64,68 @@ def tail(path: Path, size: int = 3000) -> str:
         return "(no log)"
 
 
+def holds_listener(pid: int, port: int) -> bool | None:
+    """Whether process *pid* holds the socket listening on *port* (Linux ``/proc``; ``None``
+    where that can't be read).
+
+    A port from :func:`free_port` is free only when it is picked: another test's server
+    (xdist runs several) can take it before ours binds, and a bare connect to it would
+    then succeed while ours exits with "address in use".
+    """
+    listening: set[str] = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as rows:
+                next(rows)
+                for row in rows:
+                    fields = row.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        listening.add(f"socket:[{fields[9]}]")
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in listening:
+                return True
+    return False
+
+
+class PortTaken(RuntimeError):
+    """The server could not listen: another process had its port."""
+
+
 def wait_for_port(
     port: int,
     process: subprocess.Popen[Any] | None = None,
     log: Path | None = None,
     timeout: float = 30,
 ) -> None:
-    """Return once *port* accepts connections; raise with the log's tail if it never does."""
+    """Return once *process* (or anyone, without one) listens on *port*; raise with the log's
+    tail if it never does (:class:`PortTaken` when another process has the port)."""
     shown = "" if log is None else f":\n{tail(log)}"
     deadline = time.monotonic() + timeout
+    taken = False
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
+            if taken or "in use" in shown_tail(log):
+                raise PortTaken(f"port {port} was taken by another process{shown}")
             raise RuntimeError(f"server exited early{shown}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                pass
         except OSError:
             time.sleep(0.1)
+            continue
+        if process is None or holds_listener(process.pid, port) is not False:
+            return
+        taken = True  # someone else answers there: wait for ours to listen, or to exit
+        time.sleep(0.1)
     raise RuntimeError(f"server did not listen on {port}{shown}")
+
+
+def shown_tail(log: Path | None) -> str:
+    return "" if log is None else tail(log).lower()
 
 
 def run_manage(
@@ -124,6 +169,7 @@ class ServerProcess:
     stop_timeout: float = 10
     stop_signal: int = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = None
+    _started: bool = field(default=False, repr=False)  # listened once: clients know the port
 
     def __post_init__(self) -> None:
         self.name = self.name or f"server-{self.port}"
@@ -141,15 +187,29 @@ class ServerProcess:
         """Start, and return once the port (a new one if *fresh_port*) accepts connections."""
         if fresh_port:
             self.port = free_port()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(self.port),
-                cwd=self.cwd,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_port(self.port, self.process, self.log, self.start_timeout)
+        for attempt in range(3):
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("ab") as log:
+                self.process = subprocess.Popen(
+                    self.command(self.port),
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                wait_for_port(self.port, self.process, self.log, self.start_timeout)
+                return self
+            except PortTaken:
+                # A port picked for this server, taken before it bound: pick another
+                # (only while nobody knows the port yet: not on a restart).
+                self.process.wait(10)
+                if attempt == 2 or not (fresh_port or not self._started):
+                    raise
+                self.port = free_port()
+            finally:
+                if self.process is not None and self.process.poll() is None:
+                    self._started = True
         return self
 
     def stop(self, sig: int | None = None) -> None:
