@@ -75,11 +75,23 @@ def scope_for(
     return scope
 
 
+async def requested(scope: dict[str, Any]) -> ApplicationCommunicator:
+    """*scope*'s request, sent (no body) to the app as the settings now make it."""
+    request = ApplicationCommunicator(support.get_asgi_application(), scope)
+    await request.send_input({"type": "http.request", "body": b"", "more_body": False})
+    return request
+
+
+def waiting_poll(world: dict[str, Any]) -> dict[str, Any]:
+    """A manager's long-poll from the present cursor, holding up to 30 s."""
+    query = f"after=support:{world['cursor']}&timeout=30"
+    return scope_for(LONGPOLL, query, {"authorization": f"Token {world['alice']}"})
+
+
 async def answer(scope: dict[str, Any], *, direct: bool) -> dict[str, Any]:
     """Status, headers and body of *scope*'s answer (of a stream, what it sent at once)."""
     with override_settings(SUPPORT_DIRECT_STREAMS=direct):
-        request = ApplicationCommunicator(support.get_asgi_application(), scope)
-        await request.send_input({"type": "http.request", "body": b"", "more_body": False})
+        request = await requested(scope)
         start = await request.receive_output(timeout=10)
         body = b""
         while True:
@@ -175,12 +187,8 @@ async def test_a_waiting_long_poll_gets_the_next_event_and_reads_no_log_first(
     await asyncio.sleep(0.2)  # the wake-ups of the world's changes, spent
     reads.clear()
     assert hub.has_read_through(world["cursor"])
-    cursor = f"support:{world['cursor']}"
     with override_settings(SUPPORT_DIRECT_STREAMS=True):
-        scope = scope_for(LONGPOLL, f"after={cursor}&timeout=10",
-                          {"authorization": f"Token {world['alice']}"})  # fmt: skip
-        poll = ApplicationCommunicator(support.get_asgi_application(), scope)
-        await poll.send_input({"type": "http.request", "body": b"", "more_body": False})
+        poll = await requested(waiting_poll(world))
         assert await poll.receive_nothing(timeout=0.3)
         assert reads == []  # at the hub's position: nothing to read before waiting
         bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
@@ -200,12 +208,8 @@ async def test_a_client_that_goes_away_frees_its_long_poll_and_its_stream(world)
     cursor = f"support:{world['cursor']}"
     token = {"authorization": f"Token {world['alice']}"}
     with override_settings(SUPPORT_DIRECT_STREAMS=True):
-        app = support.get_asgi_application()
-        query = f"after={cursor}&timeout=30"
-        poll = ApplicationCommunicator(app, scope_for(LONGPOLL, query, token))
-        stream = ApplicationCommunicator(app, scope_for(SSE, f"after={cursor}", token))
-        for request in (poll, stream):
-            await request.send_input({"type": "http.request", "body": b"", "more_body": False})
+        poll = await requested(waiting_poll(world))
+        stream = await requested(scope_for(SSE, f"after={cursor}", token))
         assert (await stream.receive_output(timeout=5))["status"] == 200
         await asyncio.sleep(0.2)
         assert hub.listener_count == 2  # the poll's subscription, the stream's watch
@@ -218,12 +222,8 @@ async def test_a_client_that_goes_away_frees_its_long_poll_and_its_stream(world)
 async def test_revocation_ends_a_waiting_direct_long_poll_with_djangos_401(world):
     hub = get_hub()
     await hub.start()
-    cursor = f"support:{world['cursor']}"
     with override_settings(SUPPORT_DIRECT_STREAMS=True):
-        scope = scope_for(LONGPOLL, f"after={cursor}&timeout=30",
-                          {"authorization": f"Token {world['alice']}"})  # fmt: skip
-        poll = ApplicationCommunicator(support.get_asgi_application(), scope)
-        await poll.send_input({"type": "http.request", "body": b"", "more_body": False})
+        poll = await requested(waiting_poll(world))
         assert await poll.receive_nothing(timeout=0.3)
         await strip_permission(world["alice_id"])
         await hub.recheck_credentials()
@@ -241,8 +241,7 @@ async def test_an_sse_stream_carries_live_events(world):
     with override_settings(SUPPORT_DIRECT_STREAMS=True):
         scope = scope_for(SSE, f"after=support:{world['cursor']}",
                           {"authorization": f"Api-Key {world['bot_key']}"})  # fmt: skip
-        stream = ApplicationCommunicator(support.get_asgi_application(), scope)
-        await stream.send_input({"type": "http.request", "body": b"", "more_body": False})
+        stream = await requested(scope)
         assert (await stream.receive_output(timeout=5))["status"] == 200
         bot = Actor.for_bot(await sync_to_async(BotKey.objects.get)())
         await sync_to_async(services.resolve)(bot, world["queued"])

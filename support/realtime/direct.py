@@ -12,8 +12,9 @@ With ``SUPPORT_DIRECT_STREAMS = True``, :class:`DirectStreams` answers
 ``GET <mount>events/`` and ``GET <mount>events/stream/`` itself: it builds
 Django's own request object from the scope (the same query parsing, headers
 and ``ALLOWED_HOSTS`` check), puts the session's user on it as Django's auth
-middleware would, and calls the same views. What a client gets is the
-views' answer, unchanged, with one difference: **the project's middleware
+middleware would (read as the WebSocket handshake reads it,
+:func:`~support.realtime.routing.session_user`), and calls the same views.
+What a client gets is the views' answer, unchanged, with one difference: **the project's middleware
 does not run for these two paths**, so headers it would add (CORS, security
 headers) are not there, and nothing it would do per request (logging,
 metrics, a session's refresh, ``request_started`` receivers) happens; the
@@ -33,11 +34,9 @@ import asyncio
 import contextlib
 import io
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from importlib import import_module
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth import get_user
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest, get_script_prefix
 from django.http import HttpResponseBase, StreamingHttpResponse
@@ -46,6 +45,7 @@ from django.urls import get_script_prefix as url_prefix
 from django.utils.functional import SimpleLazyObject
 
 from support.conf import support_settings
+from support.realtime.routing import session_user
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -74,11 +74,7 @@ class DirectStreams:
             return None
         if any(name.lower() in _BODY_HEADERS for name, _value in scope.get("headers", ())):
             return None
-        script = get_script_prefix(scope)
-        path = scope["path"]
-        if script:
-            path = path.removeprefix(script)
-        return self.routes().get(path)
+        return self.routes().get(scope["path"].removeprefix(get_script_prefix(scope)))
 
     def routes(self) -> dict[str, View]:
         """``path_info -> view`` of the served paths, from the project's URLconf.
@@ -127,24 +123,25 @@ class _Exchange:
             request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it
         except DisallowedHost:
             return await self.to_django()
-        _attach_session_user(request)
+        # The session's user, as the auth middleware puts it: read only without a header.
+        request.user = SimpleLazyObject(lambda: session_user(self.scope))  # type: ignore[assignment]
         task = asyncio.current_task()
+        assert task is not None  # an ASGI application runs in a task
         watch = asyncio.get_running_loop().create_task(self._watch(task))
         try:
             response = await view(request)
-            if response.status_code != 200:
-                response.close()
-                self.finished = True
-                watch.cancel()
-                return await self.to_django()
-            await self._send_response(response)
+            if response.status_code == 200:
+                return await self._send_response(response)
+            response.close()
         except asyncio.CancelledError:
-            if not self.disconnected or task is None:
+            if not self.disconnected:
                 raise
             task.uncancel()  # the client went away: nothing to answer
+            return None
         finally:
             self.finished = True
             watch.cancel()
+        return await self.to_django()
 
     async def to_django(self) -> Any:
         """Hand the request to Django as it came, with whatever the watch had read of it."""
@@ -155,12 +152,12 @@ class _Exchange:
 
         return await self.django(self.scope, receive, self.send)
 
-    async def _watch(self, request_task: asyncio.Task[Any] | None) -> None:
+    async def _watch(self, request_task: asyncio.Task[Any]) -> None:
         """Cancel the request's task when its client disconnects (as Django's handler does)."""
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                if request_task is not None and not self.finished:
+                if not self.finished:
                     self.disconnected = True
                     request_task.cancel()
                 return
@@ -188,13 +185,3 @@ class _Exchange:
         finally:
             with contextlib.suppress(Exception):
                 response.close()  # the response's closers: an SSE stream's watch
-
-
-def _attach_session_user(request: ASGIRequest) -> None:
-    """``request.session`` and a lazy ``request.user``, as their middleware would."""
-    engine = getattr(settings, "SESSION_ENGINE", None)
-    key = request.COOKIES.get(getattr(settings, "SESSION_COOKIE_NAME", "sessionid"))
-    if not engine or not key:
-        return
-    request.session = import_module(engine).SessionStore(key)
-    request.user = SimpleLazyObject(lambda: get_user(request))  # type: ignore[assignment]

@@ -108,7 +108,8 @@ def wait_for_port(
     taken = False
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            if taken or "in use" in shown_tail(log):
+            in_use = log is not None and "in use" in tail(log).lower()
+            if taken or in_use:
                 raise PortTaken(f"port {port} was taken by another process{shown}")
             raise RuntimeError(f"server exited early{shown}")
         try:
@@ -122,10 +123,6 @@ def wait_for_port(
         taken = True  # someone else answers there: wait for ours to listen, or to exit
         time.sleep(0.1)
     raise RuntimeError(f"server did not listen on {port}{shown}")
-
-
-def shown_tail(log: Path | None) -> str:
-    return "" if log is None else tail(log).lower()
 
 
 def run_manage(
@@ -199,18 +196,16 @@ class ServerProcess:
                 )
             try:
                 wait_for_port(self.port, self.process, self.log, self.start_timeout)
-                return self
             except PortTaken:
                 # A port picked for this server, taken before it bound: pick another
                 # (only while nobody knows the port yet: not on a restart).
-                self.process.wait(10)
-                if attempt == 2 or not (fresh_port or not self._started):
+                if attempt == 2 or (self._started and not fresh_port):
                     raise
                 self.port = free_port()
-            finally:
-                if self.process is not None and self.process.poll() is None:
-                    self._started = True
-        return self
+                continue
+            self._started = True
+            return self
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def stop(self, sig: int | None = None) -> None:
         if self.process is None:
